@@ -1,0 +1,3 @@
+from vpython.cli.main import main
+
+raise SystemExit(main())

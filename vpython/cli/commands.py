@@ -1,0 +1,49 @@
+"""Subcommand dispatch: ``vpython <name> ...`` runs ``vpython.cli.cmd_<name>.main``.
+
+Each subcommand parses its own options with argparse (not the warm path, so the
+convenience is affordable) and raises VPythonError subclasses for user mistakes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from vpython.errors import UsageError
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that raises UsageError (exit 2, one line) instead of exiting itself."""
+
+    def error(self, message):  # noqa: D102
+        raise UsageError(f"{self.prog}: {message}", hint=f"see `{self.prog} --help`")
+
+
+def parser(name: str, description: str) -> ArgumentParser:
+    return ArgumentParser(prog=f"vpython {name}", description=description)
+
+
+def add_common(p: ArgumentParser) -> None:
+    """Flags every subcommand shares with the runner (same meaning, long spelling)."""
+    p.add_argument("--root", help="cache root (default: $VPYTHON_VIRTUALENV_ROOT or the user cache dir)")
+    p.add_argument("--index-url", help="package index (PEP 503/691 simple API); 'none' for no index")
+    p.add_argument("--find-links", action="append", default=[], help="local wheel dir or URL (repeatable)")
+    p.add_argument("--offline", action="store_true", help="use only cached or local artifacts")
+    p.add_argument("--interpreter", help="explicit target interpreter path")
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default=None)
+
+
+def dispatch(name: str, args: list) -> int:
+    module = importlib.import_module(f"vpython.cli.cmd_{name}")
+    return module.main(args)
+
+
+def verify_discovered(discovered, flags, layout) -> int:
+    from vpython.cli.cmd_verify import verify
+
+    return verify(discovered, flags, layout)
+
+
+def out(text: str) -> None:
+    sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))

@@ -1,0 +1,89 @@
+"""``vpython [flags] [python args]``: discover, look up (warm) or provision (cold), exec."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from vpython import log
+from vpython.cli.flags import format_help, split_flags
+from vpython.cli.pyargv import parse_python_argv
+from vpython.env import execute, fastpath
+from vpython.spec.discover import discover
+from vpython.store.root import Layout, resolve_root
+
+
+def _settings_tuple(flags) -> tuple:
+    return (
+        flags.interpreter or "",
+        flags.index_url if flags.index_url is not None else "\0",
+        "\n".join(flags.find_links or ()),
+        "1" if flags.offline else "0",
+    )
+
+
+def run(argv: list) -> int:
+    flags, python_args = split_flags(argv)
+    log.set_level(flags.log_level)
+    if flags.help:
+        sys.stdout.write(format_help())
+        sys.stdout.flush()
+        python_args = ["-h"]
+    cl = parse_python_argv(python_args)
+    layout = Layout(resolve_root(flags.root))
+    cwd = os.getcwd()
+    discovered = discover(
+        target_kind=cl.target_kind, target=cl.target, cwd=cwd,
+        explicit=flags.spec, default_spec=os.environ.get("VPYTHON_DEFAULT_SPEC") or None,
+    )
+    if cl.target_kind == "none" and flags.tool is None and not flags.help:
+        sys.stderr.write(f"Starting interactive mode, loading vpython spec from {discovered.origin}\n")
+    elif cl.target_kind == "stdin":
+        log.info(f"Reading from stdin, loading vpython spec from {discovered.origin}")
+    log.info(f"spec: {discovered.origin}")
+    digest = fastpath.spec_digest(discovered.kind, discovered.text, discovered.lock_path,
+                                  _settings_tuple(flags), fastpath.config_path())
+    if flags.tool == "verify":
+        from vpython.cli.commands import verify_discovered
+
+        return verify_discovered(discovered, flags, layout)
+
+    hit = None if flags.tool else fastpath.lookup(layout, digest)
+    if hit is None:
+        from vpython.env.provision import provision
+
+        pointer = provision(discovered, layout=layout, flags=flags, digest=digest,
+                            install_only=flags.tool == "install")
+        if flags.tool == "install":
+            log.info(f"env ready: {layout.env_dir(pointer.env_key)}")
+            return 0
+        fd = fastpath.acquire_shared(layout.env_lock(pointer.env_key), blocking=True)
+        hit = (pointer, fd)
+    else:
+        log.debug(f"warm: env {hit[0].env_key}")
+    pointer, fd = hit
+    env_dir = layout.env_dir(pointer.env_key)
+    python = fastpath.env_python(env_dir)
+    env = execute.child_environ(env_dir, fastpath.env_bin(env_dir))
+    keep = (fd,) if fd is not None else ()
+    execute.exec_python(python, list(python_args), env, keep)
+    return 0  # not reached on POSIX
+
+
+def bypass(argv: list) -> int:
+    """VPYTHON_BYPASS: no spec, no env: the plain ``python3`` from PATH, same argv."""
+    import shutil
+
+    flags, python_args = split_flags(argv)
+    if flags.tool:
+        return 0
+    python = shutil.which("python3") or shutil.which("python")
+    if not python:
+        from vpython.errors import UserError
+
+        raise UserError("VPYTHON_BYPASS is set but no python3 is on PATH")
+    env = dict(os.environ)
+    env.pop("PYTHONHOME", None)
+    env["PYTHONNOUSERSITE"] = "1"
+    execute.exec_python(python, list(python_args), env)
+    return 0

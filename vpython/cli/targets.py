@@ -1,0 +1,47 @@
+"""Shared by subcommands: turn a SCRIPT_OR_SPEC argument into a discovered spec."""
+
+from __future__ import annotations
+
+import os
+
+from vpython.errors import UserError
+from vpython.spec.discover import DiscoveredSpec, discover, spec_file
+
+
+class Flags:
+    """The runner's flag object, filled from a subcommand's argparse namespace."""
+
+    def __init__(self, **kw):
+        self.root = kw.get("root")
+        self.spec = None
+        self.log_level = kw.get("log_level")
+        self.tool = None
+        self.interpreter = kw.get("interpreter")
+        self.index_url = kw.get("index_url")
+        self.find_links = list(kw.get("find_links") or [])
+        self.offline = bool(kw.get("offline"))
+        self.help = False
+        self.exclude_newer = kw.get("exclude_newer")
+
+
+def flags_from_namespace(ns) -> Flags:
+    return Flags(**vars(ns))
+
+
+def is_spec_file(path: str) -> bool:
+    name = os.path.basename(path)
+    return name.endswith(".vpython3") or name == "vpython.toml" or name.endswith(".vpython")
+
+
+def discover_target(target: str | None) -> DiscoveredSpec:
+    """A spec file is used as is; a script or directory goes through discovery."""
+    cwd = os.getcwd()
+    if not target:
+        return discover(target_kind="none", target=None, cwd=cwd,
+                        default_spec=os.environ.get("VPYTHON_DEFAULT_SPEC") or None)
+    if not os.path.exists(target):
+        raise UserError(f"{target}: no such file or directory")
+    if os.path.isfile(target) and is_spec_file(target):
+        return spec_file(os.path.abspath(target), f"spec file {target}")
+    return discover(target_kind="script", target=target, cwd=cwd,
+                    default_spec=os.environ.get("VPYTHON_DEFAULT_SPEC") or None)

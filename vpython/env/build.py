@@ -1,0 +1,116 @@
+"""Assemble, publish and key envs.
+
+An env is a PEP 405 venv made by ``virtualenv`` (no seed packages: nothing is
+installed that the spec did not ask for) plus the spec's packages hardlinked from the
+package store. It is assembled in a work dir beside its final place and published by
+one ``rename``: a crash at any point leaves either nothing or a complete env.
+Concurrent builders of the same env serialise on a ``filelock``; the loser finds the
+env published and uses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+
+from vpython import FORMAT_VERSION, __version__
+from vpython.env import fastpath
+from vpython.errors import VPythonError
+from vpython.store import packages as pkgstore
+
+META = ".vpython-env.json"
+
+
+def env_key(interp, artifacts) -> str:
+    h = hashlib.sha256()
+    h.update(f"vpython-env/{FORMAT_VERSION}\n".encode())
+    h.update(f"{os.path.realpath(interp.path)}\n{fastpath.interpreter_id(interp.path)}\n".encode())
+    for a in sorted(artifacts, key=lambda a: (a.name, a.sha256)):
+        h.update(f"{a.name} {a.version} {a.sha256}\n".encode())
+    return h.hexdigest()[:32]
+
+
+def _skeleton(work: str, interp, layout) -> None:
+    """An empty venv for ``interp`` at ``work`` (virtualenv, in-process: no extra
+    interpreter start for vpython; virtualenv caches its interpreter probe)."""
+    from virtualenv import cli_run
+
+    app_data = os.path.join(layout.base, "virtualenv-app-data")
+    try:
+        cli_run(
+            [work, "--no-seed", "--no-periodic-update", "--activators", "",
+             "--app-data", app_data, "-p", interp.path, "-q"],
+            setup_logging=False,
+        )
+    except SystemExit as e:  # virtualenv reports its own errors by exiting
+        raise VPythonError(f"virtualenv could not create an env for {interp.path} (exit {e.code})") from None
+    except Exception as e:  # noqa: BLE001 - any virtualenv failure is a build failure, not a traceback
+        raise VPythonError(f"virtualenv could not create an env for {interp.path}: {e}") from None
+
+
+def assemble(layout, key: str, interp, entries: list, metadata: dict) -> str:
+    """Build env ``key`` from store entries unless it exists; return its directory."""
+    from filelock import FileLock
+
+    final = layout.env_dir(key)
+    os.makedirs(layout.envs, exist_ok=True)
+    with FileLock(os.path.join(layout.envs, f".{key}.build.lock")):
+        if os.path.exists(os.path.join(final, "pyvenv.cfg")):
+            return final
+        if os.path.lexists(final):  # a dir without pyvenv.cfg cannot be ours: discard it
+            pkgstore._discard(final, layout)
+        work = tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=layout.envs)
+        try:
+            _skeleton(work, interp, layout)
+            all_scripts, rewrites = [], []
+            for entry in entries:
+                scripts, rewrite = pkgstore.link_entry(entry, work)
+                all_scripts += scripts
+                rewrites += [(src, os.path.join(work, os.path.relpath(dst, work))) for src, dst in rewrite]
+            # Scripts embed the env's *final* path: the work dir is renamed, not copied.
+            _write_scripts_for(final, work, all_scripts, rewrites)
+            meta = dict(metadata, vpython=__version__, format=FORMAT_VERSION, key=key)
+            with open(os.path.join(work, META), "w", encoding="utf-8") as f:
+                json.dump(meta, f, indent=1, sort_keys=True)
+            os.rename(work, final)
+            work = None
+        finally:
+            if work is not None:
+                shutil.rmtree(work, ignore_errors=True)
+    return final
+
+
+def _write_scripts_for(final: str, work: str, scripts: list, rewrites: list) -> None:
+    from installer.scripts import Script
+
+    python = fastpath.env_python(final)
+    bindir = fastpath.env_bin(work)
+    for spec in scripts:
+        name, data = Script(spec["name"], spec["module"], spec["attr"], spec["section"]).generate(python, "posix")
+        path = os.path.join(bindir, name)
+        if os.path.lexists(path):
+            os.unlink(path)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chmod(path, 0o755)
+    for src, dst in rewrites:
+        with open(src, "rb") as f:
+            content = f.read()
+        content = b"#!" + python.encode() + content[len(pkgstore.PLACEHOLDER_PYTHON) + 2:]
+        if os.path.lexists(dst):
+            os.unlink(dst)
+        with open(dst, "wb") as f:
+            f.write(content)
+        os.chmod(dst, 0o755)
+
+
+def write_pointer(layout, digest: str, pointer) -> None:
+    os.makedirs(layout.specs, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".ptr-", dir=layout.specs)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(pointer.dump())
+    os.replace(tmp, layout.spec_pointer(digest))
+

@@ -1,0 +1,181 @@
+"""The warm path: find an existing env for a spec without parsing it. Stdlib only.
+
+A run hashes the raw spec text together with everything else that could change the
+environment (lockfile bytes, interpreter choice, package-source settings, this
+machine's platform) into a *spec digest*. After the first successful build,
+``<root>/v1/specs/<digest>`` points at the env. A warm run is then: discovery (a few
+stats and one read), this lookup (one small read, two stats), a shared flock, a utime
+and ``execve``. protobuf, packaging, virtualenv, filelock and pex are never imported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from vpython import FORMAT_VERSION
+
+# Environment variables that change how envs are resolved or built (not secrets in clear:
+# only their digest is stored).
+SETTINGS_ENV = (
+    "VPYTHON_INDEX_URL",
+    "VPYTHON_EXTRA_INDEX_URL",
+    "VPYTHON_FIND_LINKS",
+    "VPYTHON_OFFLINE",
+    "VPYTHON_EXCLUDE_NEWER",
+    "VPYTHON_CONFIG",
+)
+
+
+def _sha256():
+    # The builtin module avoids loading OpenSSL through hashlib (~3 ms on the warm path).
+    try:
+        from _sha256 import sha256  # CPython <= 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256  # CPython >= 3.12
+        except ImportError:
+            from hashlib import sha256
+    return sha256()
+
+
+def _file_bytes(path: str | None) -> bytes:
+    if not path:
+        return b"-"
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return b"-"
+
+
+def spec_digest(kind: str, text: str, lock_path: str | None, settings: tuple, config_path: str | None) -> str:
+    h = _sha256()
+
+    def put(part) -> None:
+        data = part if isinstance(part, bytes) else str(part).encode("utf-8", "surrogateescape")
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+
+    put("vpython-spec-digest/" + FORMAT_VERSION)
+    put(kind)
+    put(text)
+    put(_file_bytes(lock_path))
+    for item in settings:
+        put(item if item is not None else "\0")
+    for name in SETTINGS_ENV:
+        put(os.environ.get(name, "\0"))
+    put(_file_bytes(config_path))
+    put(sys.platform)
+    put(os.uname().machine if hasattr(os, "uname") else os.environ.get("PROCESSOR_ARCHITECTURE", ""))
+    return h.hexdigest()[:40]
+
+
+class Pointer:
+    """Contents of ``specs/<digest>``: which env, built on which interpreter."""
+
+    __slots__ = ("env_key", "interpreter", "interpreter_id")
+
+    def __init__(self, env_key: str, interpreter: str, interpreter_id: str) -> None:
+        self.env_key = env_key
+        self.interpreter = interpreter
+        self.interpreter_id = interpreter_id
+
+    def dump(self) -> str:
+        return f"env={self.env_key}\ninterpreter={self.interpreter}\ninterpreter_id={self.interpreter_id}\n"
+
+    @classmethod
+    def load(cls, path: str) -> "Pointer | None":
+        try:
+            with open(path, encoding="utf-8") as f:
+                fields = dict(line.split("=", 1) for line in f.read().splitlines() if "=" in line)
+            return cls(fields["env"], fields["interpreter"], fields["interpreter_id"])
+        except (OSError, KeyError, ValueError):
+            return None
+
+
+def interpreter_id(path: str) -> str:
+    """Identity of an interpreter binary: a rebuilt or replaced Python gets new envs."""
+    st = os.stat(path)
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+
+
+def env_python(env_dir: str) -> str:
+    if sys.platform == "win32":
+        return os.path.join(env_dir, "Scripts", "python.exe")
+    return os.path.join(env_dir, "bin", "python")
+
+
+def env_bin(env_dir: str) -> str:
+    return os.path.join(env_dir, "Scripts" if sys.platform == "win32" else "bin")
+
+
+def acquire_shared(lock_path: str, blocking: bool):
+    """Open the env's use lock and take it shared. Returns the fd, or None if it is
+    held exclusively (GC deleting it) and ``blocking`` is false."""
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return None
+    try:
+        import fcntl
+    except ImportError:  # Windows: msvcrt locks are exclusive-only; rely on rename-based GC
+        return fd
+    flags = fcntl.LOCK_SH | (0 if blocking else fcntl.LOCK_NB)
+    try:
+        fcntl.flock(fd, flags)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def same_file(fd: int, path: str) -> bool:
+    try:
+        a, b = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def config_path() -> str:
+    """The user config file (see vpython.settings); only its bytes matter here."""
+    explicit = os.environ.get("VPYTHON_CONFIG")
+    if explicit:
+        return explicit
+    if sys.platform == "win32":
+        base = os.environ.get("APPDATA", "")
+    else:
+        base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "vpython", "config.toml")
+
+
+def lookup(layout, digest: str):
+    """Return (pointer, lock_fd) for a usable env, or None. On success the caller owns
+    the fd (shared lock, kept across exec)."""
+    pointer = Pointer.load(layout.spec_pointer(digest))
+    if pointer is None:
+        return None
+    try:
+        if interpreter_id(pointer.interpreter) != pointer.interpreter_id:
+            return None
+    except OSError:
+        return None
+    lock_path = layout.env_lock(pointer.env_key)
+    fd = acquire_shared(lock_path, blocking=False)
+    if fd is None:
+        return None
+    if not same_file(fd, lock_path):  # GC replaced the lock file between open and flock
+        os.close(fd)
+        return None
+    env_dir = layout.env_dir(pointer.env_key)
+    # Checked after taking the lock: GC deletes only under the exclusive lock, so an
+    # env seen now stays until we exit.
+    if not os.path.exists(os.path.join(env_dir, "pyvenv.cfg")):
+        os.close(fd)
+        return None
+    try:
+        os.utime(layout.env_lock(pointer.env_key))  # last use, read by pruning
+    except OSError:
+        pass
+    return pointer, fd

@@ -1,0 +1,146 @@
+"""The cold path: spec text → parsed spec → interpreter → lock → wheels → store → env.
+
+Everything heavy (protobuf, packaging, virtualenv, filelock, installer, uv) is imported
+here and only here, after the warm-path lookup has missed.
+"""
+
+from __future__ import annotations
+
+import os
+
+from vpython import log
+from vpython.env import fastpath
+from vpython.errors import UserError
+
+
+def parse_discovered(discovered):
+    from vpython.spec.model import Spec
+    from vpython.spec.parse import parse_spec
+
+    if discovered.kind == "empty":
+        return Spec()
+    spec = parse_spec(discovered.kind, discovered.text, discovered.path, discovered.line_offset)
+    for w in spec.warnings:
+        log.warning(w)
+    return spec
+
+
+def choose_interpreter(spec, flags, layout):
+    from vpython.interpreters import select_interpreter
+
+    version = spec.python_version or (spec.tool or {}).get("python-version", "")
+    return select_interpreter(
+        version=version,
+        requires_python=spec.requires_python,
+        explicit=getattr(flags, "interpreter", None),
+        cache_dir=layout.interpreters,
+    )
+
+
+def spec_hash(discovered) -> str:
+    """What a lockfile records to detect that its spec changed."""
+    import hashlib
+
+    return hashlib.sha256(f"{discovered.kind}\n{discovered.text}".encode()).hexdigest()
+
+
+def check_closed(requirements, lock, source: str) -> None:
+    """A text-proto spec lists its whole package set: resolution may not add to it."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pinned = {canonicalize_name(Requirement(r).name) for r in requirements.requirements}
+    extra = sorted((str(p.name), str(p.version)) for p in lock.packages if canonicalize_name(str(p.name)) not in pinned)
+    if extra:
+        listed = ", ".join(f"{n}=={v}" for n, v in extra)
+        first = extra[0]
+        raise UserError(
+            f"{source}: the spec is not closed: it does not list {listed}, which the listed packages "
+            "depend on (text-proto specs must pin every dependency)",
+            hint=(f'add  wheel: < name: "infra/python/wheels/{first[0]}-py3" version: "version:{first[1]}" >'
+                  " (or the PyPI name) for each missing package"),
+        )
+
+
+def obtain_lock(discovered, spec, interp, sources, layout, digest, tags, environment):
+    """The lock that governs this run: the user's lockfile if fresh, else a cached
+    resolution, else a new resolution (cached under the spec digest)."""
+    from vpython.lock import pylock
+    from vpython.spec.normalize import normalize_spec
+
+    lock_path = discovered.lock_path
+    if lock_path and os.path.isfile(lock_path):
+        lock, raw = pylock.read_lock(lock_path)
+        recorded = ((raw.get("tool") or {}).get("vpython") or {}).get("spec-hash")
+        if recorded is None or recorded == spec_hash(discovered):
+            log.info(f"installing from lockfile {lock_path}")
+            return lock, lock_path
+        log.warning(
+            f"{lock_path} is stale: {discovered.path} changed since it was locked; "
+            f"resolving into the cache only (run `vpython lock {discovered.path}` to update the lockfile)"
+        )
+    cached = os.path.join(layout.locks, digest + ".pylock.toml")
+    if os.path.isfile(cached):
+        lock, _ = pylock.read_lock(cached)
+        return lock, cached
+    requirements = normalize_spec(spec, tags)
+    if not requirements.requirements:
+        return None, None
+    from vpython.lock.engine_uv import compile_pylock
+
+    log.progress(f"resolving {len(requirements.requirements)} requirement(s) for {interp.path}")
+    text = compile_pylock(list(requirements.requirements), sources, python=interp.path,
+                          context=discovered.path or "the spec")
+    lock, _ = pylock.parse_lock_text(text, "<resolution>")
+    if requirements.closed:
+        check_closed(requirements, lock, discovered.path or "spec")
+    os.makedirs(layout.locks, exist_ok=True)
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=".lock-", dir=layout.locks)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, cached)
+    return lock, cached
+
+
+def provision(discovered, *, layout, flags, digest, install_only: bool = False):
+    """Make sure the env for ``discovered`` exists; return its Pointer."""
+    from vpython.env.build import assemble, env_key, write_pointer
+    from vpython.interpreters import marker_environment, target_tags
+    from vpython.lock import pylock
+    from vpython.settings import load_sources
+    from vpython.store import packages, wheels
+
+    spec = parse_discovered(discovered)
+    interp = choose_interpreter(spec, flags, layout)
+    tags = target_tags(interp)
+    environment = marker_environment(interp)
+    base_dir = os.path.dirname(discovered.path) if discovered.path else os.getcwd()
+    sources = load_sources(flags=flags, spec_tool=spec.tool, base_dir=base_dir)
+    lock, lock_source = obtain_lock(discovered, spec, interp, sources, layout, digest, tags, environment)
+    artifacts = []
+    if lock is not None:
+        artifacts = pylock.select_artifacts(lock, source=lock_source, environment=environment, tags=tags,
+                                            platform_label=f"{interp.path} ({'.'.join(map(str, interp.version))})")
+    key = env_key(interp, artifacts)
+    env_dir = layout.env_dir(key)
+    if not os.path.exists(os.path.join(env_dir, "pyvenv.cfg")):
+        paths = wheels.fetch_all(artifacts, layout, sources, progress=log.progress)
+        entries = packages.ensure_entries([(a, paths[a.sha256]) for a in artifacts], layout, interp,
+                                          progress=log.progress)
+        log.progress(f"assembling env {key[:12]} ({len(artifacts)} package(s))")
+        assemble(layout, key, interp, [entries[a.sha256] for a in artifacts], {
+            "interpreter": interp.path,
+            "spec": discovered.origin,
+            "packages": [f"{a.name}=={a.version}" for a in artifacts],
+            "wheels": {a.filename: a.sha256 for a in artifacts},
+            "entries": sorted(os.path.basename(entries[a.sha256]) for a in artifacts),
+        })
+    pointer = fastpath.Pointer(key, interp.path, fastpath.interpreter_id(interp.path))
+    write_pointer(layout, digest, pointer)
+    if not install_only:
+        from vpython.store.gc import prune_some
+
+        prune_some(layout)
+    return pointer

@@ -1,0 +1,1 @@
+"""Spec model, parsers, discovery and normalization."""

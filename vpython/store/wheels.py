@@ -1,0 +1,143 @@
+"""The wheel store: every artifact kept once, by sha256, verified before it is kept.
+
+Layout: ``<root>/v1/store/wheels/<sha256>/<filename>``. A file is written to a temp
+name in the store's tmp dir, hashed while it streams, and renamed into place only when
+its sha256 matches the lock. A mismatch names the file and both hashes and stores
+nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+
+
+import tempfile
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import unquote, urlsplit
+
+from vpython.errors import IntegrityError, UserError, VPythonError
+from vpython.lock.pylock import Artifact
+from vpython.settings import Sources, credentials_for, redact
+
+_CHUNK = 1 << 20
+
+
+def stored_path(layout, artifact: Artifact) -> str:
+    return os.path.join(layout.wheels, artifact.sha256, artifact.filename)
+
+
+def _copy_verified(src_stream, artifact: Artifact, layout, origin: str) -> str:
+    final = stored_path(layout, artifact)
+    os.makedirs(layout.tmp, exist_ok=True)
+    h = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(prefix="wheel-", suffix=".part", dir=layout.tmp)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while True:
+                chunk = src_stream.read(_CHUNK)
+                if not chunk:
+                    break
+                h.update(chunk)
+                out.write(chunk)
+        actual = h.hexdigest()
+        if actual != artifact.sha256:
+            raise IntegrityError(
+                f"hash mismatch for {artifact.filename} (from {redact(origin)}): "
+                f"the lock expects sha256 {artifact.sha256} but the file has sha256 {actual}",
+                hint="the file changed upstream or was tampered with; nothing was installed",
+            )
+        os.chmod(tmp, 0o444)
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        os.replace(tmp, final)
+        tmp = None
+        return final
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _open_url(url: str, sources: Sources):
+    request = urllib.request.Request(url, headers={"User-Agent": "vpython"})
+    creds = credentials_for(url, sources)
+    parts = urlsplit(url)
+    if parts.username is not None:
+        creds = (unquote(parts.username), unquote(parts.password or ""))
+        host = parts.hostname + (f":{parts.port}" if parts.port else "")
+        request = urllib.request.Request(parts._replace(netloc=host).geturl(), headers={"User-Agent": "vpython"})
+    if creds:
+        token = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    return urllib.request.urlopen(request, timeout=float(os.environ.get("VPYTHON_HTTP_TIMEOUT", "60")))
+
+
+def fetch_one(artifact: Artifact, layout, sources: Sources, wheel_dirs=()) -> str:
+    final = stored_path(layout, artifact)
+    if os.path.isfile(final):
+        return final
+    for d in wheel_dirs:
+        candidate = os.path.join(d, artifact.filename)
+        if os.path.isfile(candidate):
+            with open(candidate, "rb") as f:
+                return _copy_verified(f, artifact, layout, candidate)
+    local = artifact.path
+    if local is None and artifact.url and artifact.url.startswith("file:"):
+        local = urllib.request.url2pathname(urlsplit(artifact.url).path)
+    if local is not None:
+        try:
+            with open(local, "rb") as f:
+                return _copy_verified(f, artifact, layout, local)
+        except FileNotFoundError:
+            raise UserError(f"{artifact.filename}: the locked file {local} does not exist") from None
+    if not artifact.url:
+        raise UserError(f"{artifact.filename}: the lock gives neither a url nor a path")
+    if sources.offline:
+        raise UserError(
+            f"{artifact.filename} is not in the cache and offline mode is on",
+            hint="run once online, or provide it with -vpython-find-links / --wheel-dir",
+        )
+    try:
+        with _open_url(artifact.url, sources) as resp:
+            return _copy_verified(resp, artifact, layout, artifact.url)
+    except urllib.error.HTTPError as e:
+        raise VPythonError(f"cannot download {artifact.filename} from {redact(artifact.url)}: HTTP {e.code} {e.reason}") from None
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise VPythonError(f"cannot download {artifact.filename} from {redact(artifact.url)}: {reason}") from None
+
+
+def fetch_all(artifacts, layout, sources: Sources, wheel_dirs=(), progress=None) -> dict:
+    """Fetch every artifact (in parallel); return {sha256: stored path}."""
+    todo = [a for a in artifacts if not os.path.isfile(stored_path(layout, a))]
+    result = {a.sha256: stored_path(layout, a) for a in artifacts}
+    if not todo:
+        return result
+    if progress:
+        progress(f"fetching {len(todo)} wheel(s)")
+    with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:
+        futures = [pool.submit(fetch_one, a, layout, sources, wheel_dirs) for a in todo]
+        errors = []
+        for f in futures:
+            try:
+                f.result()
+            except VPythonError as e:
+                errors.append(e)
+        if errors:
+            raise errors[0]
+    return result
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
