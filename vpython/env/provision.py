@@ -104,13 +104,29 @@ def obtain_lock(discovered, spec, interp, sources, layout, digest, tags, environ
     return lock, cached
 
 
+def _build(layout, key, interp, artifacts, fetch_many, discovered) -> None:
+    from vpython.env.build import assemble
+    from vpython.store import packages
+
+    entries = packages.ensure_entries(artifacts, layout, interp, fetch_many, progress=log.progress)
+    log.progress(f"assembling env {key[:12]} ({len(artifacts)} package(s))")
+    assemble(layout, key, interp, [entries[a.sha256] for a in artifacts], {
+        "interpreter": interp.path,
+        "spec": discovered.origin,
+        "packages": [f"{a.name}=={a.version}" for a in artifacts],
+        "wheels": {a.filename: a.sha256 for a in artifacts},
+        "entries": sorted(os.path.basename(entries[a.sha256]) for a in artifacts),
+    })
+
+
 def provision(discovered, *, layout, flags, digest, install_only: bool = False):
     """Make sure the env for ``discovered`` exists; return its Pointer."""
-    from vpython.env.build import assemble, env_key, write_pointer
+    from vpython.env.build import env_key, write_pointer
     from vpython.interpreters import marker_environment, target_tags
     from vpython.lock import pylock
     from vpython.settings import load_sources
-    from vpython.store import packages, wheels
+    from vpython.store import wheels
+    from vpython.store.locks import flocked, store_lock_path
 
     spec = parse_discovered(discovered)
     interp = choose_interpreter(spec, flags, layout)
@@ -126,17 +142,13 @@ def provision(discovered, *, layout, flags, digest, install_only: bool = False):
     key = env_key(interp, artifacts)
     env_dir = layout.env_dir(key)
     if not os.path.exists(os.path.join(env_dir, "pyvenv.cfg")):
-        paths = wheels.fetch_all(artifacts, layout, sources, progress=log.progress)
-        entries = packages.ensure_entries([(a, paths[a.sha256]) for a in artifacts], layout, interp,
-                                          progress=log.progress)
-        log.progress(f"assembling env {key[:12]} ({len(artifacts)} package(s))")
-        assemble(layout, key, interp, [entries[a.sha256] for a in artifacts], {
-            "interpreter": interp.path,
-            "spec": discovered.origin,
-            "packages": [f"{a.name}=={a.version}" for a in artifacts],
-            "wheels": {a.filename: a.sha256 for a in artifacts},
-            "entries": sorted(os.path.basename(entries[a.sha256]) for a in artifacts),
-        })
+        def fetch_many(missing):
+            return wheels.fetch_all(missing, layout, sources, progress=log.progress)
+
+        # Shared store lock: GC's store sweep (exclusive) cannot delete an entry
+        # between our check that it is intact and the moment it is linked.
+        with flocked(store_lock_path(layout), exclusive=False):
+            _build(layout, key, interp, artifacts, fetch_many, discovered)
     pointer = fastpath.Pointer(key, interp.path, fastpath.interpreter_id(interp.path))
     write_pointer(layout, digest, pointer)
     if not install_only:

@@ -181,11 +181,13 @@ def compile_dirs(python: str, dirs: list) -> None:
     )
 
 
-def ensure_entries(artifacts_paths: list, layout, interp, progress=None) -> dict:
-    """Make sure every (artifact, wheel path) has an intact store entry for ``interp``.
+def ensure_entries(artifacts: list, layout, interp, fetch_many, progress=None) -> dict:
+    """Make sure every artifact has an intact store entry for ``interp``.
 
-    Returns {sha256: entry dir}. Missing or corrupt entries are (re)built: unpack all
-    first, then one parallel compile for all of them, then publish each by rename.
+    ``fetch_many(artifacts) -> {sha256: wheel path}`` is called only for the artifacts
+    whose entry is missing or corrupt, so a warm store needs no wheels at all.
+    Returns {sha256: entry dir}. Entries are (re)built by unpacking all first, then
+    one parallel compile for all of them, then publishing each by rename.
     """
     cache_tag = interp.cache_tag
     site_rel = site_packages_rel(interp.version, sys.platform == "win32")
@@ -193,15 +195,24 @@ def ensure_entries(artifacts_paths: list, layout, interp, progress=None) -> dict
     building = []  # (artifact, work dir, final dir)
     os.makedirs(layout.packages, exist_ok=True)
     os.makedirs(layout.tmp, exist_ok=True)
+    missing = []
+    for artifact in artifacts:
+        final = os.path.join(layout.packages, entry_name(artifact, cache_tag))
+        result[artifact.sha256] = final
+        if os.path.isdir(final):
+            if entry_intact(final):
+                continue
+            _discard(final, layout)  # edited in place somewhere: rebuild from the wheel
+        missing.append(artifact)
+    if not missing:
+        return result
+    wheel_paths = fetch_many(missing)
     try:
-        for artifact, wheel_path in artifacts_paths:
-            final = os.path.join(layout.packages, entry_name(artifact, cache_tag))
-            result[artifact.sha256] = final
-            if os.path.isdir(final):
-                if entry_intact(final):
-                    continue
-                _discard(final, layout)  # edited in place somewhere: rebuild from the wheel
-            from vpython.store.wheels import sha256_file
+        from vpython.store.wheels import sha256_file
+
+        for artifact in missing:
+            wheel_path = wheel_paths[artifact.sha256]
+            final = result[artifact.sha256]
 
             actual = sha256_file(wheel_path)
             if actual != artifact.sha256:
