@@ -20,6 +20,8 @@ parsing happens later, and only when no cached env matches the text.
 from __future__ import annotations
 
 import os
+import stat as _stat
+
 from vpython.errors import UserError
 from vpython.spec import inline
 
