@@ -19,6 +19,7 @@ import tempfile
 from vpython import FORMAT_VERSION, __version__
 from vpython.env import fastpath
 from vpython.errors import VPythonError
+from vpython.faults import checkpoint
 from vpython.store import packages as pkgstore
 
 META = ".vpython-env.json"
@@ -75,8 +76,10 @@ def assemble(layout, key: str, interp, entries: list, metadata: dict) -> str:
             meta = dict(metadata, vpython=__version__, format=FORMAT_VERSION, key=key)
             with open(os.path.join(work, META), "w", encoding="utf-8") as f:
                 json.dump(meta, f, indent=1, sort_keys=True)
+            checkpoint("linked")
             os.rename(work, final)
             work = None
+            checkpoint("published")
         finally:
             if work is not None:
                 shutil.rmtree(work, ignore_errors=True)

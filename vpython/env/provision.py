@@ -11,6 +11,7 @@ import os
 from vpython import log
 from vpython.env import fastpath
 from vpython.errors import UserError
+from vpython.faults import checkpoint
 
 
 def parse_discovered(discovered):
@@ -151,6 +152,7 @@ def provision(discovered, *, layout, flags, digest, install_only: bool = False):
             _build(layout, key, interp, artifacts, fetch_many, discovered)
     pointer = fastpath.Pointer(key, interp.path, fastpath.interpreter_id(interp.path))
     write_pointer(layout, digest, pointer)
+    checkpoint("pointer")
     if not install_only:
         from vpython.store.gc import prune_some
 

@@ -31,6 +31,7 @@ import tempfile
 import zipfile
 
 from vpython.errors import IntegrityError
+from vpython.faults import checkpoint
 from vpython.lock.pylock import Artifact
 
 PLACEHOLDER_PYTHON = "/__vpython_env_python__"
@@ -223,12 +224,14 @@ def ensure_entries(artifacts: list, layout, interp, fetch_many, progress=None) -
             building.append((artifact, work, final))
             os.mkdir(os.path.join(work, META_DIR))
             scripts = _unpack(wheel_path, artifact.filename, work, site_rel, interp.version)
+            checkpoint("unpacked")
             with open(os.path.join(work, META_DIR, "scripts.json"), "w", encoding="utf-8") as f:
                 json.dump(scripts, f, sort_keys=True)
         if building:
             if progress:
                 progress(f"unpacking and compiling {len(building)} package(s)")
             compile_dirs(interp.path, [os.path.join(w, site_rel) for _, w, _ in building])
+            checkpoint("compiled")
         for artifact, work, final in building:
             _freeze(work)
             try:

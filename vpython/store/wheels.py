@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote, urlsplit
 
 from vpython.errors import IntegrityError, UserError, VPythonError
+from vpython.faults import checkpoint
 from vpython.lock.pylock import Artifact
 from vpython.settings import Sources, credentials_for, redact
 
@@ -50,6 +51,7 @@ def _copy_verified(src_stream, artifact: Artifact, layout, origin: str) -> str:
                 f"the lock expects sha256 {artifact.sha256} but the file has sha256 {actual}",
                 hint="the file changed upstream or was tampered with; nothing was installed",
             )
+        checkpoint("fetched")
         os.chmod(tmp, 0o444)
         os.makedirs(os.path.dirname(final), exist_ok=True)
         os.replace(tmp, final)

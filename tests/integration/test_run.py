@@ -1,0 +1,369 @@
+"""The runner end to end: spec formats, discovery, env reuse, exec semantics.
+
+Every test uses a loopback index built from tiny wheels (tests/support), never PyPI.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+
+import pytest
+
+from tests.support.vp import envs_in, run_vpython
+
+PRINT_DEPS = "import tinyapp, tinydep; print('deps', tinyapp.__version__, tinydep.__version__)\n"
+
+PEP723 = textwrap.dedent('''\
+    # /// script
+    # dependencies = ["tinyapp"]
+    # ///
+    ''')
+
+TEXTPROTO = textwrap.dedent('''\
+    python_version: "{py}"
+    wheel: <
+      name: "infra/python/wheels/tinyapp-py3"
+      version: "version:1.0"
+    >
+    wheel {{ name: 'infra/python/wheels/tinydep-py2_py3' version: "version:1.0.chromium.2" }},
+    ''')
+
+PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+@pytest.fixture
+def vp(local_index, vpython_root, tmp_path):
+    """Run vpython against the local index with a private root; returns a runner."""
+    env = {"VPYTHON_INDEX_URL": local_index.url}
+
+    def run(*args, cwd=None, extra_env=None, **kw):
+        e = dict(env)
+        e.update(extra_env or {})
+        return run_vpython(args, cwd=cwd or tmp_path, env=e, **kw)
+
+    run.index = local_index
+    run.root = vpython_root
+    return run
+
+
+def write(path, text, mode=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    if mode:
+        path.chmod(mode)
+    return path
+
+
+# --- spec formats ----------------------------------------------------------------
+
+def test_pep723_block_resolves_ranges(vp, tmp_path):
+    script = write(tmp_path / "s.py", PEP723 + PRINT_DEPS)
+    r = vp(script, check=0)
+    assert "deps 1.0 1.1" in r.stdout  # newest tinydep satisfying >=1
+
+
+def test_inline_vpython_block_closed_pins(vp, tmp_path):
+    block = "".join(f"# {line}\n" if line else "#\n" for line in TEXTPROTO.format(py=PY).splitlines())
+    script = write(tmp_path / "s.py", "#!/usr/bin/env vpython3\n# [VPYTHON:BEGIN]\n" + block + "# [VPYTHON:END]\n" + PRINT_DEPS)
+    r = vp(script, check=0)
+    assert "deps 1.0 1.0" in r.stdout  # exact pins, tinydep not upgraded to 1.1
+
+
+def test_partner_file(vp, tmp_path):
+    script = write(tmp_path / "tool.py", PRINT_DEPS)
+    write(tmp_path / "tool.py.vpython3", TEXTPROTO.format(py=PY))
+    assert "deps 1.0 1.0" in vp(script, check=0).stdout
+
+
+def test_directory_vpython3_and_toml(vp, tmp_path):
+    write(tmp_path / "a" / ".vpython3", TEXTPROTO.format(py=PY))
+    script = write(tmp_path / "a" / "b" / "c" / "s.py", PRINT_DEPS)
+    assert "deps 1.0 1.0" in vp(script, check=0).stdout
+    write(tmp_path / "a" / "b" / "vpython.toml", 'dependencies = ["tinyapp", "tinydep<1.1"]\n')
+    assert "deps 1.0 1.0" in vp(script, check=0).stdout
+    (tmp_path / "a" / "b" / "vpython.toml").write_text('dependencies = ["tinyapp"]\n')
+    assert "deps 1.0 1.1" in vp(script, check=0).stdout
+
+
+def test_explicit_spec_flag_and_default_spec(vp, tmp_path):
+    spec = write(tmp_path / "specs" / "x.vpython3", TEXTPROTO.format(py=PY))
+    script = write(tmp_path / "s.py", PEP723 + PRINT_DEPS)  # the flag beats the inline block
+    assert "deps 1.0 1.0" in vp("-vpython-spec", spec, script, check=0).stdout
+    plain = write(tmp_path / "plain" / "p.py", PRINT_DEPS)
+    (tmp_path / "plain" / ".gclient").write_text("")
+    r = vp(plain, extra_env={"VPYTHON_DEFAULT_SPEC": str(spec)}, check=0)
+    assert "deps 1.0 1.0" in r.stdout
+
+
+def test_empty_spec_runs_with_no_packages(vp, tmp_path):
+    (tmp_path / ".gclient").write_text("")
+    script = write(tmp_path / "s.py", "import sys\ntry:\n    import tinyapp\nexcept ImportError:\n    print('clean', sys.prefix != sys.base_prefix)\n")
+    assert "clean True" in vp(script, check=0).stdout
+
+
+# --- discovery -------------------------------------------------------------------
+
+def test_symlink_partner_beside_link_wins_then_real_path(vp, tmp_path):
+    real = write(tmp_path / "real" / "tool.py", PRINT_DEPS)
+    write(tmp_path / "real" / "tool.py.vpython3", TEXTPROTO.format(py=PY))
+    link_dir = tmp_path / "bin"
+    link_dir.mkdir()
+    (link_dir / "tool.py").symlink_to(real)
+    # No partner beside the link: the real file's partner is used.
+    assert "deps 1.0 1.0" in vp(link_dir / "tool.py", check=0).stdout
+    # A partner beside the link wins (Chromite's wrapper pattern).
+    write(link_dir / "tool.py.vpython3", 'python_version: "%s"\n' % PY)
+    r = vp(link_dir / "tool.py", "-vpython-log-level", "info", check=1)
+    assert "No module named 'tinyapp'" in r.stderr
+
+
+def test_gclient_barrier_stops_walk(vp, tmp_path):
+    write(tmp_path / ".vpython3", 'wheel: < name: "infra/python/wheels/nonexistent-py3" version: "version:9" >\n')
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / ".gclient").write_text("")
+    script = write(tmp_path / "proj" / "sub" / "s.py", "print('ran')\n")
+    assert "ran" in vp(script, check=0).stdout
+
+
+def test_spec_beside_gclient_is_found(vp, tmp_path):
+    (tmp_path / ".gclient").mkdir()
+    write(tmp_path / ".vpython3", TEXTPROTO.format(py=PY))
+    script = write(tmp_path / "x" / "s.py", PRINT_DEPS)
+    assert "deps 1.0 1.0" in vp(script, check=0).stdout
+
+
+def test_module_command_and_stdin_search_from_cwd(vp, tmp_path):
+    proj = tmp_path / "proj"
+    write(proj / ".vpython3", TEXTPROTO.format(py=PY))
+    (proj / ".gclient").write_text("")
+    write(proj / "pkg" / "__init__.py", "")
+    write(proj / "pkg" / "__main__.py", PRINT_DEPS)
+    assert "deps 1.0 1.0" in vp("-m", "pkg", cwd=proj, check=0).stdout
+    assert "deps 1.0 1.0" in vp("-c", PRINT_DEPS, cwd=proj, check=0).stdout
+    assert "deps 1.0 1.0" in vp("-", cwd=proj, input=PRINT_DEPS, check=0).stdout
+    # A package directory as the target runs its __main__.py.
+    assert "deps 1.0 1.0" in vp(proj / "pkg", cwd=tmp_path, check=0).stdout
+
+
+def test_c_command_with_pep723_block(vp, tmp_path):
+    (tmp_path / ".gclient").write_text("")
+    r = vp("-c", PEP723 + PRINT_DEPS, check=0)
+    assert "deps 1.0 1.1" in r.stdout
+
+
+def test_broken_spec_is_an_error_not_skipped(vp, tmp_path):
+    write(tmp_path / ".vpython3", TEXTPROTO.format(py=PY))
+    script = write(tmp_path / "s.py", PRINT_DEPS)
+    bad = write(tmp_path / "s.py.vpython3", 'wheel: <\n  name: "x"\n  bogus: 1\n>\n')
+    r = vp(script, check=2)
+    assert f"{bad}:3:" in r.stderr and "bogus" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert envs_in(vp.root) == []
+
+
+def test_broken_pep723_block_names_script_line(vp, tmp_path):
+    script = write(tmp_path / "s.py", "# /// script\n# dependencies = [\"tinyapp\",\n# ///\nprint(1)\n")
+    r = vp(script, check=2)
+    assert f"{script}:3:" in r.stderr and "Traceback" not in r.stderr  # the unclosed list ends at the block end
+
+
+def test_missing_script_is_a_user_error(vp, tmp_path):
+    r = vp(tmp_path / "nope.py", check=2)
+    assert "nope.py" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_log_level_info_says_which_spec_won(vp, tmp_path):
+    script = write(tmp_path / "s.py", PEP723 + "print('x')\n")
+    r = vp("-vpython-log-level", "info", script, check=0)
+    assert "PEP 723" in r.stderr and str(script) in r.stderr
+
+
+def test_unknown_vpython_flag(vp, tmp_path):
+    r = vp("-vpython-bogus", "x", check=2)
+    assert "unknown flag" in r.stderr and "Traceback" not in r.stderr
+
+
+# --- closed specs, interpreters ----------------------------------------------------
+
+def test_closed_spec_missing_dependency_is_named(vp, tmp_path):
+    spec = 'wheel: < name: "infra/python/wheels/tinyapp-py3" version: "version:1.0" >\n'
+    write(tmp_path / "s.py.vpython3", spec)
+    script = write(tmp_path / "s.py", PRINT_DEPS)
+    r = vp(script, check=2)
+    assert "not closed" in r.stderr and "tinydep" in r.stderr and "1.1" in r.stderr
+    assert envs_in(vp.root) == []
+
+
+def test_python27_spec_is_refused_clearly(vp, tmp_path):
+    write(tmp_path / "s.py.vpython3", 'python_version: "2.7"\n')
+    script = write(tmp_path / "s.py", "print(1)\n")
+    r = vp(script, check=2)
+    assert "2.7" in r.stderr and "Traceback" not in r.stderr
+
+
+def _pyenv_python(version):
+    import glob
+    import subprocess
+
+    try:
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        root = os.path.expanduser("~/.pyenv")
+    hits = sorted(glob.glob(os.path.join(root, "versions", f"{version}.*", "bin", f"python{version}")))
+    return hits[-1] if hits else None
+
+
+@pytest.mark.parametrize("version", ["3.9", "3.12", "3.13"])
+def test_python_version_selects_interpreter(vp, tmp_path, version):
+    if _pyenv_python(version) is None:
+        pytest.skip(f"no CPython {version} installed")
+    write(tmp_path / "s.py.vpython3", f'python_version: "{version}"\n')
+    script = write(tmp_path / "s.py", "import sys; print('v%d.%d' % sys.version_info[:2])\n")
+    assert f"v{version}" in vp(script, check=0).stdout
+
+
+# --- exec semantics ----------------------------------------------------------------
+
+def test_exit_code_argv_stdin_cwd_and_separator(vp, tmp_path):
+    (tmp_path / ".gclient").write_text("")
+    script = write(tmp_path / "s.py", textwrap.dedent('''\
+        import os, sys
+        data = sys.stdin.read()
+        print("argv", sys.argv[1:], "stdin", data.strip(), "cwd", os.getcwd())
+        sys.exit(42)
+        '''))
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    r = vp("--", script, "-c", "--", "x y", cwd=sub, input="hello\n")
+    assert r.returncode == 42
+    assert "argv ['-c', '--', 'x y'] stdin hello cwd " + str(sub) in r.stdout
+
+
+def test_separator_runs_script_named_like_subcommand(vp, tmp_path):
+    (tmp_path / ".gclient").write_text("")
+    write(tmp_path / "lock", "print('script named lock')\n")
+    assert "script named lock" in vp("--", "lock", check=0).stdout
+
+
+def test_child_environment(vp, tmp_path):
+    (tmp_path / ".gclient").write_text("")
+    script = write(tmp_path / "s.py", textwrap.dedent('''\
+        import os, sys, shutil
+        print("HOME", os.environ.get("PYTHONHOME"))
+        print("NOUSER", os.environ.get("PYTHONNOUSERSITE"))
+        print("PP", os.environ.get("PYTHONPATH", "").split(os.pathsep)[-1])
+        print("VENV", os.environ.get("VIRTUAL_ENV") == sys.prefix)
+        print("PATH0", os.environ["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable))
+        print("WHICH", os.path.realpath(shutil.which("python")) == os.path.realpath(sys.executable))
+        '''))
+    # A PYTHONHOME valid for the launcher; the env's python must not inherit it.
+    r = vp(script, extra_env={"PYTHONHOME": sys.base_prefix, "PYTHONPATH": "/keep/me"}, check=0)
+    assert "HOME None" in r.stdout and "NOUSER 1" in r.stdout and "PP /keep/me" in r.stdout
+    assert "VENV True" in r.stdout and "PATH0 True" in r.stdout and "WHICH True" in r.stdout
+
+
+def test_bypass_runs_plain_python(vp, tmp_path):
+    write(tmp_path / "s.py.vpython3", "this is not a valid spec")
+    script = write(tmp_path / "s.py", "import sys; print('bypass', sys.prefix == sys.base_prefix)\n")
+    sentinel = "manually managed python not supported by chrome operations"
+    r = vp(script, extra_env={"VPYTHON_BYPASS": sentinel}, check=0)
+    assert "bypass" in r.stdout
+    r = vp("-vpython-tool", "install", script, extra_env={"VPYTHON_BYPASS": sentinel}, check=0)
+    # Not the exact sentinel: no bypass, the broken spec is reported.
+    assert vp(script, extra_env={"VPYTHON_BYPASS": "1"}).returncode == 2
+
+
+# --- the env store -----------------------------------------------------------------
+
+def test_second_run_reuses_env_without_index(vp, tmp_path):
+    script = write(tmp_path / "s.py", PEP723 + PRINT_DEPS)
+    vp(script, check=0)
+    envs = envs_in(vp.root)
+    assert len(envs) == 1
+    before = len(vp.index.requests)
+    r = vp(script, "-vpython-log-level", "debug", check=0)
+    assert len(vp.index.requests) == before  # no resolution, no download
+    assert envs_in(vp.root) == envs
+
+
+def test_env_rebuilt_from_cached_resolution_without_index(vp, tmp_path):
+    script = write(tmp_path / "s.py", PEP723 + PRINT_DEPS)
+    vp(script, check=0)
+    import shutil
+
+    shutil.rmtree(vp.root / "v1" / "envs")
+    before = len(vp.index.requests)
+    assert "deps 1.0 1.1" in vp(script, check=0).stdout
+    assert len(vp.index.requests) == before  # resolution cached under the spec digest; wheels in the store
+
+
+def test_different_specs_give_different_envs(vp, tmp_path):
+    a = write(tmp_path / "a.py", PEP723 + PRINT_DEPS)
+    b = write(tmp_path / "b.py", "# /// script\n# dependencies = [\"tinyapp\", \"tinydep==1.0\"]\n# ///\n" + PRINT_DEPS)
+    c = write(tmp_path / "c.py", PEP723 + "print('same spec as a')\n")
+    vp(a, check=0)
+    vp(b, check=0)
+    vp(c, check=0)
+    assert len(envs_in(vp.root)) == 2
+
+
+def test_envs_share_store_files_by_hardlink(vp, tmp_path):
+    a = write(tmp_path / "a.py", PEP723 + PRINT_DEPS)
+    b = write(tmp_path / "b.py", "# /// script\n# dependencies = [\"tinyapp\", \"tinycli\"]\n# ///\n" + PRINT_DEPS)
+    vp(a, check=0)
+    vp(b, check=0)
+    envs = envs_in(vp.root)
+    assert len(envs) == 2
+    inodes = []
+    for e in envs:
+        files = list((vp.root / "v1" / "envs" / e).glob("lib/python*/site-packages/tinyapp/__init__.py"))
+        assert files
+        inodes.append(files[0].stat().st_ino)
+    assert inodes[0] == inodes[1]
+    pycs = list((vp.root / "v1" / "envs" / envs[0]).glob("lib/python*/site-packages/tinyapp/__pycache__/*.pyc"))
+    assert pycs, "envs are byte-compiled when built"
+
+
+def test_console_scripts_and_metadata_in_env(vp, tmp_path):
+    script = write(tmp_path / "s.py", textwrap.dedent('''\
+        # /// script
+        # dependencies = ["tinycli", "tinyapp"]
+        # ///
+        import importlib.metadata as md, os, subprocess, sys
+        names = sorted(d.metadata["Name"] for d in md.distributions())
+        print("dists", names)
+        print("installer", md.distribution("tinyapp").read_text("INSTALLER").strip())
+        out = subprocess.run(["tinycli"], capture_output=True, text=True)
+        print("cli", out.returncode, out.stdout.strip())
+        '''))
+    r = vp(script, check=0)
+    assert "dists ['tinyapp', 'tinycli', 'tinydep']" in r.stdout
+    assert "installer vpython" in r.stdout
+    assert "cli 0 tinycli 1.0" in r.stdout
+
+
+def test_tool_install_builds_without_running(vp, tmp_path):
+    script = write(tmp_path / "s.py", PEP723 + "raise SystemExit('must not run')\n")
+    r = vp("-vpython-tool", "install", script, check=0)
+    assert "must not run" not in r.stderr
+    assert len(envs_in(vp.root)) == 1
+    r = vp("install", script, check=0)  # subcommand spelling, env reused
+    assert len(envs_in(vp.root)) == 1
+
+
+def test_warm_run_imports_only_stdlib(vp, tmp_path):
+    script = write(tmp_path / "s.py", PEP723 + "print('ok')\n")
+    vp(script, check=0)
+    import subprocess
+
+    env = dict(os.environ, VPYTHON_INDEX_URL=vp.index.url, VPYTHON_VIRTUALENV_ROOT=str(vp.root),
+               PYTHONPATH=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    # -X importtime is inherited through exec; keep only the launcher's lines (before the script's).
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "vpython", str(script)],
+                          env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    modules = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    heavy = {"google.protobuf", "packaging", "virtualenv", "pex", "filelock", "installer", "tomllib", "tomli", "uv"}
+    assert not {m for m in modules if m.split(".")[0] in heavy or m in heavy}, sorted(modules)
