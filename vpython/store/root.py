@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 
 from vpython import FORMAT_VERSION
 
@@ -44,6 +43,8 @@ def resolve_root(flag_value: str | None) -> str:
         cache = user_cache_dir()
         root = os.path.join(cache, f"vpython-root.{_uid()}") if cache else ""
     if not root:
+        import tempfile  # rare fallback; tempfile costs ~7 ms to import
+
         root = os.path.join(tempfile.gettempdir(), f"vpython-root_{_uid()}")
     return os.path.abspath(os.path.expanduser(root))
 
