@@ -1,0 +1,70 @@
+"""Package-source settings: precedence, validation, credential redaction."""
+
+from __future__ import annotations
+
+import pytest
+
+from vpython.errors import UserError
+from vpython.settings import credentials_for, load_sources, redact, strip_credentials
+
+
+class F:
+    index_url = None
+    find_links = ()
+    offline = False
+
+
+def test_defaults_are_pypi(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    s = load_sources()
+    assert s.index_url == "https://pypi.org/simple" and s.find_links == () and not s.offline
+
+
+def test_precedence_flag_env_spec_config(monkeypatch, tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('index-url = "https://config/simple"\nfind-links = ["/cfg"]\noffline = true\n')
+    monkeypatch.setenv("VPYTHON_CONFIG", str(cfg))
+    s = load_sources()
+    assert (s.index_url, s.find_links, s.offline) == ("https://config/simple", ("/cfg",), True)
+    s = load_sources(spec_tool={"index-url": "https://spec/simple", "find-links": ["wh"]}, base_dir="/proj")
+    assert s.index_url == "https://spec/simple" and s.find_links == ("/proj/wh",)
+    monkeypatch.setenv("VPYTHON_INDEX_URL", "https://env/simple")
+    monkeypatch.setenv("VPYTHON_FIND_LINKS", "/a /b")
+    s = load_sources(spec_tool={"index-url": "https://spec/simple"})
+    assert s.index_url == "https://env/simple" and s.find_links == ("/a", "/b")
+    f = F()
+    f.index_url = "none"
+    s = load_sources(flags=f, spec_tool={"index-url": "https://spec/simple"})
+    assert s.index_url == "" and s.index_urls() == []
+    assert s.origin["index-url"] == "command line"
+
+
+def test_bad_config_names_file_and_key(monkeypatch, tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('index_url = "x"\n')
+    monkeypatch.setenv("VPYTHON_CONFIG", str(cfg))
+    with pytest.raises(UserError, match=r"c.toml: unknown key 'index_url'"):
+        load_sources()
+    cfg.write_text('offline = "yes"\n')
+    with pytest.raises(UserError, match="'offline' must be true or false"):
+        load_sources()
+    cfg.write_text('index-url = [\n')
+    with pytest.raises(UserError, match="invalid TOML"):
+        load_sources()
+    monkeypatch.setenv("VPYTHON_CONFIG", str(tmp_path / "missing.toml"))
+    with pytest.raises(UserError, match="no such file"):
+        load_sources()
+
+
+def test_credentials_redacted_and_matched_by_host():
+    assert redact("GET https://user:tok@h.example/simple/x failed") == "GET https://***@h.example/simple/x failed"
+    assert strip_credentials("https://u:p@h:8080/simple") == "https://h:8080/simple"
+
+    class S:
+        def index_urls(self):
+            return ["https://u:p%40ss@files.example/simple"]
+
+        find_links = ()
+
+    assert credentials_for("https://files.example/f/x.whl", S()) == ("u", "p@ss")
+    assert credentials_for("https://other.example/f/x.whl", S()) is None
