@@ -1,8 +1,10 @@
-"""Read PEP 751 lockfiles and select the artifacts one environment installs.
+"""Read, select from and write PEP 751 lockfiles.
 
 Parsing, validation and selection are ``packaging.pylock``'s (markers, tags and
-requires-python per the spec); this module adds file:key error messages and the
-``Artifact`` record the store consumes.
+requires-python per the spec); this module adds file:key error messages, the
+``Artifact`` record the store consumes, and the one writer every lock engine goes
+through (``render_lock``: ``tomli_w``, fixed key order, validated before it is written;
+``write_lock``: temp file beside the target, then rename).
 """
 
 from __future__ import annotations
@@ -101,3 +103,110 @@ def select_artifacts(
         ))
     out.sort(key=lambda a: (a.name, a.filename))
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Writing. One writer for every engine: the bytes depend only on the resolution.
+
+LOCK_VERSION = "1.0"
+CREATED_BY = "vpython"
+
+
+def lock_document(result, *, spec_hash: str, exclude_newer: str | None = None) -> dict:
+    """The PEP 751 document for a LockResult, keys in a fixed order.
+
+    Deliberately absent: ``upload-time`` (a timestamp that changes nothing an installer
+    does; the ``exclude-newer`` cutoff, when used, is recorded in ``[tool.vpython]``
+    instead), absolute paths (local wheels get a ``path`` relative to the lockfile),
+    credentials (stripped from every URL) and ``packages.dependencies`` (informational
+    only, and not every engine reports it).
+    """
+    doc: dict = {"lock-version": LOCK_VERSION, "created-by": CREATED_BY}
+    if result.requires_python:
+        doc["requires-python"] = result.requires_python
+    packages = []
+    for p in result.packages:
+        entry: dict = {"name": p.name, "version": p.version}
+        if p.marker:
+            entry["marker"] = p.marker
+        if p.index:
+            entry["index"] = p.index
+        wheels = []
+        for w in p.wheels:
+            wheel: dict = {"name": w.filename}
+            if w.path is not None:
+                wheel["path"] = w.path
+            else:
+                wheel["url"] = w.url
+            if w.size is not None:
+                wheel["size"] = w.size
+            wheel["hashes"] = {"sha256": w.sha256}
+            wheels.append(wheel)
+        entry["wheels"] = wheels
+        packages.append(entry)
+    doc["packages"] = packages
+    tool: dict = {"spec-hash": spec_hash, "engine": result.engine,
+                  "targets": sorted(t.key for t in result.targets)}
+    if exclude_newer:
+        tool["exclude-newer"] = exclude_newer
+    doc["tool"] = {"vpython": tool}
+    return doc
+
+
+def render_lock(result, *, spec_hash: str, exclude_newer: str | None = None) -> str:
+    """Lockfile text; validated with packaging.pylock before anyone sees it."""
+    import tomli_w
+
+    text = tomli_w.dumps(lock_document(result, spec_hash=spec_hash, exclude_newer=exclude_newer))
+    parse_lock_text(text, "<generated lock>")
+    return text
+
+
+def write_lock(path: str, text: str) -> bool:
+    """Atomically replace ``path`` with ``text``; False when it already had those bytes."""
+    import tempfile
+
+    data = text.encode("utf-8")
+    try:
+        with open(path, "rb") as f:
+            if f.read() == data:
+                return False
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        raise LockError(f"cannot read {path}: {e.strerror}") from None
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".pylock-", suffix=".tmp", dir=directory)
+    except OSError as e:
+        raise LockError(f"cannot write the lockfile beside {path}: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        try:
+            mode = os.stat(path).st_mode & 0o777
+        except OSError:
+            umask = os.umask(0o022)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as e:
+        raise LockError(f"cannot write {path}: {e.strerror}") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    return True
+
+
+def recorded(raw: dict) -> dict:
+    """The lockfile's ``[tool.vpython]`` table ({} when absent or malformed)."""
+    tool = raw.get("tool")
+    if not isinstance(tool, dict):
+        return {}
+    table = tool.get("vpython")
+    return table if isinstance(table, dict) else {}

@@ -1,0 +1,74 @@
+"""What resolver engines hand to the lock writer, and what the writer writes.
+
+Both engines (uv, pex) are reduced to ``Candidate`` records: a package version, every
+wheel the resolver saw for it, and the set of targets on which it is installed. From
+there one code path (``vpython.lock.select``) picks the wheels, derives markers and
+feeds one writer (``vpython.lock.pylock.render_lock``), so the engine cannot show in
+the PEP 751 output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RawWheel:
+    """A wheel as an engine reported it."""
+
+    filename: str
+    sha256: str
+    url: str | None = None  # remote URL (may still carry credentials: stripped on write)
+    path: str | None = None  # absolute local path (find-links / file: URLs)
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str  # PEP 503 normalized
+    version: str
+    wheels: tuple  # RawWheel, ...
+    installed_on: frozenset  # Target.key of every target that installs this package
+    has_sdist_only: bool = False
+
+
+@dataclass(frozen=True)
+class LockedWheel:
+    filename: str
+    sha256: str
+    url: str | None = None  # credential-free
+    path: str | None = None  # relative to the lockfile's directory, '/'-separated
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    name: str
+    version: str
+    marker: str | None
+    wheels: tuple  # LockedWheel, sorted by filename
+    index: str | None = None
+    targets: tuple = ()  # Target.key where installed (not written; for reports)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A package that a target installs but cannot get a wheel for."""
+
+    name: str
+    version: str
+    target: str  # Target.key
+    available: tuple = ()  # wheel filenames the resolver offered
+
+    def describe(self) -> str:
+        offered = ", ".join(self.available) if self.available else "none"
+        return f"{self.name} {self.version} has no wheel for {self.target} (wheels: {offered})"
+
+
+@dataclass
+class LockResult:
+    packages: list
+    targets: list  # Target
+    engine: str
+    requires_python: str
+    gaps: list = field(default_factory=list)
