@@ -1,0 +1,146 @@
+"""``vpython lock [SCRIPT | SPEC]``: resolve a spec into a PEP 751 lockfile beside it.
+
+The lockfile is the one discovery looks for (``discover.lock_path_for``): runs of the
+script install exactly its wheels. ``--check`` (for CI) exits 1 when it is missing or
+stale and says which command fixes it. See docs/lock.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+
+from vpython import log
+from vpython.cli.commands import add_common, out, parser
+
+DESCRIPTION = (
+    "Resolve a script's spec (text proto, vpython.toml or PEP 723) into a PEP 751 "
+    "pylock.toml beside it, for every target platform at once."
+)
+
+
+def build_parser():
+    p = parser("lock", DESCRIPTION)
+    p.add_argument("target", nargs="?", help="script, spec file, or directory (default: the working directory)")
+    p.add_argument("--platform", action="append", default=[], metavar="TAG",
+                   help="target platform tag, e.g. manylinux_2_28_x86_64, macosx_11_0_arm64, win_amd64, or a "
+                        "full tag cp311-cp311-PLATFORM (repeatable; default: [tool.vpython] platforms, the "
+                        "spec's verify_pep425_tag list, or Linux/macOS/Windows x86_64+arm64)")
+    p.add_argument("--python", action="append", default=[], metavar="VERSION",
+                   help="target Python version X.Y (repeatable; default: the spec's)")
+    p.add_argument("--check", action="store_true",
+                   help="do not resolve: exit 1 if the lockfile is missing or stale, 0 if fresh")
+    p.add_argument("--upgrade", action="append", nargs="?", const=":all:", default=[], metavar="PKG",
+                   help="ignore the current lockfile's pins (all, or just PKG; repeatable)")
+    p.add_argument("--upgrade-package", action="append", default=[], metavar="PKG", help=argparse.SUPPRESS)
+    p.add_argument("--exclude-newer", metavar="TIMESTAMP",
+                   help="ignore files uploaded after TIMESTAMP (RFC 3339 or a date; recorded in the lock "
+                        "and reused by later re-locks; 'none' drops a recorded cutoff)")
+    p.add_argument("--engine", choices=["uv", "pex"], default=None,
+                   help="resolver (default: $VPYTHON_LOCK_ENGINE or uv)")
+    add_common(p)
+    return p
+
+
+def _split_upgrade(ns):
+    """``--upgrade`` takes an optional package, so ``--upgrade script.py`` is ambiguous:
+    an existing path there is the target, not a package name."""
+    packages, upgrade_all = [], False
+    for value in ns.upgrade:
+        if value == ":all:":
+            upgrade_all = True
+        elif ns.target is None and os.path.exists(value):
+            ns.target = value
+            upgrade_all = True
+        else:
+            packages.append(value)
+    packages += ns.upgrade_package
+    return upgrade_all, packages
+
+
+def fix_command(ns) -> str:
+    parts = ["vpython", "lock"]
+    if ns.target:
+        parts.append(ns.target)
+    for p in ns.platform:
+        parts += ["--platform", p]
+    for v in ns.python:
+        parts += ["--python", v]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _previous(lock_path: str):
+    """(text, raw dict) of the current lockfile, or (None, None).
+
+    Only TOML-parsed here (``packaging`` is imported later, while uv runs): its pins seed
+    uv's preferences and its ``[tool.vpython]`` table a recorded exclude-newer cutoff. A
+    file that is not a lockfile is ignored (and replaced).
+    """
+    try:
+        import tomllib as toml
+    except ImportError:  # pragma: no cover
+        import tomli as toml
+    try:
+        with open(lock_path, encoding="utf-8") as f:
+            text = f.read()
+        raw = toml.loads(text)
+    except (OSError, UnicodeDecodeError, toml.TOMLDecodeError, ValueError) as e:
+        log.warning(f"ignoring the current lockfile {lock_path}: {e}")
+        return None, None
+    if not isinstance(raw.get("packages"), list) or str(raw.get("lock-version", "")).split(".")[0] != "1":
+        log.warning(f"ignoring the current lockfile {lock_path}: not a PEP 751 lock-version 1 file")
+        return None, None
+    return text, raw
+
+
+def main(args: list) -> int:
+    ns = build_parser().parse_args(args)
+    log.set_level(ns.log_level)
+    upgrade_all, upgrade_packages = _split_upgrade(ns)
+    from vpython.cli.targets import discover_target, flags_from_namespace
+    from vpython.lock import locker
+
+    flags = flags_from_namespace(ns)
+    if ns.exclude_newer == "none":
+        flags.exclude_newer = None
+    discovered = discover_target(ns.target)
+    log.info(f"spec: {discovered.origin}")
+    lock_path = discovered.lock_path
+    previous_text, previous_raw = (None, None)
+    if lock_path and not ns.check and os.path.isfile(lock_path):
+        previous_text, previous_raw = _previous(lock_path)
+    plan_kw = dict(flags=flags, platforms=ns.platform, pythons=ns.python, engine=ns.engine,
+                   exclude_newer=ns.exclude_newer, previous=previous_raw)
+    early = None
+    if not ns.check:
+        early = locker.start_early(discovered, upgrade=upgrade_all, upgrade_packages=upgrade_packages,
+                                   previous_text=previous_text, python=ns.interpreter, **plan_kw)
+    try:
+        from vpython.store.root import Layout, resolve_root
+
+        plan_kw["cache_dir"] = Layout(resolve_root(ns.root)).interpreters
+        plan = locker.make_plan(discovered, **plan_kw)
+    except BaseException:
+        if early is not None:
+            early.cancel()
+        raise
+    shown = os.path.relpath(lock_path) if not os.path.relpath(lock_path).startswith("..") else lock_path
+    if ns.check:
+        reason = locker.staleness(lock_path, plan.spec_hash, plan.targets)
+        if reason:
+            sys.stderr.write(f"vpython: error: {shown} is stale: {reason}\n"
+                             f"  fix: run `{fix_command(ns)}` and commit {os.path.basename(lock_path)}\n")
+            return 1
+        out(f"{shown} is up to date ({len(plan.targets)} target(s))")
+        return 0
+    result, text = locker.lock(plan, upgrade=upgrade_all, upgrade_packages=upgrade_packages,
+                               previous_text=previous_text, python=ns.interpreter, early=early)
+    from vpython.lock.pylock import write_lock
+
+    changed = write_lock(lock_path, text)
+    verb = "wrote" if changed else "unchanged:"
+    out(f"{verb} {shown} ({len(result.packages)} package(s), {len(plan.targets)} target(s): "
+        f"{', '.join(t.key for t in plan.targets)})")
+    return 0
