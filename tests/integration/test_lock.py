@@ -370,6 +370,30 @@ def test_run_installs_exactly_the_locked_files_without_resolving(tmp_path, fast_
 
 
 @pytest.mark.skipif(not _host_is_linux_x86_64(), reason="the fixture's only Linux wheel is x86_64")
+def test_run_with_a_stale_lock_warns_and_relocks_into_the_cache_only(tmp_path, fast_index):
+    script = pep723_script(tmp_path / "proj")
+    vpython("lock", script, "--index-url", fast_index.url, cwd=tmp_path, check=0)
+    lockfile = tmp_path / "proj" / "pylock.tool.toml"
+    before = lockfile.read_bytes()
+    # The spec changes after locking: a new dependency the lock does not have.
+    with open(script, encoding="utf-8") as f:
+        text = f.read()
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(text.replace('dependencies = ["fastpkg"]', 'dependencies = ["fastpkg", "winonly"]')
+                .replace("import fastpkg\n", "import fastpkg, winonly\n"))
+    root = tmp_path / "root"
+    env = {"VPYTHON_VIRTUALENV_ROOT": str(root), "VPYTHON_INDEX_URL": fast_index.url}
+    proc = vpython(script, cwd=tmp_path, env=env, check=0)
+    assert proc.stdout.strip() == "fastpkg 1.0"
+    assert "pylock.tool.toml is stale" in proc.stderr and f"vpython lock {script}" in proc.stderr
+    assert lockfile.read_bytes() == before, "a run must never rewrite the user's lockfile"
+    cached = glob.glob(os.path.join(str(root), "v*", "locks", "*.pylock.toml"))
+    assert len(cached) == 1
+    with open(cached[0], encoding="utf-8") as f:
+        assert 'name = "winonly"' in f.read()
+
+
+@pytest.mark.skipif(not _host_is_linux_x86_64(), reason="the fixture's only Linux wheel is x86_64")
 def test_tampered_artifact_is_refused_and_nothing_installed(tmp_path, fast_index, fast_wheels):
     script = pep723_script(tmp_path / "proj")
     vpython("lock", script, "--index-url", fast_index.url, cwd=tmp_path, check=0)
