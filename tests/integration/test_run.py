@@ -215,13 +215,40 @@ def _pyenv_python(version):
     return hits[-1] if hits else None
 
 
-@pytest.mark.parametrize("version", ["3.9", "3.12", "3.13"])
+@pytest.mark.parametrize("version", ["3.8", "3.9", "3.10", "3.12", "3.13"])
 def test_python_version_selects_interpreter(vp, tmp_path, version):
     if _pyenv_python(version) is None:
         pytest.skip(f"no CPython {version} installed")
     write(tmp_path / "s.py.vpython3", f'python_version: "{version}"\n')
     script = write(tmp_path / "s.py", "import sys; print('v%d.%d' % sys.version_info[:2])\n")
     assert f"v{version}" in vp(script, check=0).stdout
+
+
+def test_the_tool_itself_runs_on_python_39(vp, tmp_path):
+    """The tool supports CPython 3.9+: every module compiles there, and the warm path
+    (stdlib only) runs on 3.9 against an env another vpython built."""
+    import subprocess
+    import sys
+
+    py39 = _pyenv_python("3.9")
+    if py39 is None:
+        pytest.skip("no CPython 3.9 installed")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = tmp_path / "pyc"
+    proc = subprocess.run([py39, "-c", "import compileall, sys; sys.exit(not compileall.compile_dir("
+                           "sys.argv[1], quiet=1, legacy=False, ddir='vpython', workers=1))",
+                           os.path.join(repo, "vpython")],
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPYCACHEPREFIX=str(out)))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (tmp_path / ".gclient").write_text("")
+    script = write(tmp_path / "s.py", "import sys; print('child', sys.version_info[:2] >= (3, 8))\n")
+    assert "child True" in vp(script, check=0).stdout  # cold build by the suite's interpreter
+    env = dict(os.environ, PYTHONPATH=repo, VPYTHON_INDEX_URL=vp.index.url)
+    proc = subprocess.run([py39, "-m", "vpython", "-vpython-log-level", "debug", str(script)],
+                          capture_output=True, text=True, env=env, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "child True" in proc.stdout and "warm:" in proc.stderr, proc.stderr
+    assert sys.version_info >= (3, 9)
 
 
 # --- exec semantics ----------------------------------------------------------------
