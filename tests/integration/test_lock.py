@@ -339,6 +339,19 @@ def test_pex_engine_writes_the_same_bytes(tmp_path, fast_index):
     assert by_pex.replace('engine = "pex"', 'engine = "uv"') == by_uv
 
 
+def test_direct_wheel_reference_is_locked_as_a_wheel(tmp_path, fast_wheels):
+    from pathlib import Path
+
+    url = Path(fast_wheels, "puredep-1.0-py3-none-any.whl").as_uri()
+    script = pep723_script(tmp_path / "proj", deps=(f"puredep @ {url}",), body="import puredep\n")
+    vpython("lock", script, "--index-url", "none", cwd=tmp_path, check=0)
+    lock, raw = read_lock(tmp_path / "proj" / "pylock.tool.toml")
+    (pkg,) = raw["packages"]
+    assert (pkg["name"], pkg["version"]) == ("puredep", "1.0")
+    assert [w["name"] for w in pkg["wheels"]] == ["puredep-1.0-py3-none-any.whl"]
+    assert pkg["wheels"][0]["hashes"]["sha256"] == sha256_file(os.path.join(fast_wheels, "puredep-1.0-py3-none-any.whl"))
+
+
 # --------------------------------------------------------------------------- runs
 
 def _envs(root):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import json
 import textwrap
 
 import pytest
 
 from tests.support.vp import envs_in, run_vpython, vpython_cmd
-from tests.support.wheels import make_wheel
+from tests.support.wheels import make_wheel, sha256_file
 
 
 @pytest.fixture
@@ -86,3 +87,38 @@ def test_data_scripts_get_env_shebang(local_index, wheelhouse, vpython_root, tmp
         '''))
     r = run_vpython([s], cwd=tmp_path, env={"VPYTHON_INDEX_URL": local_index.url}, check=0)
     assert r.stdout.strip() == "True"
+
+
+def test_installer_and_pep610_direct_url_records(env_vars, vpython_root, tmp_path):
+    """INSTALLER in every dist-info; direct_url.json (listed in RECORD) only for a package
+    the spec named by URL, per PEP 610; the shared store's RECORD stays untouched."""
+    direct = make_wheel(tmp_path / "direct", "directpkg", "2.0")
+    url = direct.resolve().as_uri()
+    script = tmp_path / "s.py"
+    script.write_text(f'# /// script\n# dependencies = ["tinyapp", "directpkg @ {url}"]\n# ///\n')
+    r = run_vpython(["install", script], cwd=tmp_path, env=env_vars, check=0)
+    env_dir = r.stdout.strip().splitlines()[-1]
+    py = os.path.join(env_dir, "bin", "python")
+    probe = textwrap.dedent("""\
+        import importlib.metadata as m, json
+        for name in ("tinyapp", "directpkg"):
+            d = m.distribution(name)
+            files = {str(f) for f in d.files}
+            print(name, d.read_text("INSTALLER").strip(), d.read_text("direct_url.json"),
+                  any(f.endswith("direct_url.json") for f in files))
+        """)
+    out = subprocess.run([py, "-c", probe], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0] == "tinyapp vpython None False"
+    name, installer, *rest = out[1].split(" ")
+    assert (name, installer, rest[-1]) == ("directpkg", "vpython", "True")
+    info = json.loads(" ".join(rest[:-1]))
+    assert info["url"] == url and info["archive_info"]["hashes"]["sha256"] == sha256_file(direct)
+    freeze = subprocess.run([sys.executable, "-m", "pip", "--python", py, "freeze", "--disable-pip-version-check"],
+                            capture_output=True, text=True)
+    assert f"directpkg @ {url}" in freeze.stdout and "tinyapp==1.0" in freeze.stdout, freeze.stdout + freeze.stderr
+    check = subprocess.run([sys.executable, "-m", "pip", "--python", py, "check"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    # The store's copy of RECORD does not mention direct_url.json: other envs share it.
+    records = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(str(vpython_root), "v1", "store", "packages"))
+               for f in fs if f == "RECORD" and "directpkg" in d]
+    assert records and all("direct_url.json" not in open(p).read() for p in records)

@@ -31,6 +31,8 @@ def env_key(interp, artifacts) -> str:
     h.update(f"{os.path.realpath(interp.path)}\n{fastpath.interpreter_id(interp.path)}\n".encode())
     for a in sorted(artifacts, key=lambda a: (a.name, a.sha256)):
         h.update(f"{a.name} {a.version} {a.sha256}\n".encode())
+        if getattr(a, "direct_url", None):  # direct_url.json differs, so the env does
+            h.update(f"direct {a.direct_url}\n".encode())
     return h.hexdigest()[:32]
 
 
@@ -52,8 +54,11 @@ def _skeleton(work: str, interp, layout) -> None:
         raise VPythonError(f"virtualenv could not create an env for {interp.path}: {e}") from None
 
 
-def assemble(layout, key: str, interp, entries: list, metadata: dict) -> str:
-    """Build env ``key`` from store entries unless it exists; return its directory."""
+def assemble(layout, key: str, interp, entries: list, metadata: dict, direct_urls=None) -> str:
+    """Build env ``key`` from store entries unless it exists; return its directory.
+
+    ``direct_urls`` maps a store entry to ``(url, sha256)`` for packages the spec named
+    by a direct reference: those get a PEP 610 ``direct_url.json``."""
     from filelock import FileLock
 
     final = layout.env_dir(key)
@@ -71,6 +76,8 @@ def assemble(layout, key: str, interp, entries: list, metadata: dict) -> str:
                 scripts, rewrite = pkgstore.link_entry(entry, work)
                 all_scripts += scripts
                 rewrites += [(src, os.path.join(work, os.path.relpath(dst, work))) for src, dst in rewrite]
+                if direct_urls and entry in direct_urls:
+                    _write_direct_url(entry, work, *direct_urls[entry])
             # Scripts embed the env's *final* path: the work dir is renamed, not copied.
             _write_scripts_for(final, work, all_scripts, rewrites)
             meta = dict(metadata, vpython=__version__, format=FORMAT_VERSION, key=key)
@@ -84,6 +91,39 @@ def assemble(layout, key: str, interp, entries: list, metadata: dict) -> str:
             if work is not None:
                 shutil.rmtree(work, ignore_errors=True)
     return final
+
+
+def _write_direct_url(entry: str, work: str, url: str, sha256: str) -> None:
+    """PEP 610 ``direct_url.json`` in the package's ``.dist-info``, listed in RECORD.
+
+    Written per env, never into the store: RECORD is replaced by a private copy
+    (unlink the hardlink first), so the shared, read-only store file is untouched."""
+    import base64
+    import csv
+    import io
+
+    for dirpath, dirnames, _ in os.walk(entry):
+        infos = [d for d in dirnames if d.endswith(".dist-info")]
+        if not infos:
+            continue
+        rel = os.path.relpath(os.path.join(dirpath, infos[0]), entry)
+        dist_info = os.path.join(work, rel)
+        data = json.dumps({"url": url, "archive_info": {"hashes": {"sha256": sha256}}},
+                          sort_keys=True).encode()
+        with open(os.path.join(dist_info, "direct_url.json"), "wb") as f:
+            f.write(data)
+        record = os.path.join(dist_info, "RECORD")
+        with open(record, encoding="utf-8", newline="") as f:
+            rows = [r for r in csv.reader(f) if r and not r[0].endswith("/direct_url.json")]
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        rows.insert(len(rows) - 1 if rows and rows[-1][0].endswith("/RECORD") else len(rows),
+                    [f"{infos[0]}/direct_url.json", f"sha256={digest}", str(len(data))])
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        os.unlink(record)
+        with open(record, "w", encoding="utf-8", newline="") as f:
+            f.write(out.getvalue())
+        return
 
 
 def _write_scripts_for(final: str, work: str, scripts: list, rewrites: list) -> None:

@@ -105,6 +105,33 @@ def obtain_lock(discovered, spec, interp, sources, layout, digest, tags, environ
     return lock, cached
 
 
+def _mark_direct_references(spec, tags, artifacts):
+    """Artifacts the spec names by ``name @ url`` carry that URL (PEP 610); packages
+    installed by name and version from an index or find-links do not get one."""
+    import dataclasses
+
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    from vpython.settings import strip_credentials
+    from vpython.spec.normalize import normalize_spec
+
+    if not artifacts:
+        return artifacts
+    direct = {}
+    for text in normalize_spec(spec, tags).requirements:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if req.url:
+            direct[canonicalize_name(req.name)] = strip_credentials(req.url)
+    if not direct:
+        return artifacts
+    return [dataclasses.replace(a, direct_url=direct[canonicalize_name(a.name)])
+            if canonicalize_name(a.name) in direct else a for a in artifacts]
+
+
 def _build(layout, key, interp, artifacts, fetch_many, discovered) -> None:
     from vpython.env.build import assemble
     from vpython.store import packages
@@ -117,7 +144,7 @@ def _build(layout, key, interp, artifacts, fetch_many, discovered) -> None:
         "packages": [f"{a.name}=={a.version}" for a in artifacts],
         "wheels": {a.filename: a.sha256 for a in artifacts},
         "entries": sorted(os.path.basename(entries[a.sha256]) for a in artifacts),
-    })
+    }, direct_urls={entries[a.sha256]: (a.direct_url, a.sha256) for a in artifacts if a.direct_url})
 
 
 def provision(discovered, *, layout, flags, digest, install_only: bool = False):
@@ -140,6 +167,7 @@ def provision(discovered, *, layout, flags, digest, install_only: bool = False):
     if lock is not None:
         artifacts = pylock.select_artifacts(lock, source=lock_source, environment=environment, tags=tags,
                                             platform_label=f"{interp.path} ({'.'.join(map(str, interp.version))})")
+    artifacts = _mark_direct_references(spec, tags, artifacts)
     key = env_key(interp, artifacts)
     env_dir = layout.env_dir(key)
     if not os.path.exists(os.path.join(env_dir, "pyvenv.cfg")):

@@ -157,7 +157,12 @@ def candidates_from_pylock(data: dict, targets, base_dir: str) -> list:
     out = []
     for pkg in data.get("packages") or ():
         evaluate = evaluator(pkg.get("marker"))
-        wheels = tuple(w for w in (_raw_wheel(e, base_dir) for e in pkg.get("wheels") or ()) if w is not None)
+        entries = list(pkg.get("wheels") or ())
+        if not entries and isinstance(pkg.get("archive"), dict):
+            # A direct reference to a wheel file (`name @ https://.../x.whl`): uv locks it
+            # as an `archive`; it is one more wheel to select by tags.
+            entries = [pkg["archive"]]
+        wheels = tuple(w for w in (_raw_wheel(e, base_dir) for e in entries) if w is not None)
         out.append(Candidate(
             name=str(canonicalize_name(pkg["name"])),
             version=str(pkg.get("version") or ""),

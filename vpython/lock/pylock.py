@@ -33,6 +33,9 @@ class Artifact:
     url: str | None = None
     path: str | None = None  # absolute local path (PEP 751 `path`, resolved against the lock dir)
     size: int | None = None
+    # PEP 610: set only when the spec asked for this package by a direct reference
+    # (``name @ url``); the env then records it in ``direct_url.json``.
+    direct_url: str | None = None
 
 
 def parse_lock_text(text: str, source: str):
@@ -74,7 +77,7 @@ def select_artifacts(
     platform_label: str = "this interpreter",
 ) -> list[Artifact]:
     """The wheels ``lock`` installs into the given environment, sorted by name."""
-    from packaging.pylock import PackageWheel, PylockSelectError
+    from packaging.pylock import PackageArchive, PackageWheel, PylockSelectError
 
     base = os.path.dirname(os.path.abspath(source)) if source and not source.startswith("<") else os.getcwd()
     try:
@@ -84,6 +87,10 @@ def select_artifacts(
                               hint="re-lock for this platform with `vpython lock --platform ...`") from None
     out = []
     for package, dist in selected:
+        if isinstance(dist, PackageArchive) and _archive_filename(dist).endswith(".whl"):
+            # A direct reference to a wheel (`name @ https://.../x.whl`) is locked as an
+            # `archive` (PEP 751); it installs like any wheel once its tags fit.
+            dist = _archive_as_wheel(dist, package, source, tags, platform_label)
         if not isinstance(dist, PackageWheel):
             raise ResolutionError(
                 f"{source}: package {package.name} {package.version or ''} has no wheel for "
@@ -103,6 +110,29 @@ def select_artifacts(
         ))
     out.sort(key=lambda a: (a.name, a.filename))
     return out
+
+
+def _archive_filename(archive) -> str:
+    from urllib.parse import unquote, urlsplit
+
+    where = archive.url or archive.path or ""
+    return unquote(os.path.basename(urlsplit(where).path if archive.url else where))
+
+
+def _archive_as_wheel(archive, package, source: str, tags, platform_label: str):
+    from packaging.pylock import PackageWheel
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    filename = _archive_filename(archive)
+    try:
+        _, _, _, wheel_tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename as e:
+        raise LockError(f"{source}: package {package.name}: {e}") from None
+    if tags is not None and not set(wheel_tags) & set(tags):
+        raise ResolutionError(f"{source}: package {package.name}: {filename} does not fit {platform_label}",
+                              hint="reference a wheel built for this platform")
+    return PackageWheel(name=filename, url=archive.url, path=archive.path, size=archive.size,
+                        hashes=archive.hashes, upload_time=None)
 
 
 # ---------------------------------------------------------------------------------------
