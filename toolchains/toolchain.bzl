@@ -1,0 +1,74 @@
+"""The vpython toolchain: the vpython tool (exec platform) and the target it builds for.
+
+One `vpython_toolchain` per target platform; `toolchain()` targets tie each one to that
+platform's `@platforms` constraints, so `--platforms=@vpython//toolchains:macos_arm64`
+builds macOS arm64 artifacts from the same lockfile on a Linux host.
+"""
+
+VpythonToolchainInfo = provider(
+    doc = "What a vpython toolchain gives the rules: the vpython tool and the target it builds for.",
+    fields = {
+        "cpu": "str: target CPU, an `@platforms//cpu` name (`x86_64`, `aarch64`).",
+        "interpreter": "str: the Python the tool runs on (for messages).",
+        "os": "str: target OS, an `@platforms//os` name (`linux`, `macos`, `windows`).",
+        "platform_tag": "str: PEP 425 platform tag passed to `vpython build --platform`.",
+        "python_version": "str: default target Python `X.Y` (`--python`); rules may override it.",
+        "vpython": "FilesToRunProvider: the vpython tool, built for the execution platform.",
+        "vpython_executable": "File: the tool's executable (for `bazel run` targets that call it).",
+        "vpython_runfiles": "runfiles: the tool's runfiles (for `bazel run` targets that call it).",
+    },
+)
+
+TOOLCHAIN_TYPE = str(Label("//toolchains:toolchain_type"))
+
+_OS = ["linux", "macos", "windows"]
+_CPU = ["aarch64", "x86_64"]
+
+def _is_python_version(value):
+    parts = value.split(".")
+    return len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit()
+
+def _vpython_toolchain_impl(ctx):
+    if not _is_python_version(ctx.attr.python_version):
+        fail("vpython_toolchain %s: python_version %r is not X.Y.\nFix: set python_version = \"3.11\" (or another X.Y)." % (ctx.label, ctx.attr.python_version))
+    if not ctx.attr.platform_tag or "-" in ctx.attr.platform_tag:
+        fail("vpython_toolchain %s: platform_tag %r is not a PEP 425 platform tag.\nFix: use e.g. \"manylinux_2_17_x86_64\", \"macosx_11_0_arm64\" or \"win_amd64\"." % (ctx.label, ctx.attr.platform_tag))
+    tool = ctx.attr.vpython[DefaultInfo]
+    return [platform_common.ToolchainInfo(
+        vpython = VpythonToolchainInfo(
+            cpu = ctx.attr.cpu,
+            interpreter = ctx.attr.interpreter,
+            os = ctx.attr.os,
+            platform_tag = ctx.attr.platform_tag,
+            python_version = ctx.attr.python_version,
+            vpython = tool.files_to_run,
+            vpython_executable = tool.files_to_run.executable,
+            vpython_runfiles = tool.default_runfiles,
+        ),
+    )]
+
+vpython_toolchain = rule(
+    implementation = _vpython_toolchain_impl,
+    doc = "Declares how to build vpython artifacts for one target platform. " +
+          "Register it with a `toolchain()` whose target_compatible_with names that platform.",
+    attrs = {
+        "cpu": attr.string(mandatory = True, values = _CPU, doc = "Target CPU (`@platforms//cpu` name)."),
+        "interpreter": attr.string(doc = "Description of the interpreter the tool runs on (for messages)."),
+        "os": attr.string(mandatory = True, values = _OS, doc = "Target OS (`@platforms//os` name)."),
+        "platform_tag": attr.string(
+            mandatory = True,
+            doc = "PEP 425 platform tag of the target, passed to `vpython build --platform`.",
+        ),
+        "python_version": attr.string(
+            mandatory = True,
+            doc = "Default target Python `X.Y` (`vpython build --python`); rules may override it.",
+        ),
+        "vpython": attr.label(
+            cfg = "exec",
+            executable = True,
+            mandatory = True,
+            doc = "The vpython tool (a `vpython_tool` target), built for the execution platform.",
+        ),
+    },
+    provides = [platform_common.ToolchainInfo],
+)
