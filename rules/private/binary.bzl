@@ -1,0 +1,259 @@
+"""`py_vpython_binary` and `py_vpython_test`: one implementation, two rule kinds.
+
+The build action runs `vpython build` (the toolchain's exec-configured tool) with the
+lockfile and the wheels of the target platform, and writes a venv tree
+(`declare_directory`) or a single `.pex`. A bash launcher finds the runfiles from `$0` and
+runs `<venv>/bin/python <main>` or the pex.
+"""
+
+load("//toolchains:toolchain.bzl", "TOOLCHAIN_TYPE")
+load(":providers.bzl", "VpythonWheelsInfo")
+load(":utils.bzl", "RUNFILES_FUNCTION", "is_env_name", "is_python_version", "runfiles_path", "shell_quote")
+
+# Fixed environment of every build action: reproducible bytes, no stray .pyc files, and
+# no inherited PATH/HOME (the action key must not depend on the machine).
+BUILD_ENV = {
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONHASHSEED": "0",
+    "PYTHONUTF8": "1",
+    "SOURCE_DATE_EPOCH": "315532800",
+}
+
+ARTIFACTS = ["venv", "pex"]
+
+def _kind(ctx):
+    return "py_vpython_test" if ctx.attr._test else "py_vpython_binary"
+
+def _fail(ctx, problem, fix):
+    fail("%s %s: %s\nFix: %s" % (_kind(ctx), ctx.label, problem, fix))
+
+def _dirname(file):
+    return file.dirname
+
+def build_arguments(args, positional, artifact, out, platform_tag, python_version, main, lock, wheels):
+    """Fills an Args object with a `vpython build` command line (no absolute paths).
+
+    Args:
+      args: ctx.actions.args() (or a test double with add/add_all).
+      positional: File passed as SCRIPT_OR_SPEC (the spec, or the main script).
+      artifact: "venv" or "pex".
+      out: the output File (a tree artifact for venv).
+      platform_tag: PEP 425 platform tag of the target.
+      python_version: target Python "X.Y".
+      main: the main script File.
+      lock: the lockfile File, or None.
+      wheels: depset of wheel Files; each distinct directory becomes one --find-links.
+
+    Returns:
+      args.
+    """
+    args.add("build")
+    args.add(positional)
+    args.add("--format", artifact)
+    args.add("-o", out.path)  # a tree artifact must not be expanded
+    args.add("--platform", platform_tag)
+    args.add("--python", python_version)
+    args.add("--main", main)
+    if lock:
+        args.add("--lock", lock)
+    args.add_all(wheels, map_each = _dirname, uniquify = True, before_each = "--find-links")
+
+    # The wheels are declared inputs: an action must never reach an index (a sandbox may
+    # not stop it, and a cached result must not depend on what an index served).
+    args.add("--offline")
+    return args
+
+def _lock_and_wheels(ctx):
+    infos = [dep[VpythonWheelsInfo] for dep in ctx.attr.deps]
+    wheels = depset(transitive = [info.wheels for info in infos])
+    if ctx.file.lock:
+        return ctx.file.lock, wheels
+    locks = {}
+    for info in infos:
+        locks[info.lock.path] = info.lock
+    if len(locks) > 1:
+        _fail(
+            ctx,
+            "deps come from %d different lockfiles (%s), but one environment is built from one lock" % (
+                len(locks),
+                ", ".join(sorted(locks.keys())),
+            ),
+            "use the targets of one vpython_locked_wheels repository, or set lock = to the pylock.toml to build from",
+        )
+    if not locks:
+        return None, wheels
+    covered = {}
+    for info in infos:
+        for name in info.packages:
+            covered[name] = True
+    missing = [name for name in infos[0].lock_packages if name not in covered]
+    if missing:
+        _fail(
+            ctx,
+            "deps provide wheels for %s, but the lockfile %s also locks %s and vpython installs everything it selects" % (
+                ", ".join(sorted(covered.keys())) or "nothing",
+                infos[0].lock.short_path,
+                ", ".join(missing),
+            ),
+            "depend on the repository's :wheels target (all locked packages) instead of single packages",
+        )
+    return locks.values()[0], wheels
+
+def _env_lines(ctx):
+    lines = []
+    for name in sorted(ctx.attr.env.keys()):
+        if not is_env_name(name):
+            _fail(ctx, "env has the invalid variable name %r" % name, "use names matching [A-Za-z_][A-Za-z0-9_]*")
+        value = ctx.expand_location(ctx.attr.env[name], ctx.attr.data)
+        lines.append("export %s=%s" % (name, shell_quote(value)))
+    return "\n".join(lines)
+
+def _exec_line(ctx, artifact, out, main):
+    out_rf = shell_quote(runfiles_path(ctx.workspace_name, out))
+    main_path = runfiles_path(ctx.workspace_name, main)
+    main_rf = shell_quote(main_path)
+
+    # `srcs` of other packages import from the root of main's repository, as with py_binary.
+    pythonpath = "export PYTHONPATH=\"$R/\"%s\"${PYTHONPATH:+:$PYTHONPATH}\"" % shell_quote(main_path.split("/")[0])
+    if artifact == "venv":
+        return "%s\nexec \"$R/\"%s/bin/python \"$R/\"%s \"$@\"" % (pythonpath, out_rf, main_rf)
+    return "\n".join([
+        pythonpath,
+        "PEX=\"$R/\"%s" % out_rf,
+        "if [[ -x \"$PEX\" ]]; then exec \"$PEX\" \"$@\"; fi",
+        "exec python3 \"$PEX\" \"$@\"",
+    ])
+
+def _py_vpython_impl(ctx):
+    kind = _kind(ctx)
+    tc = ctx.toolchains[TOOLCHAIN_TYPE].vpython
+    python_version = ctx.attr.python_version or tc.python_version
+    if not is_python_version(python_version):
+        _fail(ctx, "python_version %r is not X.Y" % python_version, "set python_version = \"3.11\" (or another X.Y), or leave it empty for the toolchain's")
+    main = ctx.file.main
+    if ctx.file.spec and ctx.file.spec == main:
+        _fail(ctx, "spec and main are the same file", "leave spec empty when main carries its own inline spec")
+    lock, wheels = _lock_and_wheels(ctx)
+    artifact = ctx.attr.artifact
+
+    if artifact == "venv":
+        out = ctx.actions.declare_directory(ctx.label.name + ".venv")
+    else:
+        out = ctx.actions.declare_file(ctx.label.name + ".pex")
+
+    positional = ctx.file.spec or main
+    args = build_arguments(
+        ctx.actions.args(),
+        positional = positional,
+        artifact = artifact,
+        out = out,
+        platform_tag = tc.platform_tag,
+        python_version = python_version,
+        main = main,
+        lock = lock,
+        wheels = wheels,
+    )
+    direct_inputs = [main]
+    if ctx.file.spec:
+        direct_inputs.append(ctx.file.spec)
+    if lock:
+        direct_inputs.append(lock)
+    ctx.actions.run(
+        executable = tc.vpython,
+        arguments = [args],
+        inputs = depset(direct_inputs, transitive = [wheels]),
+        outputs = [out],
+        mnemonic = "VpythonBuild",
+        progress_message = "Building %s of %s for %s (Python %s)" % (artifact, ctx.label, tc.platform_tag, python_version),
+        env = BUILD_ENV,
+    )
+
+    launcher = ctx.actions.declare_file(ctx.label.name)
+    ctx.actions.expand_template(
+        template = ctx.file._launcher_template,
+        output = launcher,
+        is_executable = True,
+        substitutions = {
+            "%ARTIFACT_KIND%": "venv" if artifact == "venv" else "pex",
+            "%ENV%": _env_lines(ctx),
+            "%EXEC%": _exec_line(ctx, artifact, out, main),
+            "%RULE%": kind,
+            "%RUNFILES_FUNCTION%": RUNFILES_FUNCTION,
+            "%TARGET%": str(ctx.label),
+        },
+    )
+
+    runfiles = ctx.runfiles(files = [launcher, out, main] + ctx.files.srcs + ctx.files.data)
+    for target in ctx.attr.data:
+        runfiles = runfiles.merge(target[DefaultInfo].default_runfiles)
+    return [
+        DefaultInfo(
+            executable = launcher,
+            files = depset([launcher, out]),
+            runfiles = runfiles,
+        ),
+        OutputGroupInfo(vpython_artifact = depset([out])),
+    ]
+
+_ATTRS = {
+    "artifact": attr.string(
+        default = "venv",
+        values = ARTIFACTS,
+        doc = "What `vpython build` writes: a relocatable venv tree (`venv`) or one `.pex` file (`pex`).",
+    ),
+    "data": attr.label_list(
+        allow_files = True,
+        doc = "Files needed at run time (in the runfiles); `$(location)` works in env.",
+    ),
+    "deps": attr.label_list(
+        providers = [VpythonWheelsInfo],
+        doc = "Wheels from a vpython_locked_wheels repository, normally `@pypi//:wheels`. " +
+              "Their lockfile is used unless `lock` is set.",
+    ),
+    "env": attr.string_dict(
+        doc = "Environment variables the launcher exports (bazel run, bazel test and direct runs).",
+    ),
+    "lock": attr.label(
+        allow_single_file = [".toml"],
+        doc = "The pylock.toml to build from (default: the lockfile of `deps`). " +
+              "Its wheels must be among `deps` (matched by sha256).",
+    ),
+    "main": attr.label(
+        allow_single_file = [".py"],
+        mandatory = True,
+        doc = "The script to run.",
+    ),
+    "python_version": attr.string(
+        doc = "Target Python `X.Y`; default: the toolchain's.",
+    ),
+    "spec": attr.label(
+        allow_single_file = True,
+        doc = "The vpython spec (`.vpython3`, `vpython.toml`, or a script with an inline " +
+              "block); default: `main` itself.",
+    ),
+    "srcs": attr.label_list(
+        allow_files = [".py"],
+        doc = "Other Python sources `main` imports (in the runfiles, beside it).",
+    ),
+    "_launcher_template": attr.label(
+        allow_single_file = True,
+        default = Label("//rules/private:launcher.sh.tpl"),
+    ),
+}
+
+py_vpython_binary = rule(
+    implementation = _py_vpython_impl,
+    doc = "A Python program whose third-party packages come from a PEP 751 lockfile, " +
+          "built by `vpython build` into a venv or a pex for the target platform.",
+    attrs = dict(_ATTRS, _test = attr.bool(default = False)),
+    executable = True,
+    toolchains = [TOOLCHAIN_TYPE],
+)
+
+py_vpython_test = rule(
+    implementation = _py_vpython_impl,
+    doc = "Like py_vpython_binary, run by `bazel test` (exit code 0 passes).",
+    attrs = dict(_ATTRS, _test = attr.bool(default = True)),
+    test = True,
+    toolchains = [TOOLCHAIN_TYPE],
+)
