@@ -1,0 +1,58 @@
+"""Fixtures for the Bazel tests: one prepared copy of examples/bazel per test module."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bazel_harness as H  # noqa: E402
+
+
+@dataclass
+class Lab:
+    root: Path  # temporary directory holding everything below
+    ws: "H.Workspace"  # the example workspace (copy A) and its Bazel server
+    index: object  # tests.support IndexServer serving the stand-in wheels
+    wheels: dict  # {filename: path} of the stand-in wheels
+    repository_cache: Path
+    disk_cache: Path
+    extra: list = field(default_factory=list)  # other workspaces to shut down
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if not H.bazel_binary():
+        pytest.skip("bazel is not installed (CI: apt-get install -y bazel-bootstrap)")
+    if not H.vpython_build_available():
+        pytest.skip("waiting on `vpython build` (vpython/cli/cmd_build.py is not in the checkout yet)")
+    sys.path.insert(0, str(H.REPO))
+    try:
+        from tests.support import serve_index
+    finally:
+        sys.path.remove(str(H.REPO))
+
+    root = tmp_path_factory.mktemp("bazel")
+    ws_dir = H.copy_checkout(root / "A")
+    lock_path = ws_dir / H.LOCK_NAME
+    wheels = H.make_stand_in_wheels(H.read_lock(lock_path), root / "wheels")
+    index = serve_index(root / "wheels")  # started; stopped at teardown
+    H.rewrite_lock(lock_path, {f: index.file_url(f) for f in wheels}, wheels)
+    repository_cache, disk_cache = root / "repository-cache", root / "disk-cache"
+    H.write_bazelrc(ws_dir, repository_cache, disk_cache)
+    ws = H.Workspace(ws_dir, root / "output-base-A", H.bazel_env(H.python_for_tool()))
+    the_lab = Lab(root, ws, index, wheels, repository_cache, disk_cache)
+    try:
+        yield the_lab
+    finally:
+        for other in the_lab.extra:
+            other.shutdown()
+        ws.shutdown()
+        index.stop()
+        timings = ws.log + [c for other in the_lab.extra for c in other.log]
+        sys.stderr.write("\nbazel command timings (s):\n" + "".join(
+            f"  {secs:7.2f}  bazel {cmd}\n" for cmd, secs in timings))

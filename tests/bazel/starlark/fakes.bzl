@@ -1,0 +1,179 @@
+"""Fake Bazel builtins for unit-testing the vpython .bzl files with starlark-pyo3.
+
+Every .bzl under test is evaluated with `load("fakes.bzl", <these names>)` prepended, so
+`rule`, `attr`, `provider`, `Label`, `depset`, ... are these recorders instead of Bazel's.
+`fake_file`, `fake_label`, `fake_target` and `fake_ctx` build the inputs of a rule
+implementation; `fake_ctx(...).actions.log` records what it declared and ran.
+"""
+
+def _attr(kind):
+    def make(**kwargs):
+        return struct(attr_kind = kind, default = kwargs.get("default"), values = kwargs.get("values"), kwargs = kwargs)
+
+    return make
+
+attr = struct(
+    bool = _attr("bool"),
+    int = _attr("int"),
+    label = _attr("label"),
+    label_list = _attr("label_list"),
+    string = _attr("string"),
+    string_dict = _attr("string_dict"),
+    string_list = _attr("string_list"),
+)
+
+def rule(implementation, attrs = None, doc = "", executable = False, test = False, toolchains = None, provides = None):
+    return struct(
+        implementation = implementation,
+        attrs = attrs or {},
+        doc = doc,
+        executable = executable,
+        test = test,
+        toolchains = toolchains or [],
+        provides = provides or [],
+    )
+
+def repository_rule(implementation, attrs = None, doc = "", environ = None, local = False):
+    return struct(implementation = implementation, attrs = attrs or {}, environ = environ or [], local = local)
+
+def tag_class(attrs = None, doc = ""):
+    return struct(attrs = attrs or {}, doc = doc)
+
+def module_extension(implementation, tag_classes = None, doc = ""):
+    return struct(implementation = implementation, tag_classes = tag_classes or {})
+
+def provider(doc = "", fields = None):
+    def construct(**kwargs):
+        for key in kwargs:
+            if fields != None and key not in fields:
+                fail("provider has no field %r (fields: %s)" % (key, ", ".join(sorted(fields))))
+        return struct(**kwargs)
+
+    return construct
+
+DefaultInfo = provider(fields = ["executable", "files", "runfiles", "default_runfiles", "files_to_run"])
+OutputGroupInfo = struct  # called with keyword arguments only
+
+platform_common = struct(ToolchainInfo = provider())
+
+def Label(value):
+    return value if value.startswith("@") else "@vpython" + value
+
+def depset(direct = None, transitive = None, order = "default"):
+    items = list(direct or [])
+    for t in transitive or []:
+        for item in t.to_list():
+            if item not in items:
+                items.append(item)
+    return struct(to_list = lambda: list(items), order = order)
+
+native = struct()
+
+# --------------------------------------------------------------------------- test inputs
+
+def fake_file(short_path, root = "", is_directory = False, repo = ""):
+    """A File: `short_path` as Bazel shows it (`pkg/x.py`, `../repo/x.whl`)."""
+    path = short_path
+    if short_path.startswith("../"):
+        path = "external/" + short_path[len("../"):]
+    if root:
+        path = root + "/" + path
+    parts = path.split("/")
+    return struct(
+        path = path,
+        short_path = short_path,
+        dirname = "/".join(parts[:-1]),
+        basename = parts[-1],
+        is_directory = is_directory,
+        is_source = root == "",
+    )
+
+def fake_label(package, name, repo = ""):
+    return struct(name = name, package = package, workspace_name = repo, label = "%s//%s:%s" % (repo, package, name))
+
+def fake_runfiles(files = None):
+    collected = list(files or [])
+
+    def merge(other):
+        return fake_runfiles(collected + other.files)
+
+    return struct(files = collected, merge = merge)
+
+def fake_target(providers = None, default_runfiles = None):
+    """A dependency: a dict from provider constructor to provider value."""
+    out = dict(providers or {})
+    out[DefaultInfo] = DefaultInfo(default_runfiles = default_runfiles or fake_runfiles())
+    return out
+
+def _args():
+    argv = []
+
+    def _value(v):
+        return v.path if hasattr(v, "path") else v
+
+    def add(name_or_value, value = None):
+        if value == None:
+            argv.append(_value(name_or_value))
+        else:
+            argv.append(name_or_value)
+            argv.append(_value(value))
+
+    def add_all(values, map_each = None, uniquify = False, before_each = None):
+        seen = {}
+        items = values.to_list() if hasattr(values, "to_list") else values
+        for item in items:
+            v = map_each(item) if map_each else _value(item)
+            if uniquify and v in seen:
+                continue
+            seen[v] = True
+            if before_each:
+                argv.append(before_each)
+            argv.append(v)
+
+    return struct(add = add, add_all = add_all, argv = argv)
+
+BIN = "bazel-out/k8-fastbuild/bin"
+
+def fake_ctx(label, attrs, files = None, toolchains = None, workspace_name = "my_ws", data_locations = None):
+    """A rule context. `attrs`: attribute values (targets or strings); `files`: {attr: [File]}."""
+    log = []
+    files = files or {}
+    package = label.package
+
+    def declare(name, is_directory):
+        f = fake_file((package + "/" if package else "") + name, root = BIN, is_directory = is_directory)
+        log.append(("declare_directory" if is_directory else "declare_file", f.short_path))
+        return f
+
+    def run(**kwargs):
+        log.append(("run", kwargs))
+
+    def expand_template(template, output, substitutions, is_executable = False):
+        log.append(("expand_template", struct(template = template, output = output, substitutions = substitutions, is_executable = is_executable)))
+
+    def expand_location(value, targets = None):
+        for k, v in (data_locations or {}).items():
+            value = value.replace("$(location %s)" % k, v)
+        return value
+
+    single = {}
+    for k, v in files.items():
+        single[k] = v[0] if v else None
+    return struct(
+        actions = struct(
+            args = _args,
+            declare_directory = lambda name: declare(name, True),
+            declare_file = lambda name: declare(name, False),
+            expand_template = expand_template,
+            run = run,
+            log = log,
+        ),
+        attr = struct(**attrs),
+        expand_location = expand_location,
+        file = struct(**single),
+        files = struct(**files),
+        label = label,
+        runfiles = lambda files = None: fake_runfiles(files),
+        toolchains = toolchains or {},
+        workspace_name = workspace_name,
+    )

@@ -1,0 +1,389 @@
+"""Starlark unit tests of the vpython rules (run by tests/bazel/test_bazel_starlark.py).
+
+Every `test_*` function is one pytest case; `fails_*` functions must fail() with the
+message the Python side checks.
+"""
+
+load("fakes.bzl", "depset", "fake_ctx", "fake_file", "fake_label", "fake_runfiles", "fake_target")
+load("//rules/private:binary.bzl", "BUILD_ENV", "build_arguments", "py_vpython_binary", "py_vpython_test")
+load("//rules/private:lock.bzl", "vpython_lock")
+load("//rules/private:providers.bzl", "VpythonWheelsInfo")
+load("//rules/private:pylock.bzl", "lock_model", "normalize_name", "package_dir", "parse_wheel_filename", "platform_tag_targets", "render_build_files", "wheel_platform_keys")
+load("//rules/private:utils.bzl", "is_env_name", "is_python_version", "runfiles_path", "shell_quote")
+load("//toolchains:platforms.bzl", "PLATFORMS", "PLATFORM_KEYS", "host_os", "platform_key")
+load("//toolchains:toolchain.bzl", "TOOLCHAIN_TYPE", "VpythonToolchainInfo")
+
+def assert_eq(actual, expected, what = ""):
+    if actual != expected:
+        fail("%s\n  expected: %r\n    actual: %r" % (what or "values differ", expected, actual))
+
+def assert_true(cond, what):
+    if not cond:
+        fail(what)
+
+def assert_in(needle, haystack, what = ""):
+    if needle not in haystack:
+        fail("%s: %r not in %r" % (what or "missing", needle, haystack))
+
+# --------------------------------------------------------------------------- pylock.bzl
+
+def test_normalize_name():
+    assert_eq(normalize_name("MarkupSafe"), "markupsafe")
+    assert_eq(normalize_name("zope.interface"), "zope-interface")
+    assert_eq(normalize_name("Foo__Bar-.baz"), "foo-bar-baz")
+    assert_eq(package_dir("Typing_Extensions"), "typing_extensions")
+    assert_eq(package_dir("zope.interface"), "zope_interface")
+
+def test_parse_wheel_filename():
+    info = parse_wheel_filename("MarkupSafe-3.0.2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
+    assert_eq(info["distribution"], "MarkupSafe")
+    assert_eq(info["version"], "3.0.2")
+    assert_eq(info["build"], "")
+    assert_eq(info["python_tags"], ["cp311"])
+    assert_eq(info["platform_tags"], ["manylinux_2_17_x86_64", "manylinux2014_x86_64"])
+    assert_eq(parse_wheel_filename("six-1.17.0-1-py2.py3-none-any.whl")["build"], "1")
+    assert_eq(parse_wheel_filename("six-1.17.0-py2.py3-none-any.whl")["python_tags"], ["py2", "py3"])
+    for bad in ["six-1.17.0.tar.gz", "six-1.17.0-py3-any.whl", "a/six-1.0-py3-none-any.whl", "six--py3-none-any.whl"]:
+        assert_eq(parse_wheel_filename(bad), None, bad)
+
+def test_platform_tag_targets():
+    cases = {
+        "any": ("*", ["*"]),
+        "linux_armv7l": ("linux", []),
+        "macosx_10_9_universal2": ("macos", ["aarch64", "x86_64"]),
+        "macosx_10_9_x86_64": ("macos", ["x86_64"]),
+        "macosx_11_0_arm64": ("macos", ["aarch64"]),
+        "manylinux2014_aarch64": ("linux", ["aarch64"]),
+        "manylinux_2_17_x86_64": ("linux", ["x86_64"]),
+        "manylinux_2_5_i686": ("linux", []),
+        "musllinux_1_2_x86_64": ("linux", ["x86_64"]),
+        "win32": ("windows", []),
+        "win_amd64": ("windows", ["x86_64"]),
+        "win_arm64": ("windows", ["aarch64"]),
+        "android_21_arm64_v8a": ("", []),
+    }
+    for tag, expected in cases.items():
+        assert_eq(platform_tag_targets(tag), expected, tag)
+
+def test_wheel_platform_keys():
+    assert_eq(wheel_platform_keys("six-1.17.0-py2.py3-none-any.whl"), PLATFORM_KEYS)
+    assert_eq(wheel_platform_keys("m-1-cp311-cp311-macosx_10_9_universal2.whl"), ["macos_arm64", "macos_x86_64"])
+    assert_eq(
+        wheel_platform_keys("m-1-cp311-cp311-manylinux2014_aarch64.manylinux_2_17_aarch64.whl"),
+        ["linux_arm64"],
+    )
+    assert_eq(wheel_platform_keys("m-1-cp311-cp311-win_amd64.whl"), ["windows_x86_64"])
+    assert_eq(wheel_platform_keys("m-1-cp311-cp311-win32.whl"), [])
+    assert_eq(wheel_platform_keys("not-a-wheel.zip"), [])
+
+def _lock(packages, version = "1.0"):
+    return {"created-by": "vpython", "lock-version": version, "packages": packages}
+
+def _wheel(name, sha = "a" * 64, url = None, path = None):
+    w = {"hashes": {"sha256": sha}, "name": name}
+    if path:
+        w["path"] = path
+    else:
+        w["url"] = url or "https://files.example/" + name
+    return w
+
+SAMPLE_LOCK = _lock([
+    {"name": "MarkupSafe", "version": "3.0.3", "wheels": [
+        _wheel("markupsafe-3.0.3-cp311-cp311-manylinux_2_17_x86_64.whl", "1" * 64),
+        _wheel("markupsafe-3.0.3-cp311-cp311-macosx_11_0_arm64.whl", "2" * 64),
+        _wheel("markupsafe-3.0.3-cp311-cp311-win_amd64.whl", "3" * 64),
+    ]},
+    {"name": "six", "version": "1.17.0", "wheels": [
+        _wheel("six-1.17.0-py2.py3-none-any.whl", "4" * 64, path = "wheels/six-1.17.0-py2.py3-none-any.whl"),
+    ]},
+    {"marker": "sys_platform == 'win32'", "name": "colorama", "version": "0.4.6", "wheels": [
+        _wheel("colorama-0.4.6-py2.py3-none-any.whl", "5" * 64),
+    ]},
+])
+
+def test_lock_model_valid():
+    model, errors = lock_model(SAMPLE_LOCK, "//:pylock.toml")
+    assert_eq(errors, [])
+    assert_eq(sorted(model["packages"].keys()), ["colorama", "markupsafe", "six"])
+    assert_eq(model["packages"]["markupsafe"]["name"], "markupsafe")
+    assert_eq(model["packages"]["markupsafe"]["versions"], ["3.0.3"])
+    assert_eq(len(model["wheels"]), 5)
+    w = model["wheels"]["markupsafe-3.0.3-cp311-cp311-macosx_11_0_arm64.whl"]
+    assert_eq(w["platforms"], ["macos_arm64"])
+    assert_eq(w["sha256"], "2" * 64)
+    assert_eq(w["package"], "markupsafe")
+    six = model["wheels"]["six-1.17.0-py2.py3-none-any.whl"]
+    assert_eq(six["path"], "wheels/six-1.17.0-py2.py3-none-any.whl")
+    assert_eq(six["url"], "")
+
+def test_lock_model_errors():
+    cases = [
+        (_lock([], version = "2.0"), "lock-version"),
+        ({"lock-version": "1.0"}, "no [[packages]]"),
+        (_lock([{"name": "x", "version": "1", "sdist": {"name": "x-1.tar.gz"}}]), "has no wheels (only an sdist)"),
+        (_lock([{"name": "x", "vcs": {"url": "https://g/x"}}]), "is a vcs source"),
+        (_lock([{"name": "x", "wheels": [{"name": "x-1-py3-none-any.whl", "url": "https://u/x"}]}]), "no valid sha256"),
+        (_lock([{"name": "x", "wheels": [_wheel("x-1-py3-none-any.whl", sha = "zz")]}]), "no valid sha256"),
+        (_lock([{"name": "x", "wheels": [_wheel("x-1.tar.gz")]}]), "is not a wheel filename"),
+        (_lock([{"name": "x", "wheels": [{"hashes": {"sha256": "a" * 64}, "name": "x-1-py3-none-any.whl"}]}]), "neither url nor path"),
+        (_lock([
+            {"name": "x", "wheels": [_wheel("x-1-py3-none-any.whl", "a" * 64)]},
+            {"name": "x", "wheels": [_wheel("x-1-py3-none-any.whl", "b" * 64)]},
+        ]), "locked twice with different sha256"),
+    ]
+    for lock, expected in cases:
+        _, errors = lock_model(lock, "//:pylock.toml")
+        assert_eq(len(errors), 1, "errors for %r: %r" % (lock, errors))
+        assert_in(expected, errors[0])
+        assert_in("//:pylock.toml", errors[0])
+
+LABELS = {
+    "config_settings": dict([(k, "@vpython//toolchains:is_" + k) for k in PLATFORM_KEYS]),
+    "wheel_set_bzl": "@vpython//rules:defs.bzl",
+}
+
+def generated_build_files():
+    model, _ = lock_model(SAMPLE_LOCK, "//:pylock.toml")
+    return render_build_files(model, "pypi", "pylock.toml", "//:pylock.toml", LABELS)
+
+def test_render_build_files():
+    files = generated_build_files()
+    assert_eq(sorted(files.keys()), ["BUILD.bazel", "colorama/BUILD.bazel", "markupsafe/BUILD.bazel", "six/BUILD.bazel"])
+    root = files["BUILD.bazel"]
+    assert_in('load("@vpython//rules:defs.bzl", "vpython_wheel_set")', root)
+    assert_in('"wheels/markupsafe-3.0.3-cp311-cp311-win_amd64.whl",', root)
+    assert_in('name = "wheels_windows_x86_64"', root)
+    assert_in('name = "wheels",', root)
+    assert_in("no_match_error = ", root)
+    for key in PLATFORM_KEYS:
+        assert_in('"@vpython//toolchains:is_%s": [' % key, root)
+    ms = files["markupsafe/BUILD.bazel"]
+    assert_in('name = "markupsafe",', ms)
+    assert_in('lock = "//:pylock.toml",', ms)
+    assert_in('"//:wheels/markupsafe-3.0.3-cp311-cp311-macosx_11_0_arm64.whl",', ms)
+
+    # The linux x86_64 set has the linux wheel and the pure ones, nothing else.
+    section = root.split('name = "wheels_linux_x86_64"')[1].split(")")[0]
+    assert_in("manylinux_2_17_x86_64", section)
+    assert_in("six-1.17.0", section)
+    assert_in("colorama", section)
+    assert_true("macosx" not in section and "win_amd64" not in section, section)
+
+# --------------------------------------------------------------------------- utils.bzl, platforms
+
+def test_utils():
+    assert_eq(shell_quote("plain"), "'plain'")
+    assert_eq(shell_quote("it's $HOME"), "'it'\\''s $HOME'")
+    assert_eq(runfiles_path("my_ws", fake_file("pkg/app.py")), "my_ws/pkg/app.py")
+    assert_eq(runfiles_path("_main", fake_file("pkg/app.py")), "_main/pkg/app.py")
+    assert_eq(runfiles_path("my_ws", fake_file("../pypi/wheels/x.whl")), "pypi/wheels/x.whl")
+    for good in ["A", "_x", "PATH", "a1_B2"]:
+        assert_true(is_env_name(good), good)
+    for bad in ["", "1A", "A-B", "A B", "Ä"]:
+        assert_true(not is_env_name(bad), bad)
+    assert_true(is_python_version("3.11"), "3.11")
+    for bad in ["3", "3.11.2", "3.x", "", "py3.11"]:
+        assert_true(not is_python_version(bad), bad)
+
+def test_platforms_table():
+    assert_eq(len(PLATFORMS), 6)
+    assert_eq(platform_key("linux", "x86_64"), "linux_x86_64")
+    assert_eq(platform_key("macos", "aarch64"), "macos_arm64")
+    assert_eq(platform_key("linux", "s390x"), None)
+    assert_eq(host_os("Mac OS X"), "macos")
+    assert_eq(host_os("Windows 10"), "windows")
+    assert_eq(host_os("linux"), "linux")
+    assert_eq(host_os("freebsd"), None)
+    for key in PLATFORM_KEYS:
+        tag = PLATFORMS[key]["tag"]
+        assert_true("-" not in tag, tag)
+        assert_eq(wheel_platform_keys("x-1-py3-none-%s.whl" % tag), [key], "default tag of " + key)
+
+# --------------------------------------------------------------------------- binary.bzl
+
+TC = VpythonToolchainInfo(
+    cpu = "x86_64",
+    interpreter = "/usr/bin/python3.11",
+    os = "linux",
+    platform_tag = "manylinux_2_28_x86_64",
+    python_version = "3.11",
+    vpython = struct(executable = fake_file("../vpython_toolchains/vpython", root = "bazel-out/host/bin")),
+    vpython_executable = fake_file("../vpython_toolchains/vpython", root = "bazel-out/host/bin"),
+    vpython_runfiles = fake_runfiles(),
+)
+
+LOCK = fake_file("../pypi/pylock.toml")
+WHEELS = [
+    fake_file("../pypi/wheels/markupsafe-3.0.3-cp311-cp311-manylinux_2_17_x86_64.whl"),
+    fake_file("../pypi/wheels/six-1.17.0-py2.py3-none-any.whl"),
+    fake_file("../other/wheels/extra-1-py3-none-any.whl"),
+]
+
+def wheels_dep(packages = None, lock = LOCK, wheels = WHEELS):
+    return fake_target({VpythonWheelsInfo: VpythonWheelsInfo(
+        lock = lock,
+        lock_packages = ["markupsafe", "six"],
+        packages = packages or ["markupsafe", "six"],
+        wheels = depset(wheels),
+    )})
+
+def binary_ctx(test = False, artifact = "venv", python_version = "", deps = None, lock = None, spec = True, env = None, main = None):
+    main = main or fake_file("pkg/app.py")
+    data = fake_file("pkg/data.txt")
+    attrs = {
+        "_launcher_template": fake_target(),
+        "_test": test,
+        "artifact": artifact,
+        "data": [fake_target()],
+        "deps": deps if deps != None else [wheels_dep()],
+        "env": env or {"GREETING": "hi $(location data.txt)", "QUOTE": "it's"},
+        "lock": None,
+        "main": fake_target(),
+        "python_version": python_version,
+        "spec": None,
+        "srcs": [],
+    }
+    files = {
+        "_launcher_template": [fake_file("../vpython/rules/private/launcher.sh.tpl")],
+        "data": [data],
+        "lock": [lock] if lock else [],
+        "main": [main],
+        "spec": [fake_file("pkg/vpython.toml")] if spec == True else ([spec] if spec else []),
+        "srcs": [fake_file("pkg/helper.py")],
+    }
+    return fake_ctx(
+        fake_label("pkg", "app"),
+        attrs,
+        files,
+        toolchains = {TOOLCHAIN_TYPE: struct(vpython = TC)},
+        data_locations = {"data.txt": "pkg/data.txt"},
+    )
+
+def _logged(ctx, kind):
+    return [entry[1] for entry in ctx.actions.log if entry[0] == kind]
+
+def test_build_arguments():
+    args = build_arguments(
+        fake_ctx(fake_label("pkg", "app"), {}).actions.args(),
+        positional = fake_file("pkg/vpython.toml"),
+        artifact = "venv",
+        out = fake_file("pkg/app.venv", root = "bazel-out/k8-fastbuild/bin", is_directory = True),
+        platform_tag = "manylinux_2_28_x86_64",
+        python_version = "3.11",
+        main = fake_file("pkg/app.py"),
+        lock = LOCK,
+        wheels = depset(WHEELS),
+    )
+    assert_eq(args.argv, [
+        "build",
+        "pkg/vpython.toml",
+        "--format",
+        "venv",
+        "-o",
+        "bazel-out/k8-fastbuild/bin/pkg/app.venv",
+        "--platform",
+        "manylinux_2_28_x86_64",
+        "--python",
+        "3.11",
+        "--main",
+        "pkg/app.py",
+        "--lock",
+        "external/pypi/pylock.toml",
+        "--find-links",
+        "external/pypi/wheels",
+        "--find-links",
+        "external/other/wheels",
+        "--offline",
+    ])
+
+def test_binary_venv_action():
+    ctx = binary_ctx()
+    providers = py_vpython_binary.implementation(ctx)
+    assert_eq(_logged(ctx, "declare_directory"), ["pkg/app.venv"])
+    runs = _logged(ctx, "run")
+    assert_eq(len(runs), 1)
+    run = runs[0]
+    assert_eq(run["mnemonic"], "VpythonBuild")
+    assert_eq(run["executable"], TC.vpython)
+    assert_eq(run["env"], BUILD_ENV)
+    assert_in("//pkg:app", run["progress_message"])
+    assert_in("manylinux_2_28_x86_64", run["progress_message"])
+    assert_in("Python 3.11", run["progress_message"])
+    argv = run["arguments"][0].argv
+    assert_eq(argv[:2], ["build", "pkg/vpython.toml"])
+    assert_in("--lock", argv)
+    assert_eq([a for a in argv if a.startswith("/")], [], "absolute paths in " + repr(argv))
+    inputs = [f.short_path for f in run["inputs"].to_list()]
+    for expected in ["pkg/app.py", "pkg/vpython.toml", "../pypi/pylock.toml", "../pypi/wheels/six-1.17.0-py2.py3-none-any.whl"]:
+        assert_in(expected, inputs)
+    assert_eq([f.short_path for f in run["outputs"]], ["pkg/app.venv"])
+
+    templates = _logged(ctx, "expand_template")
+    assert_eq(len(templates), 1)
+    subs = templates[0].substitutions
+    assert_true(templates[0].is_executable, "launcher must be executable")
+    assert_in("\"$R/\"'my_ws/pkg/app.venv'/bin/python \"$R/\"'my_ws/pkg/app.py' \"$@\"", subs["%EXEC%"])
+    assert_in("export PYTHONPATH=\"$R/\"'my_ws'", subs["%EXEC%"])
+    assert_in("export GREETING='hi pkg/data.txt'", subs["%ENV%"])
+    assert_in("export QUOTE='it'\\''s'", subs["%ENV%"])
+    assert_eq(subs["%RULE%"], "py_vpython_binary")
+
+    default = providers[0]
+    assert_eq(default.executable.short_path, "pkg/app")
+    assert_eq(sorted([f.short_path for f in default.files.to_list()]), ["pkg/app", "pkg/app.venv"])
+    runfiles = [f.short_path for f in default.runfiles.files]
+    for expected in ["pkg/app", "pkg/app.venv", "pkg/app.py", "pkg/helper.py", "pkg/data.txt"]:
+        assert_in(expected, runfiles)
+    assert_true("../pypi/pylock.toml" not in runfiles, "the lock is not needed at run time")
+
+def test_binary_pex_and_python_override():
+    ctx = binary_ctx(artifact = "pex", python_version = "3.12", spec = None)
+    py_vpython_binary.implementation(ctx)
+    assert_eq(_logged(ctx, "declare_file")[0], "pkg/app.pex")
+    argv = _logged(ctx, "run")[0]["arguments"][0].argv
+    assert_eq(argv[1], "pkg/app.py")  # no spec: main carries (or lacks) its own
+    assert_eq(argv[argv.index("--format") + 1], "pex")
+    assert_eq(argv[argv.index("--python") + 1], "3.12")
+    assert_in("PEX=\"$R/\"'my_ws/pkg/app.pex'", _logged(ctx, "expand_template")[-1].substitutions["%EXEC%"])
+
+def test_explicit_lock_overrides_deps_lock():
+    own = fake_file("pkg/pylock.app.toml")
+    ctx = binary_ctx(lock = own, deps = [wheels_dep(packages = ["six"])])
+    py_vpython_binary.implementation(ctx)
+    argv = _logged(ctx, "run")[0]["arguments"][0].argv
+    assert_eq(argv[argv.index("--lock") + 1], "pkg/pylock.app.toml")
+
+def test_test_rule_shares_the_implementation():
+    assert_eq(py_vpython_test.implementation, py_vpython_binary.implementation)
+    assert_true(py_vpython_test.test and not py_vpython_binary.test, "test flags")
+    assert_true(py_vpython_binary.executable, "binary is executable")
+    assert_eq(py_vpython_binary.toolchains, [TOOLCHAIN_TYPE])
+    assert_eq(sorted(py_vpython_test.attrs.keys()), sorted(py_vpython_binary.attrs.keys()))
+    for name in ["artifact", "data", "deps", "env", "lock", "main", "python_version", "spec", "srcs"]:
+        assert_in(name, py_vpython_binary.attrs)
+    assert_eq(py_vpython_binary.attrs["artifact"].values, ["venv", "pex"])
+    ctx = binary_ctx(test = True)
+    py_vpython_test.implementation(ctx)
+    assert_eq(_logged(ctx, "expand_template")[0].substitutions["%RULE%"], "py_vpython_test")
+
+def test_lock_macro_is_defined():
+    assert_true(vpython_lock != None, "vpython_lock")
+
+# --------------------------------------------------------------------------- fail() messages
+
+def fails_two_lockfiles():
+    other = fake_file("../pypi2/pylock.toml")
+    py_vpython_binary.implementation(binary_ctx(deps = [wheels_dep(), wheels_dep(lock = other)]))
+
+def fails_partial_deps():
+    py_vpython_binary.implementation(binary_ctx(deps = [wheels_dep(packages = ["six"])]))
+
+def fails_bad_env_name():
+    py_vpython_binary.implementation(binary_ctx(env = {"BAD-NAME": "x"}))
+
+def fails_bad_python_version():
+    py_vpython_test.implementation(binary_ctx(test = True, python_version = "3"))
+
+def fails_spec_is_main():
+    main = fake_file("pkg/app.py")
+    py_vpython_binary.implementation(binary_ctx(main = main, spec = main))

@@ -1,0 +1,177 @@
+"""Starlark unit tests of the vpython rules, run by starlark-pyo3 (no Bazel needed).
+
+* Every .bzl file of rules/ and toolchains/ must parse in a dialect as strict as Bazel
+  4.2.3's (no lambda, no f-strings, no type annotations, no top-level if/for) and must
+  not use APIs that 4.2.3 lacks or current Bazel removed.
+* tests/bazel/starlark/rules_test.bzl runs the rule logic (lockfile model, generated
+  BUILD files, `vpython build` arguments, the binary/test implementation) against the
+  fake builtins in tests/bazel/starlark/fakes.bzl.
+
+starlark-pyo3 (`pip install starlark-pyo3`) wraps starlark-rust, which is more permissive
+than Bazel in places, so these tests complement the real Bazel runs in
+test_bazel_example.py; they do not replace them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+sl = pytest.importorskip("starlark", reason="starlark-pyo3 is not installed (pip install starlark-pyo3)")
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent / "starlark"
+BZL_FILES = sorted(
+    [p for p in (REPO / "rules").rglob("*.bzl")] + [p for p in (REPO / "toolchains").rglob("*.bzl")]
+    + [REPO / "tools" / "bazel" / "offline" / "rules_cc" / "cc" / "defs.bzl",
+       REPO / "tools" / "bazel" / "offline" / "rules_java" / "java" / "defs.bzl"]
+)
+# bzlmod-only code that Bazel 4.2.3 never loads (module_extension, tag_class).
+BZLMOD_ONLY = {REPO / "rules" / "extensions.bzl"}
+FAKES = ["DefaultInfo", "Label", "OutputGroupInfo", "attr", "depset", "module_extension", "native",
+         "platform_common", "provider", "repository_rule", "rule", "tag_class"]
+
+# Constructs Bazel 4.2.3 rejects, or current Bazel removed (see reference/bazel-offline.md §6).
+FORBIDDEN = {
+    r"\blambda\b": "lambda (4.2.3: 'lambda' not supported)",
+    r"\.removeprefix\(|\.removesuffix\(": "str.removeprefix/removesuffix (not in 4.2.3)",
+    r"(?<![\w.])set\(": "set() (Bazel 8+ only)",
+    r"\bsubrule\(": "subrule (7+ only)",
+    r"config\.exec\(": "config.exec() (not in 4.2.3)",
+    r'cfg\s*=\s*"host"': 'cfg = "host" (an error since Bazel 7)',
+    r"\bRunEnvironmentInfo\b": "RunEnvironmentInfo (5.3+ only)",
+    r"\b(PyInfo|PyRuntimeInfo|CcInfo|JavaInfo)\b": "language-rule providers (moved out of core)",
+    r"exec_groups\s*=": "exec_groups (experimental in 4.2.3)",
+    r"ctx\.actions\.run\([^)]*\btoolchain\s*=": "run(toolchain = ...) (not in 4.2.3)",
+    r"\brctx\.(getenv|watch)\(|rctx\.os\.arch\b": "repository_ctx.getenv/watch/os.arch (not in 4.2.3)",
+    r"\bbazel_features\b|versions\.check": "version checks (Debian's Bazel reports no version)",
+}
+
+
+def bazel4_dialect():
+    d = sl.Dialect.standard()
+    d.enable_def = True
+    d.enable_load = True
+    d.enable_lambda = False
+    d.enable_f_strings = False
+    d.enable_keyword_only_arguments = True
+    d.enable_types = sl.DialectTypes.DISABLE
+    d.enable_top_level_stmt = False
+    return d
+
+
+def _globals():
+    return sl.Globals.extended_by([sl.LibraryExtension.StructType, sl.LibraryExtension.Json,
+                                   sl.LibraryExtension.Print])
+
+
+class Loader:
+    """Resolves `load()` labels to files; evaluates each module once (like Bazel)."""
+
+    def __init__(self):
+        self.modules = {}
+
+    def resolve(self, label: str) -> Path:
+        if label == "fakes.bzl":
+            return HERE / "fakes.bzl"
+        m = re.fullmatch(r"(?:@vpython)?//([\w/]*):([\w.]+)", label)
+        if m:
+            return REPO / m.group(1) / m.group(2)
+        m = re.fullmatch(r":([\w.]+)", label)  # relative loads only occur in rules/private
+        if m:
+            return REPO / "rules" / "private" / m.group(1)
+        raise AssertionError(f"unexpected load label {label!r}")
+
+    def load(self, label: str):
+        path = self.resolve(label)
+        if path not in self.modules:
+            self.modules[path] = self._evaluate(path)
+        return self.modules[path]
+
+    def _evaluate(self, path: Path):
+        src = path.read_text()
+        if path.parent != HERE:
+            # One extra statement on line 1, so line numbers in errors stay right.
+            src = "load(\"fakes.bzl\", %s); " % ", ".join(f'"{n}"' for n in FAKES) + src
+        module = sl.Module()
+        sl.eval(module, sl.parse(str(path), src, sl.Dialect.extended()), _globals(), sl.FileLoader(self.load))
+        return module.freeze()
+
+
+@pytest.fixture(scope="module")
+def rules_test():
+    return Loader().load("//tests/bazel/starlark:rules_test.bzl")
+
+
+def _functions(prefix):
+    text = (HERE / "rules_test.bzl").read_text()
+    return re.findall(rf"^def ({prefix}\w+)\(\):", text, re.M)
+
+
+@pytest.mark.parametrize("path", BZL_FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_bzl_parses_in_a_bazel4_dialect(path):
+    if path in BZLMOD_ONLY:
+        # Still Starlark; only its globals (module_extension, tag_class) are bzlmod-only.
+        sl.parse(str(path), path.read_text(), bazel4_dialect())
+        return
+    sl.parse(str(path), path.read_text(), bazel4_dialect())
+
+
+@pytest.mark.parametrize("path", BZL_FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_bzl_uses_no_api_missing_from_bazel4_or_removed_since(path):
+    code = "\n".join(line.split("#", 1)[0] for line in path.read_text().splitlines())
+    code = re.sub(r'"""(.|\n)*?"""', '""', code)  # docstrings may mention anything
+    found = [why for pattern, why in FORBIDDEN.items() if re.search(pattern, code)]
+    assert not found, f"{path.relative_to(REPO)}: {found}"
+
+
+def test_bzlmod_only_globals_stay_out_of_files_bazel4_loads():
+    for path in BZL_FILES:
+        if path in BZLMOD_ONLY:
+            continue
+        text = path.read_text()
+        assert "module_extension(" not in text and "tag_class(" not in text, path
+
+
+def test_every_rules_module_evaluates_with_fake_builtins():
+    loader = Loader()
+    for path in BZL_FILES:
+        if "tools" in path.parts:
+            continue
+        loader.load("//" + str(path.parent.relative_to(REPO)) + ":" + path.name)
+
+
+@pytest.mark.parametrize("name", _functions("test_"))
+def test_starlark(rules_test, name):
+    rules_test.call(name)
+
+
+FAILS = {
+    "fails_two_lockfiles": [r"^py_vpython_binary ", r"deps come from 2 different lockfiles", r"\nFix: "],
+    "fails_partial_deps": [r"^py_vpython_binary ", r"also locks markupsafe", r"\nFix: depend on the repository's :wheels"],
+    "fails_bad_env_name": [r"^py_vpython_binary ", r'invalid variable name "BAD-NAME"', r"\nFix: "],
+    "fails_bad_python_version": [r"^py_vpython_test ", r'python_version "3" is not X\.Y', r"\nFix: "],
+    "fails_spec_is_main": [r"^py_vpython_binary ", r"spec and main are the same file", r"\nFix: "],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAILS))
+def test_fail_messages_name_rule_label_problem_and_fix(rules_test, name):
+    assert name in _functions("fails_")
+    with pytest.raises(sl.StarlarkError) as info:
+        rules_test.call(name)
+    text = str(info.value)
+    message = text[text.index("fail:") + len("fail:"):].strip() if "fail:" in text else text
+    for pattern in FAILS[name]:
+        assert re.search(pattern, message, re.M), f"{pattern!r} not in:\n{message}"
+    assert '"app"' in message, "the message names the target's label"
+
+
+def test_generated_build_files_are_valid_starlark(rules_test):
+    files = rules_test.call("generated_build_files")
+    build_dialect = bazel4_dialect()
+    build_dialect.enable_def = False
+    for name, text in files.items():
+        sl.parse(name, text, build_dialect)
