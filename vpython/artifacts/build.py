@@ -1,0 +1,158 @@
+"""``vpython build`` without the command line: lock -> target -> wheels -> artifact.
+
+Everything is written in a work directory beside OUT and renamed into place at the end,
+so a failure (or a kill) never leaves a partial OUT; an existing OUT is replaced only by
+a complete new one.
+
+Where the content hash and the platform are recorded:
+
+* venv: ``OUT/vpython-artifact.json`` (``content-sha256``: ``reproducible.tree_digest``
+  of the tree without the two metadata files; ``platform``; ``python``; packages) and the
+  SBOM ``OUT/vpython-artifact.cdx.json`` (``metadata.component``);
+* pex: the SBOM beside it, ``OUT.cdx.json`` (``metadata.component.hashes`` is the pex
+  file's sha256, ``vpython:platform`` its target);
+* both: the last line ``vpython build`` prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+
+from vpython import __version__, log
+from vpython.artifacts import inputs, reproducible, sbom
+from vpython.errors import UserError
+
+
+@dataclass
+class Result:
+    target: object
+    artifacts: list
+    sha256: str
+    sbom_path: str
+    entry: str | None = None
+
+
+def _layout_factory(flags):
+    cache = {}
+
+    def make():
+        if "layout" not in cache:
+            from vpython.store.root import Layout, resolve_root
+
+            cache["layout"] = Layout(resolve_root(getattr(flags, "root", None)))
+        return cache["layout"]
+
+    return make
+
+
+def _fallback_python(discovered, flags, layout_factory):
+    def version():
+        from vpython.env.provision import parse_discovered
+        from vpython.lock.locker import default_python
+
+        if discovered.kind == "empty":
+            import sys
+
+            return tuple(sys.version_info[:2])
+        return default_python(parse_discovered(discovered), getattr(flags, "interpreter", None),
+                              layout_factory().interpreters)
+
+    return version
+
+
+def artifact_name(discovered, entry) -> str:
+    if entry is not None:
+        return entry.name
+    if discovered.path:
+        return os.path.basename(discovered.path)
+    return "vpython-artifact"
+
+
+def build(discovered, *, flags, fmt: str, output: str, lock_flag=None, platform=None, python=None,
+          entry=None, compile_pyc=False, pex_venv=False) -> Result:
+    from vpython.settings import load_sources
+
+    layout_factory = _layout_factory(flags)
+    choice = inputs.obtain(discovered, lock_flag=lock_flag, flags=flags, layout_factory=layout_factory,
+                           platform=platform, python=python)
+    target = inputs.choose_target(choice, platform, python, _fallback_python(discovered, flags, layout_factory))
+    log.info(f"target: {target.key}" + (f" (lock {choice.path})" if choice.path else ""))
+    artifacts = inputs.select(choice, target)
+    base_dir = os.path.dirname(discovered.path) if discovered.path else os.getcwd()
+    sources = load_sources(flags=flags, spec_tool=None, base_dir=base_dir)
+    wheels = inputs.wheel_files(artifacts, sources, layout_factory)
+    name = artifact_name(discovered, entry)
+    work = reproducible.work_dir_beside(output)
+    try:
+        if fmt == "venv":
+            result = _build_venv(work, output, target, wheels, entry, choice, name, compile_pyc, flags, layout_factory)
+        else:
+            result = _build_pex(work, output, target, wheels, entry, choice, name, pex_venv)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def _packages(wheels) -> list:
+    return [{"name": a.name, "version": a.version, "wheel": a.filename, "sha256": a.sha256} for a, _ in wheels]
+
+
+def _build_venv(work, output, target, wheels, entry, choice, name, compile_pyc, flags, layout_factory) -> Result:
+    from vpython.artifacts import venv_tree
+
+    compile_with = None
+    if compile_pyc:
+        from vpython.interpreters import select_interpreter
+
+        interp = select_interpreter(version=target.python_version, cache_dir=layout_factory().interpreters)
+        compile_with = interp.path
+    tree = os.path.join(work, "tree")
+    os.mkdir(tree)
+    entry_rel = venv_tree.build(tree, target, wheels, entry, compile_with)
+    reproducible.normalize_tree(tree)
+    digest = reproducible.tree_digest(tree)
+    meta = {
+        "format": "venv",
+        "platform": target.key,
+        "python": target.python_version,
+        "content-sha256": digest,
+        "content-hash-excludes": [venv_tree.META_NAME, venv_tree.SBOM_NAME],
+        "entry": entry_rel,
+        "lock-sha256": choice.sha256,
+        "packages": _packages(wheels),
+        "compiled": bool(compile_pyc),
+        "vpython": __version__,
+    }
+    with open(os.path.join(tree, venv_tree.META_NAME), "w", encoding="utf-8", newline="\n") as f:
+        f.write(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    doc = sbom.document([a for a, _ in wheels], artifact_name=name, artifact_format="venv", target=target,
+                        artifact_sha256=digest, lock_sha256=choice.sha256)
+    with open(os.path.join(tree, venv_tree.SBOM_NAME), "wb") as f:
+        f.write(sbom.render(doc))
+    reproducible.normalize_tree(tree)
+    reproducible.publish(tree, output)
+    return Result(target, [a for a, _ in wheels], digest, os.path.join(output, venv_tree.SBOM_NAME), entry_rel)
+
+
+def _build_pex(work, output, target, wheels, entry, choice, name, pex_venv) -> Result:
+    from vpython.artifacts import pex_file
+
+    if entry is not None and entry.main is None and not wheels:
+        raise UserError("--entry-point needs the package that provides it in the lock")
+    built = os.path.join(work, "artifact.pex")
+    pex_file.build(built, target, wheels, entry, pex_venv=pex_venv, work=work)
+    os.chmod(built, 0o755)
+    digest = reproducible.file_sha256(built)
+    doc = sbom.document([a for a, _ in wheels], artifact_name=name, artifact_format="pex", target=target,
+                        artifact_sha256=digest, lock_sha256=choice.sha256)
+    sbom_tmp = os.path.join(work, "artifact.cdx.json")
+    with open(sbom_tmp, "wb") as f:
+        f.write(sbom.render(doc))
+    os.chmod(sbom_tmp, 0o644)
+    sbom_path = output + ".cdx.json"
+    reproducible.publish(sbom_tmp, sbom_path)
+    reproducible.publish(built, output)
+    return Result(target, [a for a, _ in wheels], digest, sbom_path)

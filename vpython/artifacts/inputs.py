@@ -1,0 +1,246 @@
+"""What a build is made of: a lock, one target, and the verified wheel files.
+
+* **Lock.** ``--lock FILE`` as given; else the spec's lockfile when it exists and its
+  recorded spec hash matches; else a resolution made now and kept in the cache
+  (``<root>/v1/locks/build-<digest>.pylock.toml``), never written beside the spec. A
+  build never resolves when it has a lock.
+* **Target.** ``--platform`` / ``--python`` name it; the lock's ``[tool.vpython]
+  targets`` must contain it (else exit 2 naming it and listing what the lock has).
+  Without ``--platform``: the lock's target for this machine's OS and CPU. The wheels
+  are chosen by ``packaging.pylock`` with that target's marker environment and tag list
+  (``vpython.lock.targets``): no target interpreter is run.
+* **Wheels.** Looked up by file name in ``--find-links`` directories and verified there
+  against the lock's sha256 (no copy, no network, no cache writes: what a Bazel action
+  needs); else the lock's local ``path``; else the wheel store, which downloads from the
+  lock's URL unless ``--offline``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform as _platform
+import sys
+from dataclasses import dataclass, replace
+
+from vpython import log
+from vpython.errors import IntegrityError, UserError
+from vpython.lock import targets as tg
+
+
+@dataclass
+class LockChoice:
+    lock: object  # packaging.pylock.Pylock (None for an empty spec)
+    raw: dict
+    path: str | None  # the lockfile read (None: nothing to install)
+    recorded_targets: list  # Target
+    sha256: str | None = None
+
+
+def _sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _read(path: str) -> LockChoice:
+    from vpython.lock.pylock import read_lock, recorded
+
+    lock, raw = read_lock(path)
+    return LockChoice(lock, raw, path, tg.parse_recorded(recorded(raw).get("targets")), _sha256_file(path))
+
+
+# ------------------------------------------------------------------------ target
+
+def host_platform() -> str:
+    """This machine's most specific platform tag (manylinux_2_36_x86_64, macosx_14_0_arm64 ...)."""
+    from packaging.tags import platform_tags
+
+    for tag in platform_tags():
+        try:
+            return tg.parse_platform(tag)
+        except UserError:
+            continue
+    raise UserError("cannot tell this machine's platform tag", hint="pass --platform TAG")
+
+
+def _os_arch(t) -> tuple:
+    env = t.environment()
+    machine = {"aarch64": "arm64", "amd64": "x86_64", "AMD64": "x86_64", "ARM64": "arm64"}.get(
+        env["platform_machine"], env["platform_machine"])
+    return env["sys_platform"], machine
+
+
+def _host_os_arch() -> tuple:
+    machine = _platform.machine()
+    machine = {"aarch64": "arm64", "amd64": "x86_64", "AMD64": "x86_64", "ARM64": "arm64"}.get(machine, machine)
+    return sys.platform, machine
+
+
+def _versions(pythons) -> list:
+    return [tg.parse_python_version(p) for p in pythons]
+
+
+def choose_target(choice: LockChoice, platform: str | None, python: str | None, fallback_python):
+    """The one target this build is for, checked against what the lock covers."""
+    recorded = choice.recorded_targets
+    want_version = tg.parse_python_version(python) if python else None
+    if platform is not None:
+        full = len(platform.strip().split("-")) == 3
+        wanted = tg.parse_target(platform, [want_version or (0, 0)], "--platform")[0]
+        if full and want_version and tuple(wanted.python[:2]) != tuple(want_version[:2]):
+            raise UserError(f"--platform {platform} names Python {wanted.python_version} but --python is {python}")
+        if not recorded:
+            if wanted.python == (0, 0):
+                wanted = replace(wanted, python=tuple(fallback_python()[:2]))
+            return wanted
+        same_platform = [t for t in recorded if t.platform == wanted.platform and (not wanted.abi or t.abi == wanted.abi)]
+        if wanted.python != (0, 0):
+            same_platform = [t for t in same_platform if tuple(t.python[:2]) == tuple(wanted.python[:2])]
+        if len(same_platform) > 1:
+            raise UserError(f"--platform {platform}: the lock {choice.path} has it for Python "
+                            f"{', '.join(t.python_version for t in same_platform)}", hint="pass --python X.Y")
+        if not same_platform:
+            shown = wanted.key if wanted.python != (0, 0) else wanted.platform
+            raise UserError(
+                f"the lock {choice.path} has no target {shown}; it covers: "
+                f"{', '.join(t.key for t in recorded)}",
+                hint=(f"lock for it first: vpython lock --platform {wanted.platform}"
+                      + (f" --python {wanted.python_version}" if wanted.python != (0, 0) else "")
+                      + " (plus the platforms you already lock for), or build one of the listed targets"))
+        return same_platform[0]
+    # No --platform: the lock's target for this machine's OS and CPU.
+    host = _host_os_arch()
+    if not recorded:
+        version = want_version or tuple(fallback_python()[:2])
+        return tg.Target(tuple(version[:2]), host_platform())
+    mine = [t for t in recorded if _os_arch(t) == host]
+    if want_version:
+        mine = [t for t in mine if tuple(t.python[:2]) == tuple(want_version[:2])]
+    if not mine:
+        what = f"{host[0]} {host[1]}" + (f" with Python {python}" if python else "")
+        raise UserError(f"the lock {choice.path} has no target for this machine ({what}); it covers: "
+                        f"{', '.join(t.key for t in recorded)}",
+                        hint="pass --platform TAG (and --python X.Y) to build one of those")
+    # Prefer manylinux over musllinux on glibc hosts, and the highest floor <= the host's.
+    mine.sort(key=lambda t: (t.platform.startswith("musllinux"), t.python, t.platform))
+    return mine[0]
+
+
+# ------------------------------------------------------------------------ lock
+
+def obtain(discovered, *, lock_flag: str | None, flags, layout_factory, platform: str | None,
+           python: str | None) -> LockChoice:
+    """The lock this build installs (see the module docstring)."""
+    if lock_flag:
+        if not os.path.isfile(lock_flag):
+            raise UserError(f"--lock {lock_flag}: no such file", hint="pass the pylock.toml to build from")
+        return _read(lock_flag)
+    if discovered.kind == "empty":
+        return LockChoice(None, {}, None, [])
+    from vpython.env.provision import spec_hash
+    from vpython.lock.pylock import recorded as recorded_table
+
+    lock_path = discovered.lock_path
+    if lock_path and os.path.isfile(lock_path):
+        choice = _read(lock_path)
+        stamp = recorded_table(choice.raw).get("spec-hash")
+        if stamp is None or stamp == spec_hash(discovered):
+            log.info(f"building from lockfile {lock_path}")
+            return choice
+        log.warning(f"{lock_path} is stale: {discovered.path} changed since it was locked; "
+                    f"locking into the cache for this build (run `vpython lock {discovered.path}` to update it)")
+    return _lock_into_cache(discovered, flags, layout_factory(), platform, python)
+
+
+def _lock_into_cache(discovered, flags, layout, platform, python) -> LockChoice:
+    from vpython.lock import locker
+    from vpython.lock.pylock import parse_lock_text, write_lock
+
+    platforms = [platform] if platform else [host_platform()]
+    pythons = [python] if python else []
+    plan = locker.make_plan(discovered, flags=flags, platforms=platforms, pythons=pythons,
+                            cache_dir=layout.interpreters)
+    key = hashlib.sha256("\n".join(
+        [plan.spec_hash, *[t.key for t in plan.targets], repr(plan.sources), plan.engine]).encode()).hexdigest()[:32]
+    cached = os.path.join(layout.locks, f"build-{key}.pylock.toml")
+    if os.path.isfile(cached):
+        log.info(f"building from the cached resolution {cached}")
+        return _read(cached)
+    os.makedirs(layout.locks, exist_ok=True)
+    # Relative wheel paths in the lock are written relative to where the lock will live.
+    plan = replace(plan, lock_path=cached)
+    log.progress(f"no lockfile for {discovered.path}: locking {', '.join(t.key for t in plan.targets)} into the cache")
+    _, text = locker.lock(plan)
+    parse_lock_text(text, cached)
+    write_lock(cached, text)
+    return _read(cached)
+
+
+# ------------------------------------------------------------------------ wheels
+
+def select(choice: LockChoice, target) -> list:
+    from vpython.lock.pylock import select_artifacts
+
+    if choice.lock is None:
+        return []
+    return select_artifacts(choice.lock, source=choice.path, environment=target.environment(),
+                            tags=target.tags(), platform_label=target.key)
+
+
+def local_wheel_dirs(sources) -> list:
+    out = []
+    for fl in sources.find_links:
+        if fl.startswith("file:"):
+            from urllib.parse import urlsplit
+            from urllib.request import url2pathname
+
+            fl = url2pathname(urlsplit(fl).path)
+        if "://" in fl:
+            continue
+        out.append(fl)
+    return out
+
+
+def _verified_in_place(artifact, path: str) -> str:
+    actual = _sha256_file(path)
+    if actual != artifact.sha256:
+        raise IntegrityError(
+            f"hash mismatch for {artifact.filename} at {path}: the lock expects sha256 {artifact.sha256} "
+            f"but the file has sha256 {actual}",
+            hint="the file is not the one that was locked; replace it or re-lock")
+    return path
+
+
+def wheel_files(artifacts, sources, layout_factory) -> list:
+    """[(Artifact, verified local path)] in the artifacts' order."""
+    dirs = local_wheel_dirs(sources)
+    found = {}
+    todo = []
+    for a in artifacts:
+        for d in dirs:
+            candidate = os.path.join(d, a.filename)
+            if os.path.isfile(candidate):
+                found[a.sha256] = _verified_in_place(a, candidate)
+                break
+        else:
+            if a.path and os.path.isfile(a.path):
+                found[a.sha256] = _verified_in_place(a, a.path)
+            else:
+                todo.append(a)
+    if todo:
+        from vpython.store import wheels
+
+        layout = layout_factory()
+        try:
+            found.update(wheels.fetch_all(todo, layout, sources, wheel_dirs=dirs, progress=log.progress))
+        except UserError as e:
+            if sources.offline:
+                raise UserError(f"{e.message} (looked in --find-links: {', '.join(dirs) or 'none given'})",
+                                hint="pass --find-links DIR with the locked wheel files") from None
+            raise
+        for a in todo:  # the store verified on the way in; check again before shipping
+            _verified_in_place(a, found[a.sha256])
+    return [(a, found[a.sha256]) for a in artifacts]

@@ -1,0 +1,64 @@
+"""A ``.pex`` from the locked wheel files only, through pex's own CLI.
+
+pex gets the exact (sha256-verified) wheel files as ``--pre-resolved-dists`` plus one
+``name==version`` requirement per package, ``--no-pypi`` and no find-links: there is
+nothing for it to resolve or download. The target is always described with
+``--complete-platform`` (the target's marker environment and tag list from
+``vpython.lock.targets``), also for the host, so the result does not depend on which
+interpreter ran pex; the shebang is ``/usr/bin/env pythonX.Y`` for the same reason.
+pex writes reproducible zips by default (fixed 1980 timestamps, sorted entries, no
+``.pyc``); we never pass ``--compile`` or ``--use-system-time``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from vpython import log
+from vpython.errors import UserError, VPythonError
+
+
+def command(out: str, target, wheels, entry, *, pex_venv: bool, pex_root: str, platform_file: str,
+            python: str | None = None) -> list:
+    cmd = [python or sys.executable, "-m", "pex", "-o", out, "--no-pypi", "--no-build", "--intransitive",
+           "--no-pep723", "--complete-platform", platform_file,
+           "--python-shebang", f"/usr/bin/env python{target.python_version}",
+           "--pex-root", pex_root, "--no-emit-warnings"]
+    for _artifact, path in wheels:
+        cmd += ["--pre-resolved-dists", path]
+    cmd += [f"{a.name}=={a.version}" for a, _ in wheels]
+    if entry is not None:
+        if entry.main:
+            cmd += ["--exe", entry.main]
+        else:
+            cmd += ["-m", f"{entry.module}:{entry.attr}"]
+    if pex_venv:
+        cmd += ["--venv"]
+    return cmd
+
+
+def build(out: str, target, wheels, entry, *, pex_venv: bool, work: str) -> None:
+    """Write the pex to ``out`` (inside the work dir; the caller publishes it)."""
+    platform_file = os.path.join(work, "complete-platform.json")
+    with open(platform_file, "w", encoding="utf-8") as f:
+        json.dump(target.complete_platform(), f, sort_keys=True)
+    pex_root = os.path.join(work, "pex-root")
+    cmd = command(out, target, wheels, entry, pex_venv=pex_venv, pex_root=pex_root, platform_file=platform_file)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PEX_", "PIP_"))}
+    env["PYTHONHASHSEED"] = "0"
+    log.debug("running " + " ".join(cmd))
+    try:
+        proc = subprocess.run(cmd, env=env, cwd=work, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except OSError as e:
+        raise VPythonError(f"cannot run pex: {e}") from None
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip()[-2000:]
+        if "No module named pex" in tail:
+            raise UserError("pex is not installed for " + sys.executable, hint="pip install pex")
+        raise VPythonError(f"pex failed (exit {proc.returncode}):\n{tail}")
+    if not os.path.isfile(out):
+        raise VPythonError("pex exited 0 but wrote no file")
