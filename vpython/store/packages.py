@@ -274,33 +274,43 @@ def link_entry(entry: str, env_dir: str) -> list:
 
     Returns the scripts to generate (from ``.vpython/scripts.json``) and the list of
     files with a placeholder shebang that must be rewritten, not linked.
+
+    The file list comes from the entry's manifest (every file, written when the entry
+    was frozen and just checked by ``entry_intact``) rather than a directory walk: for
+    W2's ~6,900 files the walk's scandir/join work was about half the link time.
     """
     with open(os.path.join(entry, META_DIR, "scripts.json"), encoding="utf-8") as f:
         scripts = json.load(f)
     rewrite = []
     can_link = True
-    for dirpath, dirnames, filenames in os.walk(entry):
-        rel_dir = os.path.relpath(dirpath, entry)
-        if rel_dir == META_DIR:
-            dirnames[:] = []
+    made = set()
+    bin_prefix = "bin" + os.sep
+    for rel, _size, _mtime in read_manifest(entry):
+        src = os.path.join(entry, rel)
+        dst = os.path.join(env_dir, rel)
+        parent = os.path.dirname(rel)
+        if parent and parent not in made:
+            os.makedirs(os.path.join(env_dir, parent), exist_ok=True)
+            made.add(parent)
+        if rel.startswith(bin_prefix) and os.sep not in rel[len(bin_prefix):] and _has_placeholder(src):
+            rewrite.append((src, dst))
             continue
-        target_dir = env_dir if rel_dir == "." else os.path.join(env_dir, rel_dir)
-        os.makedirs(target_dir, exist_ok=True)
-        for name in filenames:
-            src = os.path.join(dirpath, name)
-            dst = os.path.join(target_dir, name)
-            if rel_dir == "bin" and _has_placeholder(src):
-                rewrite.append((src, dst))
+        if can_link:
+            try:
+                os.link(src, dst)
                 continue
-            if os.path.lexists(dst):
+            except FileExistsError:
                 os.unlink(dst)  # same file from two packages: last wins, as with pip
-            if can_link:
                 try:
                     os.link(src, dst)
                     continue
                 except OSError:
                     can_link = False
-            shutil.copy2(src, dst)
+            except OSError:
+                can_link = False
+        if os.path.lexists(dst):
+            os.unlink(dst)
+        shutil.copy2(src, dst)
     return scripts, rewrite
 
 
