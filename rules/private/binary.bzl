@@ -114,11 +114,15 @@ def _exec_line(ctx, artifact, out, main):
     main_rf = shell_quote(main_path)
 
     # `srcs` of other packages import from the root of main's repository, as with py_binary.
-    pythonpath = "export PYTHONPATH=\"$R/\"%s\"${PYTHONPATH:+:$PYTHONPATH}\"" % shell_quote(main_path.split("/")[0])
+    repo_root = shell_quote(main_path.split("/")[0])
     if artifact == "venv":
+        pythonpath = "export PYTHONPATH=\"$R/\"%s\"${PYTHONPATH:+:$PYTHONPATH}\"" % repo_root
         return "%s\nexec \"$R/\"%s/bin/python \"$R/\"%s \"$@\"" % (pythonpath, out_rf, main_rf)
+
+    # A pex scrubs PYTHONPATH from its sys.path; PEX_EXTRA_SYS_PATH is pex's documented way
+    # to add entries. The pex holds the wheels and `main`; `srcs` stay in the runfiles.
     return "\n".join([
-        pythonpath,
+        "export PEX_EXTRA_SYS_PATH=\"$R/\"%s\"${PEX_EXTRA_SYS_PATH:+:$PEX_EXTRA_SYS_PATH}\"" % repo_root,
         "PEX=\"$R/\"%s" % out_rf,
         "if [[ -x \"$PEX\" ]]; then exec \"$PEX\" \"$@\"; fi",
         "exec python3 \"$PEX\" \"$@\"",

@@ -344,7 +344,9 @@ def test_binary_pex_and_python_override():
     assert_eq(argv[1], "pkg/app.py")  # no spec: main carries (or lacks) its own
     assert_eq(argv[argv.index("--format") + 1], "pex")
     assert_eq(argv[argv.index("--python") + 1], "3.12")
-    assert_in("PEX=\"$R/\"'my_ws/pkg/app.pex'", _logged(ctx, "expand_template")[-1].substitutions["%EXEC%"])
+    exec_lines = _logged(ctx, "expand_template")[-1].substitutions["%EXEC%"]
+    assert_in("PEX=\"$R/\"'my_ws/pkg/app.pex'", exec_lines)
+    assert_in("export PEX_EXTRA_SYS_PATH=\"$R/\"'my_ws'", exec_lines)
 
 def test_explicit_lock_overrides_deps_lock():
     own = fake_file("pkg/pylock.app.toml")
