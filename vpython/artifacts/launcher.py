@@ -34,7 +34,7 @@ done
 case $self in */*) bin=${self%/*} ;; *) bin=. ;; esac
 """
 
-PYTHON_SHIM = r"""#!/usr/bin/env bash
+PYTHON_SHIM = r"""#!/bin/bash
 # bin/python of a relocatable venv made by `vpython build` (see docs/artifacts.md).
 # Runs $VPYTHON_PYTHON, else the first python{ver} binary on PATH, with argv[0] set to
 # this file so that Python uses this tree as its venv (sys.prefix).
