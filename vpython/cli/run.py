@@ -50,15 +50,9 @@ def run(argv: list) -> int:
 
     hit = None if flags.tool else fastpath.lookup(layout, digest)
     if hit is None:
-        from vpython.env.provision import provision
-
-        pointer = provision(discovered, layout=layout, flags=flags, digest=digest,
-                            install_only=flags.tool == "install")
-        if flags.tool == "install":
-            log.info(f"env ready: {layout.env_dir(pointer.env_key)}")
+        hit = _provision_and_hold(discovered, layout, flags, digest)
+        if hit is None:  # install-only
             return 0
-        fd = fastpath.acquire_shared(layout.env_lock(pointer.env_key), blocking=True)
-        hit = (pointer, fd)
     else:
         log.debug(f"warm: env {hit[0].env_key}")
     pointer, fd = hit
@@ -68,6 +62,42 @@ def run(argv: list) -> int:
     keep = (fd,) if fd is not None else ()
     execute.exec_python(python, list(python_args), env, keep)
     return 0  # not reached on POSIX
+
+
+_PROVISION_ATTEMPTS = 5
+
+
+def _provision_and_hold(discovered, layout, flags, digest):
+    """Provision the env, then take its shared use lock; (pointer, fd), or None for
+    ``-vpython-tool install``.
+
+    Between provisioning and the lock, a concurrent ``vpython gc`` may delete the env
+    (nobody held it yet): the lock is then on an unlinked file or the env is gone, and
+    exec would fail with ENOENT (found by tests/reliability/test_load.py; regression
+    test: tests/reliability/test_regression_gc_between_build_and_lock.py). So check under
+    the lock, as the warm path does, and build again if it was collected.
+    """
+    from vpython.env.provision import provision
+    from vpython.errors import VPythonError
+
+    for _ in range(_PROVISION_ATTEMPTS):
+        pointer = provision(discovered, layout=layout, flags=flags, digest=digest,
+                            install_only=flags.tool == "install")
+        env_dir = layout.env_dir(pointer.env_key)
+        if flags.tool == "install":
+            log.info(f"env ready: {env_dir}")
+            return None
+        lock_path = layout.env_lock(pointer.env_key)
+        fd = fastpath.acquire_shared(lock_path, blocking=True)
+        if fd is not None and fastpath.same_file(fd, lock_path) \
+                and os.path.exists(os.path.join(env_dir, "pyvenv.cfg")):
+            return pointer, fd
+        if fd is not None:
+            os.close(fd)
+        log.info(f"env {pointer.env_key[:12]} was collected by a concurrent gc before use; building it again")
+    raise VPythonError(f"env {layout.env_dir(pointer.env_key)} was deleted by a concurrent `vpython gc` "
+                       f"{_PROVISION_ATTEMPTS} times before it could be used",
+                       hint="do not run `vpython gc --older-than 0` in a loop beside builds")
 
 
 def bypass(argv: list) -> int:

@@ -148,7 +148,22 @@ def _build(layout, key, interp, artifacts, fetch_many, discovered) -> None:
 
 
 def provision(discovered, *, layout, flags, digest, install_only: bool = False):
-    """Make sure the env for ``discovered`` exists; return its Pointer."""
+    """Make sure the env for ``discovered`` exists; return its Pointer.
+
+    A cache root that cannot take writes (disk full, quota, read-only mount) is a clear
+    error naming the root, not a traceback; every writer publishes by rename, so what
+    is left behind is only work files that no reader opens and gc removes."""
+    from vpython.store.root import cache_write_error, is_disk_error
+
+    try:
+        return _provision(discovered, layout=layout, flags=flags, digest=digest, install_only=install_only)
+    except OSError as e:
+        if is_disk_error(e):
+            raise cache_write_error(e, layout.root) from None
+        raise
+
+
+def _provision(discovered, *, layout, flags, digest, install_only: bool = False):
     from vpython.env.build import env_key, write_pointer
     from vpython.interpreters import marker_environment, target_tags
     from vpython.lock import pylock
@@ -184,5 +199,13 @@ def provision(discovered, *, layout, flags, digest, install_only: bool = False):
     if not install_only:
         from vpython.store.gc import prune_some
 
+        # Mark the env used now, so this very prune does not take an old env that a
+        # new spec just resolved to (the caller locks it only after we return).
+        try:
+            with open(layout.env_lock(key), "a"):
+                pass
+            os.utime(layout.env_lock(key))
+        except OSError:
+            pass
         prune_some(layout)
     return pointer
