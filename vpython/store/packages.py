@@ -38,6 +38,12 @@ PLACEHOLDER_PYTHON = "/__vpython_env_python__"
 META_DIR = ".vpython"
 MAX_UNPACKED = int(os.environ.get("VPYTHON_MAX_WHEEL_UNPACKED_BYTES", str(4 << 30)))
 MAX_RATIO = 1000  # compressed:uncompressed above this on a large member is a bomb
+# The whole archive, once it unpacks to more than TOTAL_RATIO_FLOOR: many members, each
+# too small for the per-member check, add up to a bomb (48 x 15 MiB of zeros in 0.7 MB;
+# tests/reliability/test_regression_zip_bomb_many_members.py). Real wheels compress
+# 2-10:1.
+MAX_TOTAL_RATIO = int(os.environ.get("VPYTHON_MAX_WHEEL_RATIO", "200"))
+TOTAL_RATIO_FLOOR = 64 << 20
 
 
 def site_packages_rel(version: tuple, windows: bool = False) -> str:
@@ -56,9 +62,10 @@ def check_archive(path: str, display: str) -> None:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as e:
         raise IntegrityError(f"{display}: not a valid wheel (zip) file: {e}") from None
-    total = 0
+    total = compressed = 0
     with zf:
         for info in zf.infolist():
+            compressed += info.compress_size
             name = info.filename
             parts = name.replace("\\", "/").split("/")
             if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
@@ -74,6 +81,12 @@ def check_archive(path: str, display: str) -> None:
                 )
             if info.file_size > (16 << 20) and info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
                 raise IntegrityError(f"{display}: member {name!r} has a compression ratio above {MAX_RATIO}:1; refusing (zip bomb?)")
+    if total > TOTAL_RATIO_FLOOR and total > MAX_TOTAL_RATIO * max(compressed, 1):
+        raise IntegrityError(
+            f"{display}: unpacks to {total} bytes from {compressed}, a ratio above {MAX_TOTAL_RATIO}:1; "
+            f"refusing (zip bomb?)",
+            hint="raise VPYTHON_MAX_WHEEL_RATIO if this wheel is really that compressible",
+        )
 
 
 class _StoreDestination:
