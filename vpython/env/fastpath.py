@@ -116,7 +116,12 @@ def acquire_shared(lock_path: str, blocking: bool):
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError:
-        return None
+        # A read-only root (a cache baked into an image, a ro mount): flock works on a
+        # read-only fd, so a complete env there still runs; GC cannot touch it anyway.
+        try:
+            fd = os.open(lock_path, os.O_RDONLY)
+        except OSError:
+            return None
     try:
         import fcntl
     except ImportError:  # Windows: msvcrt locks are exclusive-only; rely on rename-based GC

@@ -72,3 +72,32 @@ class Layout:
 
     def spec_pointer(self, digest: str) -> str:
         return os.path.join(self.specs, digest)
+
+
+# errno names of failures that mean "this cache root cannot take writes" (disk full,
+# quota, read-only mount, permissions): reported as a clear error, never a traceback.
+_DISK_ERRNOS = ("ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EFBIG", "EMLINK")
+
+
+def is_disk_error(e: OSError) -> bool:
+    import errno
+
+    return e.errno in {getattr(errno, n) for n in _DISK_ERRNOS if hasattr(errno, n)}
+
+
+def cache_write_error(e: OSError, root: str):
+    """A VPythonError for ``e`` (raised while writing under ``root``) that names the
+    root, the file when known, and what to do."""
+    import errno
+
+    from vpython.errors import VPythonError
+
+    what = e.strerror or str(e)
+    where = f" ({e.filename})" if e.filename else ""
+    if e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1), errno.EFBIG):
+        hint = ("free space there, or point -vpython-root / VPYTHON_VIRTUALENV_ROOT at a filesystem "
+                "with room; nothing half-written is used, the next run starts over")
+    else:
+        hint = ("the cache root must be writable; point -vpython-root / VPYTHON_VIRTUALENV_ROOT "
+                "at a writable directory")
+    return VPythonError(f"cannot write to the vpython cache at {root}: {what}{where}", hint=hint)

@@ -32,10 +32,18 @@ def stored_path(layout, artifact: Artifact) -> str:
 
 
 def _copy_verified(src_stream, artifact: Artifact, layout, origin: str) -> str:
+    from vpython.store.root import cache_write_error
+
     final = stored_path(layout, artifact)
-    os.makedirs(layout.tmp, exist_ok=True)
+    # A local write failure (disk full, read-only root) is not a download failure:
+    # reported as such it would send the user to check the network.
+    tmp = None
+    try:
+        os.makedirs(layout.tmp, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix="wheel-", suffix=".part", dir=layout.tmp)
+    except OSError as e:
+        raise cache_write_error(e, layout.root) from None
     h = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(prefix="wheel-", suffix=".part", dir=layout.tmp)
     try:
         with os.fdopen(fd, "wb") as out:
             while True:
@@ -43,7 +51,14 @@ def _copy_verified(src_stream, artifact: Artifact, layout, origin: str) -> str:
                 if not chunk:
                     break
                 h.update(chunk)
-                out.write(chunk)
+                try:
+                    out.write(chunk)
+                except OSError as e:
+                    raise cache_write_error(e, layout.root) from None
+            try:
+                out.flush()  # so close() has nothing left to fail on
+            except OSError as e:
+                raise cache_write_error(e, layout.root) from None
         actual = h.hexdigest()
         if actual != artifact.sha256:
             raise IntegrityError(
@@ -51,10 +66,13 @@ def _copy_verified(src_stream, artifact: Artifact, layout, origin: str) -> str:
                 f"the lock expects sha256 {artifact.sha256} but the file has sha256 {actual}",
                 hint="the file changed upstream or was tampered with; nothing was installed",
             )
-        checkpoint("fetched")
-        os.chmod(tmp, 0o444)
-        os.makedirs(os.path.dirname(final), exist_ok=True)
-        os.replace(tmp, final)
+        try:
+            checkpoint("fetched")
+            os.chmod(tmp, 0o444)
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            os.replace(tmp, final)
+        except OSError as e:
+            raise cache_write_error(e, layout.root) from None
         tmp = None
         return final
     finally:
