@@ -29,9 +29,11 @@ def purl(name: str, version: str, filename: str | None = None) -> str:
 
 def document(artifacts, *, artifact_name: str, artifact_format: str, target, artifact_sha256: str | None,
              lock_sha256: str | None = None) -> dict:
+    from packaging.utils import canonicalize_name
+
     components = []
     refs = []
-    for a in sorted(artifacts, key=lambda a: (a.name, a.filename)):
+    for a in sorted(artifacts, key=lambda a: (canonicalize_name(a.name), a.filename)):
         ref = purl(a.name, a.version, a.filename)
         refs.append(ref)
         comp = {
