@@ -32,10 +32,6 @@ LOCK_NAME = "pylock.vpython.toml"
 COPY_ITEMS = ("rules", "toolchains", "tools/bazel", "vpython", "pyproject.toml", "MODULE.bazel", EXAMPLE)
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "bazel-*", ".bazelrc.offline")
 
-# Development aid only: while `vpython build` does not exist in the checkout, a stand-in
-# cmd_build.py named by this variable is copied into the *copy* (never into the checkout).
-STUB_BUILD_ENV = "VPYTHON_BAZEL_TEST_STUB_BUILD"
-
 # Bazel 4.2.3 says "remote cache hit" for disk-cache hits too; newer Bazel "disk cache hit".
 CACHE_HIT_RUNNERS = ("remote cache hit", "disk cache hit")
 
@@ -45,7 +41,7 @@ def bazel_binary() -> str | None:
 
 
 def vpython_build_available() -> bool:
-    return (REPO / "vpython" / "cli" / "cmd_build.py").is_file() or bool(os.environ.get(STUB_BUILD_ENV))
+    return (REPO / "vpython" / "cli" / "cmd_build.py").is_file()
 
 
 def copy_checkout(dest: Path) -> Path:
@@ -58,9 +54,6 @@ def copy_checkout(dest: Path) -> Path:
             shutil.copytree(src, dst, ignore=IGNORE, symlinks=True)
         else:
             shutil.copy2(src, dst)
-    stub = os.environ.get(STUB_BUILD_ENV)
-    if stub and not (REPO / "vpython" / "cli" / "cmd_build.py").is_file():
-        shutil.copy2(stub, dest / "vpython" / "cli" / "cmd_build.py")
     return dest / EXAMPLE
 
 

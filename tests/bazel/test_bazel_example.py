@@ -244,7 +244,11 @@ def _wheel_tag_in_pex(pex: Path) -> str:
 
 @pytest.mark.parametrize("platform, expected", [
     ("macos_arm64", "macosx_11_0_arm64"),
+    # The toolchain builds for macosx_11_0_x86_64; the locked wheel is tagged 10_9 (older
+    # macOS wheels run on newer macOS).
+    ("macos_x86_64", "macosx_10_9_x86_64"),
     ("windows_x86_64", "win_amd64"),
+    ("linux_arm64", "manylinux2014_aarch64.manylinux_2_17_aarch64.manylinux_2_28_aarch64"),
 ])
 def test_build_for_another_platform_uses_that_platforms_wheels(lab, platform, expected):
     lab.ws.bazel("build", "//:greet", "//:greet_pex", f"--platforms=@vpython//toolchains:{platform}")
