@@ -262,7 +262,7 @@ def test_host_build_uses_the_host_wheels(lab):
     assert "linux" in tag and tag.endswith(_host_arch()), tag
 
 
-def test_repository_cache_after_expunge_with_unreachable_urls(lab):
+def test_repository_cache_and_distdir_after_expunge_with_unreachable_urls(lab):
     lock_path = lab.ws.dir / H.LOCK_NAME
     original = lock_path.read_text()
     lab.ws.bazel("build", "//:greet")  # fills the repository cache if no test before did
@@ -281,6 +281,10 @@ def test_repository_cache_after_expunge_with_unreachable_urls(lab):
                               check=False)
         assert failed.returncode != 0
         assert "unreachable.invalid" in failed.stderr, failed.stderr[-3000:]
+        # --distdir: a directory of the wheels (matched by file name and sha256) is enough,
+        # still with no repository cache and no reachable URL.
+        lab.ws.bazel("build", "//:greet", f"--repository_cache={lab.root / 'empty-repo-cache-2'}",
+                     f"--distdir={lab.root / 'wheels'}")
     finally:
         lock_path.write_text(original)
         lab.ws.bazel("clean", "--expunge")
