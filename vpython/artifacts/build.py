@@ -90,7 +90,8 @@ def build(discovered, *, flags, fmt: str, output: str, lock_flag=None, platform=
         if fmt == "venv":
             result = _build_venv(work, output, target, wheels, entry, choice, name, compile_pyc, flags, layout_factory)
         else:
-            result = _build_pex(work, output, target, wheels, entry, choice, name, pex_venv)
+            result = _build_pex(work, output, target, wheels, entry, choice, name, pex_venv,
+                                _pex_cache(flags, layout_factory))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result
@@ -137,13 +138,24 @@ def _build_venv(work, output, target, wheels, entry, choice, name, compile_pyc, 
     return Result(target, [a for a, _ in wheels], digest, os.path.join(output, venv_tree.SBOM_NAME), entry_rel)
 
 
-def _build_pex(work, output, target, wheels, entry, choice, name, pex_venv) -> Result:
+def _pex_cache(flags, layout_factory) -> str | None:
+    """pex's build cache in vpython's cache root, when that is writable (a sandboxed
+    build without one gets a fresh pex root in its work dir: same bytes, slower)."""
+    path = os.path.join(layout_factory().base, "pex-root")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return None
+    return path if os.access(path, os.W_OK) else None
+
+
+def _build_pex(work, output, target, wheels, entry, choice, name, pex_venv, pex_root=None) -> Result:
     from vpython.artifacts import pex_file
 
     if entry is not None and entry.main is None and not wheels:
         raise UserError("--entry-point needs the package that provides it in the lock")
     built = os.path.join(work, "artifact.pex")
-    pex_file.build(built, target, wheels, entry, pex_venv=pex_venv, work=work)
+    pex_file.build(built, target, wheels, entry, pex_venv=pex_venv, work=work, pex_root=pex_root)
     os.chmod(built, 0o755)
     digest = reproducible.file_sha256(built)
     doc = sbom.document([a for a, _ in wheels], artifact_name=name, artifact_format="pex", target=target,

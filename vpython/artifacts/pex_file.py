@@ -40,12 +40,15 @@ def command(out: str, target, wheels, entry, *, pex_venv: bool, pex_root: str, p
     return cmd
 
 
-def build(out: str, target, wheels, entry, *, pex_venv: bool, work: str) -> None:
-    """Write the pex to ``out`` (inside the work dir; the caller publishes it)."""
+def build(out: str, target, wheels, entry, *, pex_venv: bool, work: str, pex_root: str | None = None) -> None:
+    """Write the pex to ``out`` (inside the work dir; the caller publishes it).
+
+    ``pex_root`` is pex's build cache (installed wheels, keyed by their hashes: reusing
+    it changes no output byte, only time); None = a fresh one in the work dir."""
     platform_file = os.path.join(work, "complete-platform.json")
     with open(platform_file, "w", encoding="utf-8") as f:
         json.dump(target.complete_platform(), f, sort_keys=True)
-    pex_root = os.path.join(work, "pex-root")
+    pex_root = pex_root or os.path.join(work, "pex-root")
     cmd = command(out, target, wheels, entry, pex_venv=pex_venv, pex_root=pex_root, platform_file=platform_file)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PEX_", "PIP_"))}
     env["PYTHONHASHSEED"] = "0"

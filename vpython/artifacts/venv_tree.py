@@ -68,10 +68,11 @@ def _destination(root: str, target, dist_name: str):
         def write_file(self, scheme, path, stream, is_executable):
             scheme_name = scheme
             # `.data/scripts` files with a `#!python` shebang: installer would write the
-            # builder's interpreter path into them; give them the relocatable launcher head.
-            if scheme_name == "scripts" and not windows:
+            # builder's interpreter path into them; give them the relocatable launcher head
+            # (Windows trees keep `#!python`: their .cmd launchers name the interpreter).
+            if scheme_name == "scripts":
                 data = stream.read()
-                if data.startswith(b"#!python"):
+                if data.startswith(b"#!python") and not windows:
                     rest = data.split(b"\n", 1)[1] if b"\n" in data else b""
                     data = launcher.polyglot_head() + rest
                     is_executable = True
@@ -91,10 +92,59 @@ def _destination(root: str, target, dist_name: str):
     return Destination(scheme, interpreter="python", script_kind="posix")
 
 
+class _CheckedStream:
+    """A wheel member's stream that checks its RECORD hash and size when fully read.
+
+    Saves a second decompression of every member (``validate_record`` with
+    ``validate_contents`` reads the whole wheel once more): the bytes are checked on
+    their way into the tree, and a mismatch aborts the build (the work dir is deleted)."""
+
+    def __init__(self, stream, record, display: str):
+        import hashlib
+
+        self._stream, self._display = stream, display
+        self._path, algo_value, size = record
+        self._algo, _, self._expected = (algo_value or "").partition("=")
+        self._size = int(size) if size else None
+        self._hash = hashlib.new(self._algo) if self._algo else None
+        self._read = 0
+        self._done = False
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._stream.read(n)
+        if self._hash is not None:
+            self._hash.update(data)
+        self._read += len(data)
+        if not data or n is None or n < 0:
+            self._check()
+        return data
+
+    def _check(self) -> None:
+        import base64
+
+        if self._done or self._hash is None:
+            return
+        self._done = True
+        actual = base64.urlsafe_b64encode(self._hash.digest()).decode("ascii").rstrip("=")
+        if actual != self._expected or (self._size is not None and self._size != self._read):
+            raise IntegrityError(f"{self._display}: {self._path} does not match its RECORD hash/size; "
+                                 "the wheel is corrupt")
+
+
+def _checked_wheel(wheel_path: str, display: str):
+    from installer.sources import WheelFile
+
+    class CheckedWheel(WheelFile):
+        def get_contents(self):
+            for record, stream, is_executable in super().get_contents():
+                yield record, _CheckedStream(stream, record, display), is_executable
+
+    return CheckedWheel.open(wheel_path)
+
+
 def install_wheel(root: str, target, wheel_path: str, display: str) -> None:
     from installer import install
     from installer.exceptions import InstallerError
-    from installer.sources import WheelFile
     from installer.utils import parse_wheel_filename
 
     from vpython.store.packages import check_archive
@@ -102,9 +152,10 @@ def install_wheel(root: str, target, wheel_path: str, display: str) -> None:
     check_archive(wheel_path, display)
     dist_name = parse_wheel_filename(os.path.basename(wheel_path)).distribution
     try:
-        with WheelFile.open(wheel_path) as source:
+        with _checked_wheel(wheel_path, display) as source:
             try:
-                source.validate_record(validate_contents=True)
+                # Names and the presence of hashes here; contents while they are written.
+                source.validate_record(validate_contents=False)
             except Exception as e:  # installer raises a private _WheelFileValidationError
                 raise IntegrityError(f"{display}: RECORD does not match the archive: {e}") from None
             install(source, _destination(root, target, dist_name), additional_metadata={"INSTALLER": b"vpython\n"})

@@ -1,0 +1,72 @@
+"""vpython.artifacts.venv_tree and launcher: wheel installation checks and launcher texts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import make_wheel
+from vpython.artifacts import launcher, venv_tree
+from vpython.errors import IntegrityError
+from vpython.lock.targets import parse_target
+
+CP = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+LINUX = parse_target(f"{CP}-{CP}-manylinux_2_28_x86_64", [])[0]
+WINDOWS = parse_target(f"{CP}-{CP}-win_amd64", [])[0]
+
+
+def test_a_wheel_whose_record_lies_is_refused(tmp_path):
+    wheel = make_wheel(tmp_path / "w", "liar", "1.0", corrupt_record=True)
+    root = tmp_path / "tree"
+    root.mkdir()
+    with pytest.raises(IntegrityError, match="does not match its RECORD"):
+        venv_tree.install_wheel(str(root), LINUX, str(wheel), wheel.name)
+
+
+def test_schemes_and_data_scripts(tmp_path):
+    wheel = make_wheel(tmp_path / "w", "withdata", "1.0",
+                       data={"scripts": {"runme": "#!python\nimport sys\nprint('runme', sys.argv[1:])\n"},
+                             "headers": {"h.h": "int x;\n"}},
+                       entry_points={"console_scripts": {"wd": "withdata:main"}})
+    for target, site, scripts in ((LINUX, f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages",
+                                   "bin"), (WINDOWS, "Lib/site-packages", "Scripts")):
+        root = tmp_path / target.platform
+        root.mkdir()
+        venv_tree.install_wheel(str(root), target, str(wheel), wheel.name)
+        assert (root / site / "withdata" / "__init__.py").is_file()
+        assert (root / site / "withdata-1.0.dist-info" / "INSTALLER").read_text() == "vpython\n"
+        record = (root / site / "withdata-1.0.dist-info" / "RECORD").read_text()
+        data = (root / scripts / "runme").read_bytes()
+        if target is LINUX:
+            assert data.startswith(b"#!/bin/sh\n'''") and b"print('runme'" in data
+            assert (root / "bin" / "wd").read_bytes().startswith(b"#!/bin/sh\n")
+            assert "../../../bin/wd," in record and "../../../bin/runme," in record
+        else:
+            assert (root / "Scripts" / "wd.cmd").is_file() and (root / "Scripts" / "wd-script.py").is_file()
+        assert str(tmp_path) not in record
+
+
+def test_polyglot_launcher_is_valid_python_and_sh(tmp_path):
+    text = launcher.entry_launcher("pkg.cli", "App.main")
+    compile(text, "launcher", "exec")  # Python sees a string literal, then the entry code
+    assert b"from pkg.cli import App" in text and b"sys.exit(App.main())" in text
+    # sh: execs bin/python beside the (symlink-resolved) launcher with the launcher as script.
+    bindir = tmp_path / "venv" / "bin"
+    bindir.mkdir(parents=True)
+    (bindir / "python").write_text('#!/bin/sh\necho "python $*"\n')
+    (bindir / "python").chmod(0o755)
+    (bindir / "tool").write_bytes(text)
+    (bindir / "tool").chmod(0o755)
+    os.symlink(bindir / "tool", tmp_path / "link")
+    out = subprocess.run([str(tmp_path / "link"), "a b", "c"], stdout=subprocess.PIPE, text=True, check=True).stdout
+    assert out == f"python {bindir}/tool a b c\n"
+
+
+def test_python_shim_names_the_version_and_is_relative():
+    shim = launcher.python_shim((3, 12)).decode()
+    assert shim.startswith("#!/bin/bash\n") and "python3.12" in shim and "VPYTHON_PYTHON" in shim
+    assert 'exec -a "$bin/python" "$py" "$@"' in shim
+    assert "/usr/bin/python" not in shim and "/.pyenv/" not in shim
