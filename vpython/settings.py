@@ -38,6 +38,9 @@ class Sources:
     offline: bool = False
     exclude_newer: str | None = None
     origin: dict = field(default_factory=dict, compare=False, hash=False)  # key -> where it came from
+    # URLs that only lend credentials to downloads from their host (the spec's direct
+    # references ``name @ https://user:token@host/...``): locks record no credentials.
+    credential_urls: tuple = field(default=(), compare=False)
 
     def index_urls(self) -> list:
         return ([self.index_url] if self.index_url else []) + list(self.extra_index_urls)
@@ -144,6 +147,12 @@ def redact(text: str) -> str:
     return re.sub(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@", r"\g<scheme>***@", text)
 
 
+def strip_credentials_in_text(text: str) -> str:
+    """Drop ``user:password@`` from every URL in ``text`` (a lock as a resolver wrote
+    it, before vpython caches it: found by tests/reliability/test_secrets.py)."""
+    return re.sub(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s\"']+@", r"\g<scheme>", text)
+
+
 def strip_credentials(url: str) -> str:
     parts = urlsplit(url)
     if parts.username is None and parts.password is None:
@@ -155,12 +164,34 @@ def strip_credentials(url: str) -> str:
 
 
 def credentials_for(url: str, sources: Sources):
-    """(user, password) for a download URL: from an index URL on the same host, else None."""
+    """(user, password) for a download URL: from an index, find-links or direct-reference
+    URL on the same host, else from ``~/.netrc``, else None."""
     target = urlsplit(url)
-    for candidate in sources.index_urls() + list(sources.find_links):
+    for candidate in (sources.index_urls() + list(sources.find_links)
+                      + list(getattr(sources, "credential_urls", ()))):
         c = urlsplit(candidate)
         if c.hostname and c.hostname == target.hostname and (c.port == target.port) and c.username is not None:
             from urllib.parse import unquote
 
             return unquote(c.username), unquote(c.password or "")
-    return None
+    return _netrc_credentials(target.hostname)
+
+
+def _netrc_credentials(host: str | None):
+    """(login, password) for ``host`` from ``$NETRC`` or ``~/.netrc`` (as pip and uv
+    read it), else None. A malformed file counts as no entry: its parse errors can
+    quote the file's tokens, so they are never shown."""
+    if not host:
+        return None
+    import netrc
+
+    path = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
+    if not os.path.isfile(path):
+        return None
+    try:
+        auth = netrc.netrc(path).authenticators(host)
+    except (OSError, netrc.NetrcParseError):
+        return None
+    if not auth:
+        return None
+    return auth[0] or "", auth[2] or ""

@@ -6,6 +6,7 @@ here and only here, after the warm-path lookup has missed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from vpython import log
@@ -92,6 +93,11 @@ def obtain_lock(discovered, spec, interp, sources, layout, digest, tags, environ
     log.progress(f"resolving {len(requirements.requirements)} requirement(s) for {interp.path}")
     text = compile_pylock(list(requirements.requirements), sources, python=interp.path,
                           context=discovered.path or "the spec")
+    # The cache root must hold no credentials (a direct reference's URL may carry
+    # some); downloads get them back from Sources.credential_urls.
+    from vpython.settings import strip_credentials_in_text
+
+    text = strip_credentials_in_text(text)
     lock, _ = pylock.parse_lock_text(text, "<resolution>")
     if requirements.closed:
         check_closed(requirements, lock, discovered.path or "spec")
@@ -103,6 +109,25 @@ def obtain_lock(discovered, spec, interp, sources, layout, digest, tags, environ
         f.write(text)
     os.replace(tmp, cached)
     return lock, cached
+
+
+def _direct_reference_urls(spec, tags) -> tuple:
+    """The spec's ``name @ url`` URLs that carry credentials (for downloads only)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from vpython.spec.normalize import normalize_spec
+
+    out = []
+    for text in normalize_spec(spec, tags).requirements:
+        if "@" not in text:
+            continue
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if req.url and "@" in req.url.split("://", 1)[-1].split("/", 1)[0]:
+            out.append(req.url)
+    return tuple(out)
 
 
 def _mark_direct_references(spec, tags, artifacts):
@@ -177,6 +202,7 @@ def _provision(discovered, *, layout, flags, digest, install_only: bool = False)
     environment = marker_environment(interp)
     base_dir = os.path.dirname(discovered.path) if discovered.path else os.getcwd()
     sources = load_sources(flags=flags, spec_tool=spec.tool, base_dir=base_dir)
+    sources = dataclasses.replace(sources, credential_urls=_direct_reference_urls(spec, tags))
     lock, lock_source = obtain_lock(discovered, spec, interp, sources, layout, digest, tags, environment)
     artifacts = []
     if lock is not None:
