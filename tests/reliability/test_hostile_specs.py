@@ -22,7 +22,7 @@ import re
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.reliability import kit
@@ -277,6 +277,7 @@ LOCK_POSITION = re.compile(r"\(at line \d+, column \d+\)|\(at end of document\)|
 
 @fuzz_settings("lockfile")
 @given(text=lock_inputs())
+@example(text=LOCK_VALID.replace('lock-version = "1.0"', 'lock-version = "0"'))  # found: key not named
 def test_lockfile_parser(text):
     from vpython.errors import LockError
     from vpython.lock.pylock import parse_lock_text, select_artifacts

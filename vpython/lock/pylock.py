@@ -49,7 +49,10 @@ def parse_lock_text(text: str, source: str):
     try:
         return Pylock.from_dict(data), data
     except PylockUnsupportedVersionError as e:
-        raise LockError(f"{source}: {e}", hint="upgrade vpython or re-lock with `vpython lock`") from None
+        # Name the key, like every other lockfile error (found by the parser fuzzing in
+        # tests/reliability/test_hostile_specs.py).
+        raise LockError(f"{source}: key 'lock-version': {e}",
+                        hint="upgrade vpython or re-lock with `vpython lock`") from None
     except PylockValidationError as e:
         where = f" (key {e.context})" if e.context else ""
         raise LockError(f"{source}: invalid PEP 751 lockfile{where}: {e.message}",
