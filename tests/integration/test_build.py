@@ -347,9 +347,18 @@ def test_builds_with_the_index_gone(tmp_path, project, wheels, monkeypatch):
     with open(lock, encoding="utf-8") as f:
         assert "http://127.0.0.1" in f.read()
     monkeypatch.setenv("VPYTHON_VIRTUALENV_ROOT", str(tmp_path / "fresh-root"))
+    build([script, "-o", str(tmp_path / "a.venv"), "--lock", lock, "--find-links", wheels], cwd=tmp_path)
+    assert not (tmp_path / "fresh-root").exists()  # verified in place: no cache writes at all
     build([script, "--format", "pex", "-o", str(tmp_path / "a.pex"), "--lock", lock, "--find-links", wheels],
           cwd=tmp_path)
-    assert not (tmp_path / "fresh-root").exists()  # verified in place: no cache writes at all
+    res = run([str(tmp_path / "a.pex")], {"PEX_ROOT": str(tmp_path / "pex-root")})
+    assert res.returncode == 0 and "puredep 1.1" in res.stdout, res.stderr
+    # An unusable cache root (here: below a file; root ignores permissions) only costs
+    # time: pex builds with a throwaway cache, to the same bytes.
+    (tmp_path / "not-a-dir").write_text("")
+    build([script, "--format", "pex", "-o", str(tmp_path / "b.pex"), "--lock", lock, "--find-links", wheels,
+           "--root", str(tmp_path / "not-a-dir" / "root")], cwd=tmp_path)
+    assert sha256_file(tmp_path / "a.pex") == sha256_file(tmp_path / "b.pex")
     # Without find-links and with nothing stored, the dead index is the only source: exit nonzero, nothing built.
     proc = build([script, "-o", str(tmp_path / "b.venv"), "--lock", lock], cwd=tmp_path, check=1)
     assert "cannot download" in proc.stderr and not (tmp_path / "b.venv").exists()
