@@ -69,6 +69,12 @@ def can_mount():
 def pytest_terminal_summary(terminalreporter):
     if not kit.LEDGER:
         return
+    out = os.environ.get("VPYTHON_RELIABILITY_LEDGER")
+    if out:  # CI keeps the figures of each run as an artifact
+        import json
+
+        with open(out, "w", encoding="utf-8") as f:
+            json.dump(kit.LEDGER, f, indent=1)
     tr = terminalreporter
     tr.section("reliability scenarios")
     tr.write_line("| scenario | trials | failures | leftovers | observed | seconds |")
