@@ -418,3 +418,21 @@ def test_missing_script_and_missing_output_flag(tmp_path, vpython_root):
     assert "nope.py: no such file or directory" in proc.stderr
     proc = build([str(tmp_path)], cwd=tmp_path, check=2)
     assert "-o/--output" in proc.stderr
+
+
+def test_a_stale_lockfile_is_not_built_from(tmp_path, project, wheels):
+    """The spec changed after locking: build locks into the cache (with a warning) and
+    leaves the user's lockfile alone, as runs do."""
+    script, lock = project
+    before = open(lock, "rb").read()
+    with open(script, encoding="utf-8") as f:
+        text = f.read()
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(text.replace('dependencies = ["fastpkg", "tinycli"]', 'dependencies = ["fastpkg", "puredep==1.0"]'))
+    with serve_index(wheels) as index:
+        proc = build([script, "-o", str(tmp_path / "out.venv"), "--index-url", index.url], cwd=tmp_path)
+    assert "pylock.tool.toml is stale" in proc.stderr
+    assert open(lock, "rb").read() == before
+    meta = json.loads((tmp_path / "out.venv" / "vpython-artifact.json").read_text())
+    assert {p["name"]: p["version"] for p in meta["packages"]} == {"fastpkg": "1.0", "puredep": "1.0"}
+    assert meta["platform"].startswith(f"{CP}-{CP}-manylinux_")

@@ -72,3 +72,13 @@ def test_host_default_uses_the_lock_target_for_this_os_and_cpu(monkeypatch):
 def test_a_lock_without_recorded_targets_builds_what_is_asked():
     t = inputs.choose_target(choice([]), "macosx_11_0_arm64", None, lambda: (3, 10))
     assert t.key == "cp310-cp310-macosx_11_0_arm64"
+
+
+def test_host_platform_prefers_a_pep600_tag(monkeypatch):
+    import packaging.tags
+
+    monkeypatch.setattr(packaging.tags, "platform_tags",
+                        lambda: iter(["linux_x86_64", "manylinux_2_36_x86_64", "manylinux_2_35_x86_64"]))
+    assert inputs.host_platform() == "manylinux_2_36_x86_64"
+    monkeypatch.setattr(packaging.tags, "platform_tags", lambda: iter(["linux_armv7l"]))
+    assert inputs.host_platform() == "linux_armv7l"

@@ -58,11 +58,18 @@ def host_platform() -> str:
     """This machine's most specific platform tag (manylinux_2_36_x86_64, macosx_14_0_arm64 ...)."""
     from packaging.tags import platform_tags
 
+    found = []
     for tag in platform_tags():
         try:
-            return tg.parse_platform(tag)
+            found.append(tg.parse_platform(tag))
         except UserError:
             continue
+    # Recent packaging lists the bare `linux_<arch>` first; a PEP 600 tag says more (glibc).
+    for tag in found:
+        if not tag.startswith("linux_"):
+            return tag
+    if found:
+        return found[0]
     raise UserError("cannot tell this machine's platform tag", hint="pass --platform TAG")
 
 
