@@ -70,3 +70,16 @@ def test_python_shim_names_the_version_and_is_relative():
     assert shim.startswith("#!/bin/bash\n") and "python3.12" in shim and "VPYTHON_PYTHON" in shim
     assert 'exec -a "$bin/python" "$py" "$@"' in shim
     assert "/usr/bin/python" not in shim and "/.pyenv/" not in shim
+
+
+def test_two_wheels_installing_one_file_are_refused_naming_both(tmp_path):
+    from vpython.errors import UserError
+    from vpython.lock.pylock import Artifact
+
+    a = make_wheel(tmp_path / "w", "aa", "1.0", files={"shared/x.py": "a = 1\n", "aa/__init__.py": ""})
+    b = make_wheel(tmp_path / "w", "bb", "1.0", files={"shared/x.py": "b = 1\n", "bb/__init__.py": ""})
+    c = make_wheel(tmp_path / "w", "cc", "1.0", files={"shared/y.py": "c = 1\n"})  # same dir, other file: fine
+    arts = [(Artifact(p.name.split("-")[0], "1.0", p.name, "0" * 64), str(p)) for p in (a, b, c)]
+    venv_tree.check_clashes([arts[0], arts[2]])
+    with pytest.raises(UserError, match=r"bb-1.0-py3-none-any.whl and aa-1.0-py3-none-any.whl both install shared/x.py"):
+        venv_tree.check_clashes(arts)

@@ -168,6 +168,31 @@ def install_wheel(root: str, target, wheel_path: str, display: str) -> None:
         raise IntegrityError(f"{display}: cannot install wheel: {e}") from None
 
 
+def _member_key(name: str) -> str:
+    """Where a wheel member lands, as a comparable key (``.data/<scheme>/`` kept apart)."""
+    first, _, rest = name.partition("/")
+    if first.endswith(".data") and rest:
+        scheme, _, path = rest.partition("/")
+        return f"{'lib' if scheme in ('purelib', 'platlib') else scheme}:{path}"
+    return f"lib:{name}"
+
+
+def check_clashes(wheels) -> None:
+    """Two locked wheels that install the same file: an error naming both, before any
+    is unpacked (pip would let the last one win, silently and order-dependently)."""
+    owner = {}
+    for artifact, path in wheels:
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                if name.endswith("/") or ".dist-info/" in name:
+                    continue
+                key = _member_key(name)
+                other = owner.setdefault(key, artifact.filename)
+                if other != artifact.filename:
+                    raise UserError(f"{artifact.filename} and {other} both install {key.split(':', 1)[1]}",
+                                    hint="two packages in the lock ship the same file; drop one of them")
+
+
 def write(path: str, data: bytes, executable: bool = False) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
@@ -249,6 +274,7 @@ def build(root: str, target, wheels, entry=None, compile_with: str | None = None
     ``wheels`` is [(Artifact, local verified wheel path)], sorted by name. Returns the
     entry launcher's relative path (or None)."""
     skeleton(root, target)
+    check_clashes(wheels)
     for artifact, path in wheels:
         install_wheel(root, target, path, artifact.filename)
     entry_rel = add_entry(root, target, entry)
