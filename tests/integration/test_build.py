@@ -124,11 +124,13 @@ def run(cmd, env_extra=None, path=None):
 
 def test_venv_is_byte_reproducible_runs_and_survives_a_move(tmp_path, project, wheels):
     script, lock = project
-    rel_script = os.path.relpath(script, tmp_path / "a")
-    os.makedirs(tmp_path / "a")
+    # Relative paths, as Bazel passes them: relative to the working directory (which is
+    # not the spec's directory, nor at the same depth).
+    cwd_a = tmp_path / "a" / "ws"
+    os.makedirs(cwd_a)
     os.makedirs(tmp_path / "b" / "deeper" / "dir")
-    build([rel_script, "-o", "out.venv", *offline_args(os.path.relpath(lock, tmp_path / "a"),
-                                                        os.path.relpath(wheels, tmp_path / "a"))], cwd=tmp_path / "a")
+    build([os.path.relpath(script, cwd_a), "-o", "../out.venv",
+           *offline_args(os.path.relpath(lock, cwd_a), os.path.relpath(wheels, cwd_a))], cwd=cwd_a)
     proc = build([script, "-o", str(tmp_path / "b" / "deeper" / "dir" / "out.venv"), *offline_args(lock, wheels)],
                  cwd=tmp_path / "b", env={"SOURCE_DATE_EPOCH": None})
     a, b = tmp_path / "a" / "out.venv", tmp_path / "b" / "deeper" / "dir" / "out.venv"
@@ -147,7 +149,7 @@ def test_venv_is_byte_reproducible_runs_and_survives_a_move(tmp_path, project, w
                     data = f.read()
                 assert str(tmp_path).encode() not in data, p
                 assert os.path.dirname(REAL_PYTHON).encode() not in data, p
-    assert not [n for n in os.listdir(tmp_path / "a") if n.startswith(".")]  # no work dirs left
+    assert sorted(os.listdir(tmp_path / "a")) == ["out.venv", "ws"]  # no work dirs left
     meta = json.loads((a / "vpython-artifact.json").read_text())
     assert meta["platform"] == f"{CP}-{CP}-manylinux_2_17_x86_64"
     assert meta["content-sha256"] in proc.stdout

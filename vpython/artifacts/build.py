@@ -81,8 +81,10 @@ def build(discovered, *, flags, fmt: str, output: str, lock_flag=None, platform=
     target = inputs.choose_target(choice, platform, python, _fallback_python(discovered, flags, layout_factory))
     log.info(f"target: {target.key}" + (f" (lock {choice.path})" if choice.path else ""))
     artifacts = inputs.select(choice, target)
-    base_dir = os.path.dirname(discovered.path) if discovered.path else os.getcwd()
-    sources = load_sources(flags=flags, spec_tool=None, base_dir=base_dir)
+    # Relative --find-links are relative to the working directory (Bazel passes
+    # execroot-relative paths); the spec's own [tool.vpython] sources are not used here:
+    # the lock already says what to install and where it came from.
+    sources = load_sources(flags=flags, spec_tool=None, base_dir=os.getcwd())
     wheels = inputs.wheel_files(artifacts, sources, layout_factory)
     name = artifact_name(discovered, entry)
     work = reproducible.work_dir_beside(output)
