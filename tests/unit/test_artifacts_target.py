@@ -82,3 +82,15 @@ def test_host_platform_prefers_a_pep600_tag(monkeypatch):
     assert inputs.host_platform() == "manylinux_2_36_x86_64"
     monkeypatch.setattr(packaging.tags, "platform_tags", lambda: iter(["linux_armv7l"]))
     assert inputs.host_platform() == "linux_armv7l"
+
+
+def test_host_default_prefers_the_best_floor_this_machine_runs(monkeypatch):
+    keys = ["cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-manylinux_2_28_x86_64",
+            "cp311-cp311-manylinux_2_39_x86_64", "cp311-cp311-musllinux_1_2_x86_64"]
+    monkeypatch.setattr(inputs, "_host_os_arch", lambda: ("linux", "x86_64"))
+    monkeypatch.setattr(inputs, "_host_platform_tags",
+                        lambda: ["linux_x86_64"] + [f"manylinux_2_{m}_x86_64" for m in range(36, 16, -1)])
+    assert inputs.choose_target(choice(keys), None, None, never).key == "cp311-cp311-manylinux_2_28_x86_64"
+    # Only a floor above this machine's: still built (for deploying elsewhere).
+    only = ["cp311-cp311-manylinux_2_39_x86_64"]
+    assert inputs.choose_target(choice(only), None, None, never).key == only[0]

@@ -131,9 +131,18 @@ def choose_target(choice: LockChoice, platform: str | None, python: str | None, 
         raise UserError(f"the lock {choice.path} has no target for this machine ({what}); it covers: "
                         f"{', '.join(t.key for t in recorded)}",
                         hint="pass --platform TAG (and --python X.Y) to build one of those")
-    # Prefer manylinux over musllinux on glibc hosts, and the highest floor <= the host's.
-    mine.sort(key=lambda t: (t.platform.startswith("musllinux"), t.python, t.platform))
+    # Prefer what this machine can run, most specific first in its own tag order (so the
+    # highest glibc / macOS floor it supports, manylinux before musllinux on glibc);
+    # a target it cannot run (a newer floor) still builds, for deploying elsewhere.
+    rank = {p: i for i, p in enumerate(_host_platform_tags())}
+    mine.sort(key=lambda t: (rank.get(t.platform, len(rank)), t.python, t.platform))
     return mine[0]
+
+
+def _host_platform_tags() -> list:
+    from packaging.tags import platform_tags
+
+    return list(platform_tags())
 
 
 # ------------------------------------------------------------------------ lock
