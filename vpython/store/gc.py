@@ -205,8 +205,12 @@ def collect(layout, older_than: float, dry_run: bool = False) -> GcReport:
                     _rmtree(path)
         # Work dirs of builders that crashed: nothing live is older than an hour.
         leftovers = [(layout.tmp, n) for n in _entries_in(layout.tmp)]
-        if os.path.isdir(layout.envs):
-            leftovers += [(layout.envs, n) for n in os.listdir(layout.envs) if n.startswith(".tmp-")]
+        # Temp files of writers that publish by rename (envs, spec pointers, cached locks,
+        # interpreter probes): a SIGKILL between create and rename leaves them behind.
+        for base, prefix in ((layout.envs, ".tmp-"), (layout.specs, ".ptr-"), (layout.locks, ".lock-"),
+                             (layout.interpreters, ".probe-")):
+            if os.path.isdir(base):
+                leftovers += [(base, n) for n in os.listdir(base) if n.startswith(prefix)]
         for base, name in leftovers:
             path = os.path.join(base, name)
             try:
