@@ -437,3 +437,21 @@ def test_a_stale_lockfile_is_not_built_from(tmp_path, project, wheels):
     meta = json.loads((tmp_path / "out.venv" / "vpython-artifact.json").read_text())
     assert {p["name"]: p["version"] for p in meta["packages"]} == {"fastpkg": "1.0", "puredep": "1.0"}
     assert meta["platform"].startswith(f"{CP}-{CP}-manylinux_")
+
+
+@pytest.mark.parametrize("fmt", ["venv", "pex"])
+def test_a_crash_or_a_full_disk_leaves_the_previous_output(tmp_path, project, wheels, fmt):
+    script, lock = project
+    out = tmp_path / f"out.{fmt}"
+    build([script, "--format", fmt, "-o", str(out), *offline_args(lock, wheels)], cwd=tmp_path)
+    before = tree_listing(out) if fmt == "venv" else sha256_file(out)
+    args = [script, "--format", fmt, "-o", str(out), "--entry-point", "tinycli:main", "--entry-name", "cli",
+            *offline_args(lock, wheels)]
+    proc = run_vpython(["build", *args], cwd=tmp_path, env={"VPYTHON_TEST_KILL_AT": "artifact-built"})
+    assert proc.returncode == -9
+    assert (tree_listing(out) if fmt == "venv" else sha256_file(out)) == before
+    proc = build(args, cwd=tmp_path, check=1, env={"VPYTHON_TEST_FAIL_AT": "artifact-built:ENOSPC"})
+    assert f"cannot build {out}: No space left on device" in proc.stderr
+    assert (tree_listing(out) if fmt == "venv" else sha256_file(out)) == before
+    leftovers = [n for n in os.listdir(tmp_path) if n.startswith(f".out.{fmt}")]
+    assert len(leftovers) == 1  # only the killed build's work dir; the failed one cleaned up

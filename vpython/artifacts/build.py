@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 from vpython import __version__, log
 from vpython.artifacts import inputs, reproducible, sbom
-from vpython.errors import UserError
+from vpython.errors import UserError, VPythonError
+from vpython.faults import checkpoint
 
 
 @dataclass
@@ -94,6 +95,10 @@ def build(discovered, *, flags, fmt: str, output: str, lock_flag=None, platform=
         else:
             result = _build_pex(work, output, target, wheels, entry, choice, name, pex_venv,
                                 _pex_cache(flags, layout_factory))
+    except OSError as e:  # a full or read-only disk: say so, without a traceback
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        raise VPythonError(f"cannot build {output}: {e.strerror or e}{where}",
+                           hint=f"{output} was left as it was") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result
@@ -136,6 +141,7 @@ def _build_venv(work, output, target, wheels, entry, choice, name, compile_pyc, 
     with open(os.path.join(tree, venv_tree.SBOM_NAME), "wb") as f:
         f.write(sbom.render(doc))
     reproducible.normalize_tree(tree)
+    checkpoint("artifact-built")
     reproducible.publish(tree, output)
     return Result(target, [a for a, _ in wheels], digest, os.path.join(output, venv_tree.SBOM_NAME), entry_rel)
 
@@ -167,6 +173,7 @@ def _build_pex(work, output, target, wheels, entry, choice, name, pex_venv, pex_
         f.write(sbom.render(doc))
     os.chmod(sbom_tmp, 0o644)
     sbom_path = output + ".cdx.json"
+    checkpoint("artifact-built")
     reproducible.publish(sbom_tmp, sbom_path)
     reproducible.publish(built, output)
     return Result(target, [a for a, _ in wheels], digest, sbom_path)
