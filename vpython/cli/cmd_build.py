@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from vpython import log
 from vpython.cli.commands import add_common, out, parser
-from vpython.errors import UserError
+from vpython.errors import UserError, VPythonError
 
 DESCRIPTION = (
     "Build a relocatable, byte-reproducible venv tree or .pex for a script from its PEP 751 "
@@ -103,9 +103,13 @@ def main(args: list) -> int:
     log.info(f"spec: {discovered.origin}")
     entry = _entry(ns, discovered)
     _check_name(entry)
-    result = builder.build(discovered, flags=flags_from_namespace(ns), fmt=ns.format, output=ns.output,
-                           lock_flag=ns.lock, platform=ns.platform, python=ns.python, entry=entry,
-                           compile_pyc=ns.compile, pex_venv=ns.pex_venv)
+    try:
+        result = builder.build(discovered, flags=flags_from_namespace(ns), fmt=ns.format, output=ns.output,
+                               lock_flag=ns.lock, platform=ns.platform, python=ns.python, entry=entry,
+                               compile_pyc=ns.compile, pex_venv=ns.pex_venv)
+    except OSError as e:  # reading inputs (an unreadable wheel, lock or cache dir)
+        where = f": {e.filename}" if getattr(e, "filename", None) else ""
+        raise VPythonError(f"vpython build: {e.strerror or e}{where}") from None
     out(f"built {ns.format} {ns.output} for {result.target.key}: {len(result.artifacts)} package(s), "
         f"sha256 {result.sha256}")
     out(f"  sbom: {result.sbom_path}")
