@@ -34,6 +34,8 @@ LEDGER: list = []  # dicts: scenario, trials, failures, leftovers, observed, sec
 
 def record(scenario: str, *, trials: int, failures: int = 0, leftovers: int = 0, observed: str = "",
            seconds: float | None = None) -> None:
+    if failures or leftovers:  # the observed text describes a clean run; do not let it stand alone
+        observed = f"NOT AS DESCRIBED ({failures} failures, {leftovers} leftovers): {observed}"
     LEDGER.append({"scenario": scenario, "trials": trials, "failures": failures, "leftovers": leftovers,
                    "observed": observed, "seconds": seconds})
 
