@@ -44,6 +44,23 @@ def fuzz_settings(name):
 
 COUNTS: dict = {}
 SEEN: dict = {}  # parser -> {"ok": n, "error": n}
+FAILS: dict = {}  # parser -> inputs that broke the property (shrinking included)
+
+
+def tracked(name):
+    """Count the inputs on which the property failed, for the ledger."""
+    import functools
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except BaseException:
+                FAILS[name] = FAILS.get(name, 0) + 1
+                raise
+        return inner
+    return wrap
 
 
 def _tally(parser: str, outcome: str) -> None:
@@ -195,6 +212,7 @@ def _host_tags():
 
 @fuzz_settings("textproto")
 @given(text=textproto_inputs())
+@tracked("textproto")
 def test_textproto_parser(text):
     from vpython.errors import UserError
     from vpython.spec.normalize import normalize_spec
@@ -217,6 +235,7 @@ def test_textproto_parser(text):
 
 @fuzz_settings("inline")
 @given(script=inline_scripts())
+@tracked("inline")
 def test_inline_block_parser(script):
     from vpython.spec.inline import extract_vpython_block
     from vpython.spec.parse import parse_spec
@@ -238,6 +257,7 @@ def test_inline_block_parser(script):
 
 @fuzz_settings("pep723")
 @given(script=pep723_scripts())
+@tracked("pep723")
 def test_pep723_parser(script):
     from vpython.spec.inline import extract_pep723
     from vpython.spec.parse import parse_spec
@@ -259,6 +279,7 @@ def test_pep723_parser(script):
 
 @fuzz_settings("toml")
 @given(text=toml_inputs())
+@tracked("toml")
 def test_vpython_toml_parser(text):
     from vpython.spec.parse import parse_spec
 
@@ -278,6 +299,7 @@ LOCK_POSITION = re.compile(r"\(at line \d+, column \d+\)|\(at end of document\)|
 @fuzz_settings("lockfile")
 @given(text=lock_inputs())
 @example(text=LOCK_VALID.replace('lock-version = "1.0"', 'lock-version = "0"'))  # found: key not named
+@tracked("lockfile")
 def test_lockfile_parser(text):
     from vpython.errors import LockError
     from vpython.lock.pylock import parse_lock_text, select_artifacts
@@ -320,6 +342,7 @@ def _arg_named(msg: str, argv: list) -> bool:
 
 @fuzz_settings("argv")
 @given(argv=argv_inputs())
+@tracked("argv")
 def test_argv_parser(argv):
     from vpython.cli.flags import split_flags
     from vpython.cli.pyargv import parse_python_argv
@@ -341,7 +364,8 @@ def test_zz_fuzz_totals():
     """Runs after the properties (file order): records how many inputs really ran."""
     total = sum(COUNTS.values())
     detail = ", ".join(f"{k} {COUNTS.get(k, 0)} ({SEEN.get(k, {}).get('error', 0)} rejected)" for k in BUDGET)
-    kit.record("hostile specs: hypothesis fuzzing of every parser", trials=total, failures=0, leftovers=0,
+    kit.record("hostile specs: hypothesis fuzzing of every parser", trials=total, failures=sum(FAILS.values()),
+               leftovers=0,
                observed=detail + "; every rejection a UserError (exit 2) naming its position")
     if len(COUNTS) == len(BUDGET):  # the whole file ran (not a -k subset)
         assert total >= 10_000 * min(SCALE, 1.0), COUNTS

@@ -89,8 +89,10 @@ def _provision_and_hold(discovered, layout, flags, digest):
             return None
         lock_path = layout.env_lock(pointer.env_key)
         fd = fastpath.acquire_shared(lock_path, blocking=True)
-        if fd is not None and fastpath.same_file(fd, lock_path) \
-                and os.path.exists(os.path.join(env_dir, "pyvenv.cfg")):
+        present = os.path.exists(os.path.join(env_dir, "pyvenv.cfg"))
+        if fd is None and present:
+            return pointer, None  # the lock file cannot be opened at all: run unlocked, as before
+        if fd is not None and present and fastpath.same_file(fd, lock_path):
             return pointer, fd
         if fd is not None:
             os.close(fd)
