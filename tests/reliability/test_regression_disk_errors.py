@@ -3,7 +3,8 @@
 Found by test_faults.py. Before the fix, ENOSPC while storing a downloaded wheel was
 reported as ``cannot download <wheel> from <url>: [Errno 28] No space left on device``
 (pointing the user at the network), and an OSError at a later stage (unpacking,
-assembling the env) reached the CLI untyped, i.e. as a traceback; a read-only root
+assembling the env) was left untyped (main() catches only VPythonError, so: a
+traceback; by reading, not observed before the fix); a read-only root
 holding a complete cache could not even run warm. Now every such error is
 ``cannot write to the vpython cache at <root>: <reason> (<file>)`` with a hint, exit 1.
 
