@@ -6,8 +6,8 @@ Times, in one run, interleaved round by round (the order rotates every round):
 * the floor: the env's own python running the script directly (``<env>/bin/python wN.py``)
 * ``vpython wN.py``, vpython installed non-editable in its own venv (the recommended
   install for speed: ``python3.11 -m venv vptool && vptool/bin/pip install vpython``)
-* ``vpython wN.py``, the console script of the pyenv base install (editable, and the base
-  interpreter's ``.pth`` files run at every start)
+* with ``--with-base``: ``vpython wN.py``, the console script of the pyenv base install
+  (editable, and the base interpreter's ``.pth`` files run at every start)
 * ``uv run --script wN.py`` (uv's cached script env)
 
 on W0 (``print("hello")``, empty PEP 723 block), W1 (``requests==2.34.2``) and W2
@@ -20,7 +20,7 @@ most expensive vpython modules are listed. Finally an in-process profile of the 
 path (``os.execve`` stubbed out).
 
     python benchmarks/bench_warm.py [--runs 20] [--scratch /tmp/vpython-bench] [--workloads w0,w1,w2]
-                                    [--no-reinstall] [--skip base,uv,nopyc,imports,profile]
+                                    [--no-reinstall] [--with-base] [--skip uv,nopyc,imports,profile]
 
 Markdown on stdout, progress on stderr. Uses PyPI the first time (tool venv, envs).
 """
@@ -153,6 +153,9 @@ def main() -> int:
     ap.add_argument("--no-reinstall", action="store_true", help="measure the vpython already in the tool venv")
     ap.add_argument("--skip", action="append", default=[],
                     choices=["base", "uv", "nopyc", "imports", "profile"])
+    ap.add_argument("--with-base", action="store_true",
+                    help="also time the base interpreter's console script (an editable install, with the base "
+                         "interpreter's .pth files)")
     ns = ap.parse_args()
     py = ns.python or common.default_python()
     s = common.Scratch(ns.scratch, py)
@@ -165,8 +168,12 @@ def main() -> int:
     env = s.environ()
     vp = s.vptool_vpython()
     base_vp = s.base_vpython()
-    if "base" not in ns.skip and not os.path.isfile(base_vp):
-        log(f"no {base_vp}: skipping the base-install rows (pip install -e {common.REPO})")
+    if not ns.with_base:
+        ns.skip.append("base")
+    elif subprocess.run([py, "-c", "import vpython"], env=env, capture_output=True).returncode != 0 \
+            or not os.path.isfile(base_vp):
+        # e.g. an editable install whose source tree moved: it would measure an error exit.
+        log(f"{base_vp} cannot import vpython: skipping the base-install rows (pip install -e {common.REPO})")
         ns.skip.append("base")
 
     # Prime: build every env (first run may resolve and download), record the env dirs.
