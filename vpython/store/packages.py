@@ -226,6 +226,7 @@ def ensure_entries(artifacts: list, layout, interp, fetch_many, progress=None) -
             if entry_intact(final):
                 continue
             _discard(final, layout)  # edited in place somewhere: rebuild from the wheel
+        _checked_manifests.pop(final, None)  # a rebuilt entry is linked from its own manifest
         missing.append(artifact)
     if not missing:
         return result
