@@ -179,18 +179,13 @@ def test_conflict_marker_in_block(tmp_path):
     assert info.value.line == 3 and str(info.value).startswith(f"{path}:3:")
 
 
-def test_line_over_64k_is_an_error(tmp_path):
+def test_lines_over_64k_are_fine(tmp_path):
+    # The original's line scanner fails on a 64 KiB line anywhere in the script; a script
+    # carrying a long data line is legitimate, so vpython does not copy that limit.
     long_line = "x = '" + "a" * (64 * 1024) + "'"
-    cases = [(f"import os\n{long_line}\n", 2), (f'# [VPYTHON:BEGIN]\n# python_version: "3"\n{long_line}\n', 3)]
-    for text, line in cases:
-        path, text = script(tmp_path, text)
-        with pytest.raises(SpecError) as info:
-            extract_vpython_block(text, path)
-        assert info.value.line == line and "64 KiB" in info.value.message
-        assert str(info.value).startswith(f"{path}:{line}: ")
-    # 65535 bytes is still fine (Go's Scanner fails at 64 KiB), and so is anything after END.
-    ok = "#" * (64 * 1024 - 1)
-    path, text = script(tmp_path, f'{ok}\n# [VPYTHON:BEGIN]\n# python_version: "3"\n# [VPYTHON:END]\n{long_line}\n')
+    path, text = script(tmp_path, f"import os\n{long_line}\n")
+    assert extract_vpython_block(text, path) is None
+    path, text = script(tmp_path, f'{long_line}\n# [VPYTHON:BEGIN]\n# python_version: "3"\n# [VPYTHON:END]\n{long_line}\n')
     assert extract_vpython_block(text, path) == ('python_version: "3"', 2)
 
 

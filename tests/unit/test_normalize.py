@@ -256,10 +256,18 @@ def test_denylist_only_when_installed():
     with pytest.raises(SpecError, match="Chromium-internal") as info:
         normalize_textproto(internal, LINUX_311)
     assert info.value.line == 3
-    backport = textproto(wheel("futures-py2_py3", "version:3.1.1", 5))
-    with pytest.raises(SpecError, match="Python 2 backport") as info:
-        normalize_textproto(backport, LINUX_311)
-    assert 'python: "cp27"' in info.value.hint
+
+
+def test_py2_backport_on_python3_is_flagged_not_refused(capsys):
+    # Chromium's top-level .vpython3 lists funcsigs-py2_py3 with no match_tag; the original
+    # installs it, so refusing it would reject the real spec.
+    backport = textproto(wheel("funcsigs-py2_py3", "version:1.0.2", 49), wheel("six-py3", "version:1.16.0", 7))
+    assert normalize_textproto(backport, LINUX_311).requirements == ("funcsigs==1.0.2", "six==1.16.0")
+    err = capsys.readouterr().err
+    assert "warning:" in err and ":49:" in err and "Python 2 backport" in err and 'python: "cp27"' in err
+    normalize_textproto(backport, LINUX_38)  # a second target: said once per file and line
+    normalize_textproto(backport, LINUX_311)
+    assert "Python 2 backport" not in capsys.readouterr().err
 
 
 def test_numpy_placeholder_becomes_a_range():

@@ -200,8 +200,9 @@ def pypi_specifier(cipd_version: str, *, entry: WheelEntry | None = None, path: 
 def denylist_reason(name: str, *, target_is_py3: bool = True, cipd_name: str = "") -> str | None:
     """Why a (PEP 503) PyPI name must not be installed, or None.
 
-    Chromium-internal names are always refused. Python 2 backports are refused on a
-    Python 3 target unless the CIPD package is explicitly a ``-py3`` build.
+    Chromium-internal names are always refused. Python 2 backports are flagged on a
+    Python 3 target (a warning; they are still installed, as the original does) unless
+    the CIPD package is explicitly a ``-py3`` build.
     """
     if name in CHROMIUM_INTERNAL:
         return CHROMIUM_INTERNAL[name]

@@ -16,34 +16,17 @@ from vpython.errors import SpecError
 BEGIN_GUARD = "[VPYTHON:BEGIN]"
 END_GUARD = "[VPYTHON:END]"
 
-# Go's bufio.Scanner (used by luci-go to read scripts) fails on a line of 64 KiB or more.
-_MAX_LINE_BYTES = 64 * 1024 - 1
-# A str of at most this many characters cannot exceed _MAX_LINE_BYTES in UTF-8.
-_SAFE_LINE_CHARS = _MAX_LINE_BYTES // 4
-
-
-def _check_line_length(line: str, number: int, path: str | None) -> None:
-    if len(line) > _SAFE_LINE_CHARS and len(line.encode("utf-8", "surrogatepass")) > _MAX_LINE_BYTES:
-        raise SpecError(
-            "line is longer than 64 KiB; vpython (like the original) cannot scan this file "
-            "for an inline [VPYTHON:BEGIN] spec",
-            path=path, line=number,
-        )
-
-
 def extract_vpython_block(text: str, path: str | None = None) -> tuple[str, int] | None:
     """The first ``[VPYTHON:BEGIN]`` ... ``[VPYTHON:END]`` block, exactly as luci-go's
     ``Loader.parseFrom`` (luci-vpython.md §3.4) finds and un-prefixes it.
 
     None when there is no block or the block has no content lines.
     """
-    lines = text.split("\n")
+    # Unlike the original (Go's bufio.Scanner fails on any line of 64 KiB or more, so a
+    # script with a long data line could not run at all), line length does not matter.
     if BEGIN_GUARD not in text:
-        # No block possible, but the original still read (and choked on) every line.
-        if len(text) > _SAFE_LINE_CHARS:
-            for number, line in enumerate(lines, 1):
-                _check_line_length(line, number, path)
         return None
+    lines = text.split("\n")
 
     in_region = False
     begin_line = end_line = ""
@@ -52,7 +35,6 @@ def extract_vpython_block(text: str, path: str | None = None) -> tuple[str, int]
     for number, raw in enumerate(lines, 1):
         if number == len(lines) and raw == "":
             break  # the "line" after a final newline does not exist for a Scanner
-        _check_line_length(raw, number, path)
         line = raw.strip()  # bufio.ScanLines drops "\r"; TrimSpace does the rest
         if not in_region:
             # The guard only has to be a suffix; whatever precedes it is the prefix.

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Sequence
 
+from vpython import log
 from vpython.errors import SpecError, UserError
 from vpython.spec import cipd
 from vpython.spec.match import (
@@ -149,6 +150,18 @@ def _target_is_py3(hosts: Sequence[tuple[str, str, str]]) -> bool:
     return True
 
 
+_warned: set = set()
+
+
+def _warn_once(path: str | None, line: int | None, msg: str) -> None:
+    """Normalisation runs once per lock target; say each thing about a file once."""
+    key = (path, line, msg)
+    if key not in _warned:
+        _warned.add(key)
+        where = f"{path}:{line}: " if path and line else (f"{path}: " if path else "")
+        log.warning(where + msg)
+
+
 def normalize_textproto(spec: Spec, host_tags: Sequence[Any]) -> Requirements:
     """A text-proto spec as exact PyPI pins for the interpreter whose tags are given.
 
@@ -218,14 +231,18 @@ def normalize_textproto(spec: Spec, host_tags: Sequence[Any]) -> Requirements:
     for entry, name in expanded:
         project = _project_name(entry, name, path)
         reason = cipd.denylist_reason(project, target_is_py3=target_py3, cipd_name=entry.name)
-        if reason:
+        if reason and project in cipd.PY2_ONLY_BACKPORTS:
+            # Flag, don't refuse: Chromium's own top-level .vpython3 (and catapult's, cobalt's)
+            # lists funcsigs unrestricted and the original installs it. If PyPI has no Python 3
+            # wheel for the pin, the resolver's error names it; this warning says why.
+            _warn_once(path, entry.line, f"wheel {entry.name!r} ({project}) is {reason}; installing it as "
+                       'Chromium\'s vpython does (restrict it with match_tag { python: "cp27" } to skip it)')
+        elif reason:
             raise SpecError(
                 f"wheel {entry.name!r} ({project}) is {reason}",
                 path=path,
                 line=entry.line,
-                hint='remove it, or restrict it to Python 2 with match_tag { python: "cp27" }'
-                if project in cipd.PY2_ONLY_BACKPORTS
-                else "remove it from the spec",
+                hint="remove it from the spec",
             )
         specifier = cipd.pypi_specifier(entry.version, entry=entry, path=path)
         prev_pin = pins.get(project)
