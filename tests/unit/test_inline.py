@@ -148,8 +148,8 @@ def test_bad_block_errors_point_into_the_script(tmp_path):
     err = info.value
     assert err.path == path
     assert err.line == 6  # the file line holding "versoin"
-    assert err.column == 3  # column within the un-prefixed block line
-    assert str(err).startswith(f"{path}:6:3: ") and "versoin" in err.message
+    assert err.column == 5  # the file column of "versoin" (after the "# " prefix)
+    assert str(err).startswith(f"{path}:6:5: ") and "versoin" in err.message
 
 
 def test_heredoc_in_block_keeps_later_line_numbers(tmp_path):
@@ -196,3 +196,20 @@ def test_inline_module_is_stdlib_only():
     out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]), check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_inline_block_errors_carry_the_file_column(tmp_path):
+    # The parser reads the un-prefixed block; the error must point at the file's column.
+    cases = [
+        ('import sys\n#   [VPYTHON:BEGIN]\n#   python_version: "3.11"\n#   versio: "x"\n#   [VPYTHON:END]\n', 4, 5),
+        ('x = 1\n    # [VPYTHON:BEGIN]\n    # wheel <\n    #   name: "a"\n    #   versin: "x"\n    # >\n    # [VPYTHON:END]\n', 5, 9),
+        ('[VPYTHON:BEGIN]\n  bogus: 1\n[VPYTHON:END]\n', 2, 3),
+    ]
+    for text, line, column in cases:
+        path, text = script(tmp_path, text)
+        block, offset = extract_vpython_block(text, path)
+        with pytest.raises(SpecError) as info:
+            parse_spec("textproto", block, path, offset)
+        assert (info.value.line, info.value.column) == (line, column), text
+        word = text.split("\n")[line - 1][column - 1:].split(":")[0]
+        assert word in ("versio", "versin", "bogus")

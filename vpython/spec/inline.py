@@ -69,6 +69,28 @@ def extract_vpython_block(text: str, path: str | None = None) -> tuple[str, int]
     return "\n".join(content), begin_no
 
 
+def block_column_shift(text: str, line_number: int) -> int:
+    """How many file columns precede the content of file line ``line_number`` inside the
+    file's ``[VPYTHON:BEGIN]`` block (its indentation plus the stripped comment prefix).
+
+    Only used to turn a parse error's block column into a file column, so the cost of
+    scanning again is paid on the error path alone.
+    """
+    lines = text.split("\n")
+    found = extract_vpython_block(text)
+    if found is None or not 0 < line_number <= len(lines):
+        return 0
+    begin_no = found[1]
+    begin = lines[begin_no - 1].strip()
+    prefix = begin[: -len(BEGIN_GUARD)]
+    raw = lines[line_number - 1].rstrip("\r")
+    indent = len(raw) - len(raw.lstrip())
+    stripped = raw.strip()
+    if prefix and stripped.startswith(prefix) and found[0].split("\n")[line_number - begin_no - 1] == stripped[len(prefix):]:
+        return indent + len(prefix)
+    return indent
+
+
 # ---------------------------------------------------------------------------------------
 # PEP 723. Reference regex (PyPA "Inline script metadata"):
 #   (?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$

@@ -22,7 +22,17 @@ def parse_spec(kind: str, text: str, path: str | None, line_offset: int = 0) -> 
     if kind == KIND_TEXTPROTO:
         from vpython.spec.textproto import parse_textproto
 
-        return parse_textproto(text, path, line_offset)
+        try:
+            return parse_textproto(text, path, line_offset)
+        except SpecError as e:
+            if not (line_offset and path and e.line and e.column):
+                raise
+            # An inline [VPYTHON:BEGIN] block: the parser counted columns in the
+            # un-prefixed block text; editors want the file's column.
+            shift = _inline_column_shift(path, e.line)
+            if not shift:
+                raise
+            raise SpecError(e.message, path=e.path, line=e.line, column=e.column + shift, hint=e.hint) from None
     if kind == KIND_PEP723:
         from vpython.spec.pyproject import parse_pep723
 
@@ -36,6 +46,16 @@ def parse_spec(kind: str, text: str, path: str | None, line_offset: int = 0) -> 
     if kind == KIND_EMPTY:
         return Spec(path=path)
     raise ValueError(f"unknown spec kind {kind!r}")
+
+
+def _inline_column_shift(path: str, line: int) -> int:
+    from vpython.spec.inline import block_column_shift
+
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            return block_column_shift(f.read(), line)
+    except OSError:
+        return 0
 
 
 def kind_for_path(path: str) -> str:
