@@ -409,3 +409,40 @@ def test_selection_rules_with_fake_interpreters(monkeypatch):
     assert "pyenv install 3.9" in e.value.hint and "-vpython-interpreter" in e.value.hint
     with pytest.raises(InterpreterError, match='requires-python "<3.8"'):
         sel(requires_python="<3.8")
+
+
+# --------------------------------------------------------------------------- Windows py launcher
+
+def test_py_launcher_listing_is_parsed(tmp_path, monkeypatch):
+    """``py -0p`` output (py.exe 3.x format, default marked with ``*``) becomes candidates;
+    other lines and non-.exe paths are ignored. Run against a fake ``py`` on PATH."""
+    fake = tmp_path / "py"
+    fake.write_text(
+        "#!/bin/sh\n"
+        "[ \"$1\" = -0p ] || exit 3\n"
+        "cat <<'OUT'\n"
+        " -V:3.12 *        C:\\Python312\\python.exe\n"
+        " -V:3.11          C:\\Users\\me\\AppData\\Local\\Programs\\Python\\Python311\\python.exe\n"
+        " -3.9-64          C:\\Python39\\python.exe\n"
+        "Installed Pythons found by py Launcher for Windows\n"
+        " -V:Astral/CPython3.13 C:\\tools\\py313\\python\n"
+        "OUT\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path) + os.pathsep + os.defpath)
+    monkeypatch.setattr(I.os, "name", "nt")
+    try:
+        found = I._py_launcher_candidates()
+    finally:
+        monkeypatch.setattr(I.os, "name", "posix")
+    assert found == ["C:\\Python312\\python.exe",
+                     "C:\\Users\\me\\AppData\\Local\\Programs\\Python\\Python311\\python.exe",
+                     "C:\\Python39\\python.exe"]
+
+
+def test_py_launcher_is_not_asked_outside_windows(tmp_path, monkeypatch):
+    fake = tmp_path / "py"
+    fake.write_text("#!/bin/sh\necho called > \"$0.called\"\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert I._py_launcher_candidates() == []
+    assert not (tmp_path / "py.called").exists()
