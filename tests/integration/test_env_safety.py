@@ -122,3 +122,26 @@ def test_corrupted_store_entry_is_rebuilt(env_vars, vpython_root, tmp_path):
     assert "v 1.0" in r.stdout  # the new env got a fresh copy, not the edited file
 
 
+
+
+@pytest.mark.parametrize("how", ["flag", "env", "below-a-file"])
+def test_root_that_is_a_file_is_a_one_line_user_error(tmp_path, how):
+    """A cache root (or one of its parents) that is a regular file used to end in a
+    NotADirectoryError traceback from the first makedirs."""
+    afile = tmp_path / "not-a-dir"
+    afile.write_text("x")
+    script = tmp_path / "s.py"
+    script.write_text("print('ran')\n")
+    root = str(afile / "sub") if how == "below-a-file" else str(afile)
+    if how == "env":
+        r = run_vpython([script], cwd=tmp_path, env={"VPYTHON_VIRTUALENV_ROOT": root})
+    else:
+        r = run_vpython(["-vpython-root", root, script], cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and "ran" not in r.stdout
+    first = r.stderr.splitlines()[0]
+    assert first.startswith("vpython: error: the vpython cache root ") and str(afile) in first
+    assert ("VPYTHON_VIRTUALENV_ROOT" if how == "env" else "-vpython-root") in first
+    assert afile.read_text() == "x"  # nothing written over it
+    r = run_vpython(["gc", "--root", root], cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "not a directory" in r.stderr

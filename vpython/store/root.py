@@ -35,10 +35,11 @@ def user_cache_dir() -> str:
 
 def resolve_root(flag_value: str | None) -> str:
     """The absolute cache root for this run."""
+    source = None  # who chose the root, for the error when it is not a directory
     if flag_value is not None:
-        root = flag_value
+        root, source = flag_value, "-vpython-root/--root"
     elif "VPYTHON_VIRTUALENV_ROOT" in os.environ:
-        root = os.environ["VPYTHON_VIRTUALENV_ROOT"]
+        root, source = os.environ["VPYTHON_VIRTUALENV_ROOT"], "VPYTHON_VIRTUALENV_ROOT"
     else:
         cache = user_cache_dir()
         root = os.path.join(cache, f"vpython-root.{_uid()}") if cache else ""
@@ -46,7 +47,41 @@ def resolve_root(flag_value: str | None) -> str:
         import tempfile  # rare fallback; tempfile costs ~7 ms to import
 
         root = os.path.join(tempfile.gettempdir(), f"vpython-root_{_uid()}")
-    return os.path.abspath(os.path.expanduser(root))
+    root = os.path.abspath(os.path.expanduser(root))
+    _check_directory(root, source)
+    return root
+
+
+def _check_directory(root: str, source: str | None) -> None:
+    """A root (or an ancestor) that is a regular file would fail deep inside the first
+    ``makedirs`` with a NotADirectoryError traceback; say so here instead. One stat on
+    the warm path (the root exists); ancestors are looked at only when it does not."""
+    import stat
+
+    path = root
+    while True:
+        try:
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):  # missing, or below a file: walk up
+            parent = os.path.dirname(path)
+            if parent == path:
+                return
+            path = parent
+            continue
+        except OSError:
+            return  # permissions etc.: reported by the first write, with its own hint
+        if stat.S_ISDIR(st.st_mode):
+            return
+        break
+    from vpython.errors import UserError, VPythonError
+
+    what = (f"{root} is not a directory" if path == root
+            else f"{root} cannot be created: {path} is not a directory")
+    if source:
+        raise UserError(f"the vpython cache root {what} (set by {source})",
+                        hint=f"point {source} at a directory (it is created if missing)")
+    raise VPythonError(f"the default vpython cache root {what}",
+                       hint="move that file away, or set VPYTHON_VIRTUALENV_ROOT to a directory")
 
 
 class Layout:
@@ -62,6 +97,11 @@ class Layout:
         self.packages = os.path.join(self.base, "store", "packages")
         self.interpreters = os.path.join(self.base, "interpreters")
         self.tmp = os.path.join(self.base, "tmp")
+        # Made by vpython.env.build: per-interpreter venv templates, virtualenv's cache.
+        self.skeletons = os.path.join(self.base, "skeletons")
+        self.app_data = os.path.join(self.base, "virtualenv-app-data")
+        # mtime = when passive pruning last started a store sweep (vpython.store.gc).
+        self.sweep_stamp = os.path.join(self.base, "last-sweep")
 
     def env_dir(self, key: str) -> str:
         return os.path.join(self.envs, key)
@@ -70,13 +110,22 @@ class Layout:
         # Outside the env dir so GC can take it, delete the env, and leave the lock file.
         return os.path.join(self.envs, key + ".lock")
 
+    def env_build_lock(self, key: str) -> str:
+        # filelock's file, taken by vpython.env.build.assemble while it builds ``key``.
+        return os.path.join(self.envs, f".{key}.build.lock")
+
     def spec_pointer(self, digest: str) -> str:
         return os.path.join(self.specs, digest)
 
+    def cached_lock(self, digest: str) -> str:
+        # Keyed by the same spec digest as the pointer (vpython.env.provision.obtain_lock).
+        return os.path.join(self.locks, digest + ".pylock.toml")
 
 # errno names of failures that mean "this cache root cannot take writes" (disk full,
 # quota, read-only mount, permissions): reported as a clear error, never a traceback.
-_DISK_ERRNOS = ("ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EFBIG", "EMLINK")
+# ENOTDIR: a path component below the root was replaced by a file after resolve_root
+# checked it.
+_DISK_ERRNOS = ("ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EFBIG", "EMLINK", "ENOTDIR")
 
 
 def is_disk_error(e: OSError) -> bool:
