@@ -23,6 +23,7 @@ from vpython.faults import checkpoint
 from vpython.store import packages as pkgstore
 
 META = ".vpython-env.json"
+SKELETON_META = ".vpython-skeleton.json"  # in each skeleton template, for gc; not copied
 
 
 def env_key(interp, artifacts) -> str:
@@ -36,7 +37,7 @@ def env_key(interp, artifacts) -> str:
     return h.hexdigest()[:32]
 
 
-def _skeleton(work: str, interp, layout) -> None:
+def _skeleton(work: str, interp, layout) -> str:
     """An empty venv for ``interp`` at ``work``: a copy of this interpreter's skeleton
     template, which ``virtualenv`` made once (no seed packages).
 
@@ -57,11 +58,14 @@ def _skeleton(work: str, interp, layout) -> None:
                 os.symlink(os.readlink(os.path.join(dirpath, name)), os.path.join(target, name))
                 dirnames.remove(name)
         for name in filenames:
+            if rel == "." and name == SKELETON_META:
+                continue
             src = os.path.join(dirpath, name)
             if os.path.islink(src):
                 os.symlink(os.readlink(src), os.path.join(target, name))
             else:
                 shutil.copy2(src, os.path.join(target, name))
+    return os.path.basename(template)  # recorded in the env's metadata, read by gc
 
 
 def _skeleton_template(interp, layout) -> str:
@@ -77,6 +81,9 @@ def _skeleton_template(interp, layout) -> str:
     work = tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=base)
     try:
         _virtualenv(work, interp, layout)
+        with open(os.path.join(work, SKELETON_META), "w", encoding="utf-8") as f:  # gc drops templates of gone interpreters
+            json.dump({"interpreter": os.path.realpath(interp.path), "interpreter_id": fastpath.interpreter_id(interp.path),
+                       "vpython": __version__}, f, sort_keys=True)
         try:
             os.rename(work, final)
             work = None
@@ -122,7 +129,7 @@ def assemble(layout, key: str, interp, entries: list, metadata: dict, direct_url
             pkgstore._discard(final, layout)
         work = tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=layout.envs)
         try:
-            _skeleton(work, interp, layout)
+            skeleton = _skeleton(work, interp, layout)
             all_scripts, rewrites = [], []
             for entry in entries:
                 scripts, rewrite = pkgstore.link_entry(entry, work)
@@ -132,7 +139,7 @@ def assemble(layout, key: str, interp, entries: list, metadata: dict, direct_url
                     _write_direct_url(entry, work, *direct_urls[entry])
             # Scripts embed the env's *final* path: the work dir is renamed, not copied.
             _write_scripts_for(final, work, all_scripts, rewrites)
-            meta = dict(metadata, vpython=__version__, format=FORMAT_VERSION, key=key)
+            meta = dict(metadata, vpython=__version__, format=FORMAT_VERSION, key=key, skeleton=skeleton)
             with open(os.path.join(work, META), "w", encoding="utf-8") as f:
                 json.dump(meta, f, indent=1, sort_keys=True)
             checkpoint("linked")
