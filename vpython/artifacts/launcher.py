@@ -103,12 +103,45 @@ def main_launcher(rel: str) -> bytes:
 # ---------------------------------------------------------------- Windows targets
 # A Windows venv needs a python.exe beside pyvenv.cfg that knows its base interpreter;
 # we cannot ship one without an absolute path, so Windows trees get .cmd launchers that
-# run %VPYTHON_PYTHON% (else the py launcher for X.Y) with the tree's site-packages on
-# PYTHONPATH. Not exercised on Windows here (no Windows machine): see docs/artifacts.md.
+# run %VPYTHON_PYTHON% (else the py launcher for X.Y) with Lib\vpython-boot and the
+# tree's site-packages on PYTHONPATH (boot first, so its sitecustomize is the one found). PYTHONPATH entries are not site dirs (their .pth files
+# are not read), so Lib\vpython-boot holds a sitecustomize that makes site-packages one.
+# Not exercised on Windows here (no Windows machine): see docs/artifacts.md.
+
+WINDOWS_BOOT_DIR = "Lib/vpython-boot"
+
+WINDOWS_SITECUSTOMIZE = """\
+# Made by `vpython build` for a Windows target (see docs/artifacts.md).
+# The tree's .cmd launchers put this directory on PYTHONPATH, so Python imports this
+# file at startup: it makes the tree's site-packages a site dir (its .pth files are
+# processed, as in a venv), then runs the sitecustomize this file hides, if any.
+import os
+import site
+import sys
+
+_here = os.path.normcase(os.path.dirname(os.path.abspath(__file__)))
+site.addsitedir(os.path.join(os.path.dirname(_here), "site-packages"))
+
+
+def _next_sitecustomize():
+    from importlib.machinery import PathFinder
+    from importlib.util import module_from_spec
+
+    path = [p for p in sys.path if os.path.normcase(os.path.abspath(p or os.curdir)) != _here]
+    spec = PathFinder.find_spec("sitecustomize", path)
+    if spec is not None and spec.loader is not None:
+        module = module_from_spec(spec)
+        sys.modules["sitecustomize"] = module
+        spec.loader.exec_module(module)
+
+
+_next_sitecustomize()
+"""
+
 
 def _win_python(version: tuple) -> str:
     return (f'if defined VPYTHON_PYTHON (set "_vp_py=%VPYTHON_PYTHON%") else (set "_vp_py=py -{version[0]}.{version[1]}")\r\n'
-            'set "PYTHONPATH=%~dp0..\\Lib\\site-packages;%PYTHONPATH%"\r\n')
+            'set "PYTHONPATH=%~dp0..\\Lib\\vpython-boot;%~dp0..\\Lib\\site-packages;%PYTHONPATH%"\r\n')
 
 
 def windows_entry(version: tuple, script_name: str) -> bytes:

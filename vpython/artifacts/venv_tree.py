@@ -54,7 +54,9 @@ def scheme_paths(target) -> dict:
             "headers": f"include/site/{py}", "data": "."}
 
 
-def _destination(root: str, target, dist_name: str):
+def _destination(root: str, target, dist_name: str, shipped=frozenset()):
+    """``shipped``: the wheel's own ``.data/scripts`` file names (a Windows wrapper for a
+    data script is not written over one the wheel ships itself)."""
     from installer.destinations import SchemeDictionaryDestination
     from installer.utils import Scheme
 
@@ -68,28 +70,46 @@ def _destination(root: str, target, dist_name: str):
         def write_file(self, scheme, path, stream, is_executable):
             scheme_name = scheme
             # `.data/scripts` files with a `#!python` shebang: installer would write the
-            # builder's interpreter path into them; give them the relocatable launcher head
-            # (Windows trees keep `#!python`: their .cmd launchers name the interpreter).
+            # builder's interpreter path into them. POSIX trees give them the relocatable
+            # launcher head; Windows trees keep `#!python` (a comment to Python) and get
+            # a `<name>.cmd` wrapper that names the interpreter, as console scripts do.
             if scheme_name == "scripts":
                 data = stream.read()
+                path = os.fspath(path)
                 if data.startswith(b"#!python") and not windows:
                     rest = data.split(b"\n", 1)[1] if b"\n" in data else b""
                     data = launcher.polyglot_head() + rest
                     is_executable = True
-                return self.write_to_fs(Scheme(scheme_name), os.fspath(path), io.BytesIO(data), is_executable)
+                elif data.startswith(b"#!python") and "/" not in path:
+                    self._windows_wrapper(path)
+                return self.write_to_fs(Scheme(scheme_name), path, io.BytesIO(data), is_executable)
             return super().write_file(scheme_name, path, stream, is_executable)
+
+        def _windows_wrapper(self, script: str) -> None:
+            cmd = (script[:-3] if script.lower().endswith(".py") else script) + ".cmd"
+            if cmd in shipped or os.path.lexists(os.path.join(self.scheme_dict["scripts"], cmd)):
+                return
+            self.extra_records.append(self.write_to_fs(Scheme("scripts"), cmd,
+                                                       io.BytesIO(launcher.windows_entry(version, script)), False))
 
         def write_script(self, name, module, attr, section):
             if windows:
                 script = f"{name}-script.py"
                 body = launcher.ENTRY_BODY.format(module=module, head=attr.split(".")[0], call=attr).encode()
-                self.write_to_fs(Scheme("scripts"), f"{name}.cmd",
-                                 io.BytesIO(launcher.windows_entry(version, script)), False)
+                self.extra_records.append(self.write_to_fs(Scheme("scripts"), f"{name}.cmd",
+                                                           io.BytesIO(launcher.windows_entry(version, script)), False))
                 return self.write_to_fs(Scheme("scripts"), script, io.BytesIO(body), False)
             return self.write_to_fs(Scheme("scripts"), name, io.BytesIO(launcher.entry_launcher(module, attr)), True)
 
+        def finalize_installation(self, scheme, record_file_path, records):
+            records = list(records)
+            records[-1:-1] = [(Scheme("scripts"), r) for r in self.extra_records]  # before RECORD's own entry
+            return super().finalize_installation(scheme, record_file_path, records)
+
     # `interpreter` is only used for `#!python` rewriting, which write_file above replaces.
-    return Destination(scheme, interpreter="python", script_kind="posix")
+    destination = Destination(scheme, interpreter="python", script_kind="posix")
+    destination.extra_records = []  # files written beside the wheel's own (.cmd wrappers): in RECORD too
+    return destination
 
 
 class _CheckedStream:
@@ -151,6 +171,10 @@ def install_wheel(root: str, target, wheel_path: str, display: str) -> None:
 
     check_archive(wheel_path, display)
     dist_name = parse_wheel_filename(os.path.basename(wheel_path)).distribution
+    with zipfile.ZipFile(wheel_path) as zf:
+        shipped = frozenset(n.split("/", 2)[2] for n in zf.namelist()
+                            if n.count("/") >= 2 and n.split("/", 2)[0].endswith(".data")
+                            and n.split("/", 2)[1] == "scripts")
     try:
         with _checked_wheel(wheel_path, display) as source:
             try:
@@ -158,7 +182,7 @@ def install_wheel(root: str, target, wheel_path: str, display: str) -> None:
                 source.validate_record(validate_contents=False)
             except Exception as e:  # installer raises a private _WheelFileValidationError
                 raise IntegrityError(f"{display}: RECORD does not match the archive: {e}") from None
-            install(source, _destination(root, target, dist_name), additional_metadata={"INSTALLER": b"vpython\n"})
+            install(source, _destination(root, target, dist_name, shipped), additional_metadata={"INSTALLER": b"vpython\n"})
     except IntegrityError:
         raise
     except FileExistsError as e:
@@ -210,6 +234,7 @@ def skeleton(root: str, target) -> None:
     bindir = os.path.join(root, paths["scripts"])
     if is_windows(target):
         write(os.path.join(bindir, "python.cmd"), launcher.windows_python(version))
+        write(os.path.join(root, launcher.WINDOWS_BOOT_DIR, "sitecustomize.py"), launcher.WINDOWS_SITECUSTOMIZE.encode())
         return
     write(os.path.join(bindir, "python"), launcher.python_shim(version), executable=True)
     for alias in (f"python{version[0]}", f"python{ver}"):
@@ -222,10 +247,21 @@ def add_entry(root: str, target, entry) -> str | None:
         return None
     bindir = scheme_paths(target)["scripts"]
     name = entry.name
-    if os.path.lexists(os.path.join(root, bindir, name)) or name in ("python", "python3"):
-        raise UserError(f"the entry launcher name {name!r} clashes with {bindir}/{name} in the venv",
-                        hint="choose another with --entry-name")
     windows = is_windows(target)
+    if not entry.main:
+        # A package's own console script for the same function (`--entry-point
+        # tinycli:main` with tinycli shipping `tinycli = tinycli:main`) is that launcher.
+        same = _existing_launcher(root, bindir, name, entry.module, entry.attr, windows)
+        if same:
+            return same
+    taken = [f"{bindir}/{n}" for n in ([f"{name}.cmd", f"{name}-script.py"] if windows else [name])
+             if os.path.lexists(os.path.join(root, bindir, n))]
+    if taken or name in ("python", "python3", f"python{target.python[0]}.{target.python[1]}"):
+        what = (f"{taken[0]}, a launcher an installed package ships" if taken
+                else f"{bindir}/{name}, the venv's interpreter")
+        target_text = f"--main {os.path.basename(entry.main)}" if entry.main else f"--entry-point {entry.module}:{entry.attr}"
+        raise UserError(f"the entry launcher name {name!r} for {target_text} clashes with {what}; "
+                        f"pass --entry-name NAME to choose another")
     if entry.main:
         rel = f"{APP_DIR}/{os.path.basename(entry.main)}"
         dst = os.path.join(root, APP_DIR, os.path.basename(entry.main))
@@ -246,6 +282,24 @@ def add_entry(root: str, target, entry) -> str | None:
         return f"{bindir}/{name}.cmd"
     write(os.path.join(root, bindir, name), launcher.entry_launcher(module, attr), executable=True)
     return f"{bindir}/{name}"
+
+
+def _existing_launcher(root: str, bindir: str, name: str, module: str, attr: str, windows: bool) -> str | None:
+    """``bindir/name`` when it already is exactly the launcher for ``module:attr``."""
+    if windows:
+        script = os.path.join(root, bindir, f"{name}-script.py")
+        want = launcher.ENTRY_BODY.format(module=module, head=attr.split(".")[0], call=attr).encode()
+        rel, path = f"{bindir}/{name}.cmd", os.path.join(root, bindir, f"{name}.cmd")
+    else:
+        script = path = os.path.join(root, bindir, name)
+        want = launcher.entry_launcher(module, attr)
+        rel = f"{bindir}/{name}"
+    try:
+        with open(script, "rb") as f:
+            same = f.read() == want
+    except OSError:
+        return None
+    return rel if same and os.path.isfile(path) and not os.path.islink(path) else None
 
 
 def compile_tree(root: str, target, python: str) -> None:
