@@ -115,7 +115,11 @@ def tree_listing(root):
 def run(cmd, env_extra=None, path=None):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = path if path is not None else os.path.dirname(REAL_PYTHON) + os.pathsep + "/usr/bin:/bin"
-    env.update(env_extra or {})
+    for k, v in (env_extra or {}).items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
     return subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
 
 
@@ -372,6 +376,7 @@ def test_a_wheel_that_does_not_match_the_lock_is_rejected(tmp_path, project, whe
     make_wheel(bad, "puredep", "1.1", files={"puredep/__init__.py": "__version__ = 'evil'\n"})
     out = tmp_path / "out.venv"
     out.mkdir()
+    (out / "vpython-artifact.json").write_text("{}")  # a previous build's (a plain directory is refused)
     (out / "keep").write_text("old build")
     proc = build([script, "-o", str(out), "--lock", lock, "--find-links", str(bad), "--find-links", wheels,
                   "--offline"], cwd=tmp_path, check=1)
@@ -390,6 +395,10 @@ def test_without_a_lockfile_it_locks_into_the_cache(tmp_path, wheels, vpython_ro
     assert len(cached) == 1, cached
     res = run([str(tmp_path / "out.venv" / "bin" / "tool")])
     assert res.returncode == 0 and "puredep 1.1" in res.stdout, (proc.stderr, res.stderr)
+    # The spec's declared platform, not this machine's own tag (e.g. manylinux_2_36 from
+    # its glibc), so two builders get the same target.
+    assert json.loads((tmp_path / "out.venv" / "vpython-artifact.json").read_text())["platform"] == \
+        f"{CP}-{CP}-manylinux_2_17_x86_64"
     # Second build, same sources: the cached resolution and the stored wheels are reused
     # (the index is gone now).
     build([script, "-o", str(tmp_path / "again.venv"), "--index-url", url], cwd=tmp_path)
@@ -455,3 +464,260 @@ def test_a_crash_or_a_full_disk_leaves_the_previous_output(tmp_path, project, wh
     assert (tree_listing(out) if fmt == "venv" else sha256_file(out)) == before
     leftovers = [n for n in os.listdir(tmp_path) if n.startswith(f".out.{fmt}")]
     assert len(leftovers) == 1  # only the killed build's work dir; the failed one cleaned up
+
+
+# --------------------------------------------------------------------------- what -o may replace
+
+def test_out_that_is_the_cwd_an_input_or_not_ours_is_refused_untouched(tmp_path, project, wheels):
+    script, lock = project
+    danger = tmp_path / "danger" / "sub"
+    danger.mkdir(parents=True)
+    (danger / "precious.txt").write_text("keep me")
+    script_bytes = open(script, "rb").read()
+    lock_bytes = open(lock, "rb").read()
+    proj = os.path.dirname(script)
+    other = tmp_path / "proj" / "other.py"
+    other.write_text("print('other')\n")
+    cases = [
+        # (cwd, -o, extra args, what the message names)
+        (danger, ".", [], "is the working directory"),
+        (danger, "..", [], "contains the working directory"),
+        (tmp_path, script, ["--format", "pex"], "is the script or spec to build"),
+        (tmp_path, script, [], "is the script or spec to build"),
+        (tmp_path, lock, ["--format", "pex"], "is the lock"),
+        (tmp_path, proj, [], "contains the script or spec to build"),
+        (tmp_path, wheels, [], "is a --find-links directory"),
+        (tmp_path, str(other), ["--main", str(other), "--format", "pex"], "is the --main script"),
+        (tmp_path, str(tmp_path / "danger"), [], "is a directory that is not a vpython build output"),
+    ]
+    for cwd, out, extra, message in cases:
+        proc = build([script, "-o", out, *extra, *offline_args(lock, wheels)], cwd=cwd, check=2)
+        lines = [line for line in proc.stderr.splitlines() if "error" in line]
+        assert len(lines) == 1 and message in lines[0] and f"-o {out}" in lines[0], (out, proc.stderr)
+    assert (danger / "precious.txt").read_text() == "keep me"
+    assert open(script, "rb").read() == script_bytes and open(lock, "rb").read() == lock_bytes
+    assert other.read_text() == "print('other')\n"
+    assert sorted(os.listdir(danger)) == ["precious.txt"]
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".cdx.json") or n.startswith(".")]
+
+
+@pytest.mark.parametrize("fmt", ["venv", "pex"])
+def test_an_existing_directory_or_file_that_is_not_an_artifact_is_refused(tmp_path, project, wheels, fmt):
+    script, lock = project
+    plain = tmp_path / "isdir"
+    plain.mkdir()
+    (plain / "notes.txt").write_text("mine")
+    proc = build([script, "--format", fmt, "-o", str(plain), *offline_args(lock, wheels)], cwd=tmp_path, check=2)
+    assert "is a directory that is not a vpython build output" in proc.stderr
+    assert sorted(os.listdir(plain)) == ["notes.txt"]
+    assert not (tmp_path / "isdir.cdx.json").exists()  # nothing published before the refusal
+    notes = tmp_path / "notes.pex"
+    notes.write_text("not a pex")
+    proc = build([script, "--format", fmt, "-o", str(notes), *offline_args(lock, wheels)], cwd=tmp_path, check=2)
+    assert "is an existing file that is not a pex" in proc.stderr and notes.read_text() == "not a pex"
+    assert not (tmp_path / "notes.pex.cdx.json").exists()
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
+
+
+def test_previous_artifacts_are_replaced_and_a_stale_pex_sbom_goes_with_its_pex(tmp_path, project, wheels):
+    script, lock = project
+    out = tmp_path / "out"
+    sbom = tmp_path / "out.cdx.json"
+    build([script, "--format", "pex", "-o", str(out), *offline_args(lock, wheels)], cwd=tmp_path)
+    assert out.is_file() and sbom.is_file()
+    build([script, "--format", "venv", "-o", str(out), *offline_args(lock, wheels)], cwd=tmp_path)
+    assert (out / "vpython-artifact.json").is_file()
+    assert not sbom.exists()  # it described the pex that is gone
+    build([script, "--format", "pex", "-o", str(out), *offline_args(lock, wheels)], cwd=tmp_path)
+    assert out.is_file() and sbom.is_file()
+    doc = json.loads(sbom.read_text())
+    assert doc["metadata"]["component"]["hashes"][0]["content"] == sha256_file(out)
+    assert sorted(os.listdir(tmp_path)) == sorted(["out", "out.cdx.json", "proj", "wheels", "vpython-root"])
+
+
+def test_a_kill_or_failure_between_pex_and_sbom_never_mismatches_them(tmp_path, project, wheels):
+    script, lock = project
+    out = tmp_path / "tool.pex"
+    sbom = tmp_path / "tool.pex.cdx.json"
+    build([script, "--format", "pex", "-o", str(out), *offline_args(lock, wheels)], cwd=tmp_path)
+    old_pex, old_sbom = sha256_file(out), sbom.read_bytes()
+    args = [script, "--format", "pex", "-o", str(out), "--entry-point", "tinycli:main", *offline_args(lock, wheels)]
+    proc = build(args, cwd=tmp_path, check=1, env={"VPYTHON_TEST_FAIL_AT": "artifact-partly-published:ENOSPC"})
+    assert "No space left on device" in proc.stderr
+    assert sha256_file(out) == old_pex and sbom.read_bytes() == old_sbom  # both restored
+    proc = run_vpython(["build", *args], cwd=tmp_path, env={"VPYTHON_TEST_KILL_AT": "artifact-partly-published"})
+    assert proc.returncode == -9
+    assert sha256_file(out) != old_pex  # the new pex is in place ...
+    assert not sbom.exists()  # ... and the old SBOM is not beside it (it is in .tool.pex.cdx.json.old-*)
+    build(args, cwd=tmp_path)
+    doc = json.loads(sbom.read_text())
+    assert doc["metadata"]["component"]["hashes"][0]["content"] == sha256_file(out)
+
+
+# --------------------------------------------------------------------------- entry points and --main
+
+@pytest.mark.parametrize("fmt", ["venv", "pex"])
+def test_main_file_other_than_the_script(tmp_path, project, wheels, fmt):
+    script, lock = project
+    other = tmp_path / "proj" / "serve.py"
+    other.write_text("import sys, fastpkg, puredep\nprint('serve', fastpkg.__version__, puredep.__version__, "
+                     "sys.argv[1:])\n")
+    out = tmp_path / f"serve.{fmt}"
+    build([script, "--format", fmt, "-o", str(out), "--main", str(other), *offline_args(lock, wheels)], cwd=tmp_path)
+    if fmt == "venv":
+        assert sorted(os.listdir(out / "app")) == ["serve.py"]
+        assert json.loads((out / "vpython-artifact.json").read_text())["entry"] == "bin/serve"
+        cmd = [str(out / "bin" / "serve"), "x"]
+    else:
+        cmd = [str(out), "x"]
+    res = run(cmd, {"PEX_ROOT": str(tmp_path / "pex-root")})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "serve 1.0 1.1 ['x']"
+
+
+def test_venv_entry_point_named_like_the_packages_console_script(tmp_path, project, wheels):
+    script, lock = project
+    out = tmp_path / "cli.venv"
+    proc = build([script, "-o", str(out), "--entry-point", "tinycli:main", *offline_args(lock, wheels)], cwd=tmp_path)
+    assert "clashes" not in proc.stderr
+    assert json.loads((out / "vpython-artifact.json").read_text())["entry"] == "bin/tinycli"
+    res = run([str(out / "bin" / "tinycli")])
+    assert res.returncode == 0 and "tinycli 1.0" in res.stdout, res.stderr
+    # Another function under that name is still an error that says what to do.
+    proc = build([script, "-o", str(tmp_path / "x.venv"), "--entry-point", "puredep:main", "--entry-name", "tinycli",
+                  *offline_args(lock, wheels)], cwd=tmp_path, check=2)
+    assert "clashes with bin/tinycli" in proc.stderr and "--entry-name" in proc.stderr
+    assert not (tmp_path / "x.venv").exists()
+
+
+# --------------------------------------------------------------------------- reproducibility, SBOM, network
+
+def test_pex_venv_mode_is_byte_reproducible(tmp_path, project, wheels):
+    script, lock = project
+    outs = []
+    for d in ("one", "two/deeper"):
+        os.makedirs(tmp_path / d)
+        build([script, "--format", "pex", "--pex-venv", "-o", "tool.pex", *offline_args(lock, wheels)],
+              cwd=tmp_path / d)
+        outs.append(tmp_path / d / "tool.pex")
+    assert sha256_file(outs[0]) == sha256_file(outs[1])
+    assert (tmp_path / "one" / "tool.pex.cdx.json").read_bytes() == (tmp_path / "two/deeper" / "tool.pex.cdx.json").read_bytes()
+
+
+_UUID_URN = r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+_TOP_KEYS = {"$schema", "bomFormat", "specVersion", "serialNumber", "version", "metadata", "components", "services",
+             "externalReferences", "dependencies", "compositions", "properties", "vulnerabilities", "annotations",
+             "formulation", "signature"}
+_COMPONENT_TYPES = {"application", "framework", "library", "container", "platform", "operating-system", "device",
+                    "device-driver", "firmware", "file", "machine-learning-model", "data"}
+
+
+def check_cyclonedx_15(doc):
+    """The CycloneDX 1.5 JSON schema's rules for what vpython writes (no new dependency)."""
+    import re
+
+    assert set(doc) <= _TOP_KEYS, set(doc) - _TOP_KEYS
+    assert doc["bomFormat"] == "CycloneDX" and doc["specVersion"] == "1.5"
+    assert isinstance(doc["version"], int) and doc["version"] >= 1
+    assert re.match(_UUID_URN, doc["serialNumber"]), doc["serialNumber"]
+
+    def check_hashes(hashes):
+        assert hashes
+        for h in hashes:
+            assert set(h) == {"alg", "content"} and h["alg"] == "SHA-256"
+            assert re.match(r"^[0-9a-f]{64}$", h["content"]), h
+
+    def check_component(c):
+        assert c["type"] in _COMPONENT_TYPES and isinstance(c["name"], str) and c["name"]
+        for p in c.get("properties", []):
+            assert set(p) == {"name", "value"} and isinstance(p["value"], str)
+        if "hashes" in c:
+            check_hashes(c["hashes"])
+
+    tools = doc["metadata"]["tools"]["components"]
+    for t in tools:
+        check_component(t)
+        assert t["version"]
+    check_component(doc["metadata"]["component"])
+    refs = [doc["metadata"]["component"]["bom-ref"]]
+    for c in doc["components"]:
+        check_component(c)
+        assert c["version"] and c["purl"].startswith("pkg:pypi/") and f"@{c['version']}" in c["purl"]
+        check_hashes(c["hashes"])
+        for ref in c.get("externalReferences", []):
+            assert ref["type"] == "distribution" and ref["url"]
+        refs.append(c["bom-ref"])
+    assert len(refs) == len(set(refs))  # bom-refs are unique
+    for d in doc["dependencies"]:
+        assert d["ref"] in refs and all(r in refs for r in d["dependsOn"])
+    return tools
+
+
+@pytest.mark.parametrize("fmt", ["venv", "pex"])
+def test_sbom_is_cyclonedx_15_and_names_the_tools(tmp_path, project, wheels, fmt):
+    from importlib.metadata import version
+
+    script, lock = project
+    out = tmp_path / f"out.{fmt}"
+    build([script, "--format", fmt, "-o", str(out), *offline_args(lock, wheels)], cwd=tmp_path)
+    path = out / "vpython-artifact.cdx.json" if fmt == "venv" else tmp_path / f"out.{fmt}.cdx.json"
+    doc = json.loads(path.read_text())
+    tools = {t["name"]: t["version"] for t in check_cyclonedx_15(doc)}
+    assert "vpython" in tools
+    assert [c["name"] for c in doc["components"]] == ["fastpkg", "puredep", "tinycli"]
+    if fmt == "pex":
+        with zipfile.ZipFile(out) as zf:
+            built_by = json.loads(zf.read("PEX-INFO"))["build_properties"]["pex_version"]
+        assert tools["pex"] == built_by == version("pex")
+    else:
+        assert tools["installer"] == version("installer") and "pex" not in tools
+
+
+def test_locked_pex_build_without_any_network_gives_the_same_bytes(tmp_path, project, wheels):
+    import shutil
+
+    script, lock = project
+    unshare = shutil.which("unshare")
+    probe = subprocess.run([unshare, "-rn", "true"], capture_output=True) if unshare else None
+    if probe is None or probe.returncode != 0:
+        pytest.skip("cannot make a network namespace here (no `unshare -rn`)")
+    normal = tmp_path / "normal.pex"
+    build([script, "--format", "pex", "-o", str(normal), "--lock", lock, "--find-links", wheels], cwd=tmp_path)
+    isolated = tmp_path / "isolated.pex"
+    from tests.support.vp import vpython_cmd
+
+    env = dict(os.environ, VPYTHON_VIRTUALENV_ROOT=str(tmp_path / "fresh-root"))  # nothing stored: no cache to lean on
+    proc = subprocess.run(["unshare", "-rn", *vpython_cmd(), "build", script, "--format", "pex", "-o", str(isolated),
+                           "--lock", lock, "--find-links", wheels], cwd=tmp_path, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert sha256_file(isolated) == sha256_file(normal)
+
+
+def test_a_pexrc_cannot_change_the_pex_build(tmp_path, project, wheels):
+    """~/.pexrc settings would apply to pex's CLI: the build ignores rc files."""
+    script, lock = project
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".pexrc").write_text("PEX_VERBOSE=not-a-number\n")
+    build([script, "--format", "pex", "-o", str(tmp_path / "a.pex"), *offline_args(lock, wheels)], cwd=tmp_path,
+          env={"HOME": str(home)})
+    build([script, "--format", "pex", "-o", str(tmp_path / "b.pex"), *offline_args(lock, wheels)], cwd=tmp_path)
+    assert sha256_file(tmp_path / "a.pex") == sha256_file(tmp_path / "b.pex")
+
+
+def test_running_a_tree_adds_pycache_unless_it_was_compiled(tmp_path, project, wheels):
+    """docs/artifacts.md: content-sha256 describes the tree as built; Python writes
+    __pycache__ into a writable tree it runs, except where --compile put the .pyc."""
+    from vpython.artifacts.reproducible import tree_digest
+
+    script, lock = project
+    excludes = {"vpython-artifact.json", "vpython-artifact.cdx.json"}
+    for compiled in (False, True):
+        out = tmp_path / f"out-{compiled}.venv"
+        build([script, "-o", str(out), *(["--compile"] if compiled else []), *offline_args(lock, wheels)], cwd=tmp_path)
+        recorded = json.loads((out / "vpython-artifact.json").read_text())["content-sha256"]
+        assert tree_digest(str(out), exclude=excludes) == recorded
+        res = run([str(out / "bin" / "tool")], {"PYTHONDONTWRITEBYTECODE": None})
+        assert res.returncode == 0, res.stderr
+        assert (tree_digest(str(out), exclude=excludes) == recorded) is compiled

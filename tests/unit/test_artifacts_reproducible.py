@@ -87,8 +87,53 @@ def test_publish_replaces_only_with_a_complete_output(tmp_path):
     assert os.listdir(out) == ["new"]
     os.rmdir(work)
     assert sorted(os.listdir(tmp_path)) == ["out.venv"]  # the old tree is gone, no leftovers
-    # A pex (file) never replaces a directory.
-    f = tmp_path / "file"
-    f.write_text("x")
-    with pytest.raises(UserError, match="is a directory"):
-        reproducible.publish(str(f), out)
+
+
+def _pex_and_sbom(tmp_path, tag):
+    work = tmp_path / f"work-{tag}"
+    work.mkdir()
+    (work / "a.pex").write_text(f"pex {tag}")
+    (work / "a.cdx.json").write_text(f"sbom {tag}")
+    return [(str(work / "a.pex"), str(tmp_path / "out.pex")), (str(work / "a.cdx.json"), str(tmp_path / "out.pex.cdx.json"))]
+
+
+def test_publish_all_replaces_a_pex_and_its_sbom_together(tmp_path):
+    reproducible.publish_all(_pex_and_sbom(tmp_path, "old"))
+    reproducible.publish_all(_pex_and_sbom(tmp_path, "new"))
+    assert (tmp_path / "out.pex").read_text() == "pex new"
+    assert (tmp_path / "out.pex.cdx.json").read_text() == "sbom new"
+    assert not [n for n in os.listdir(tmp_path) if ".old-" in n]
+    # None: the output is removed (a pex's SBOM when a venv replaces the pex).
+    tree = tmp_path / "work-tree"
+    (tree / "t").mkdir(parents=True)
+    reproducible.publish_all([(str(tree / "t"), str(tmp_path / "out.pex")), (None, str(tmp_path / "out.pex.cdx.json"))])
+    assert (tmp_path / "out.pex").is_dir() and not (tmp_path / "out.pex.cdx.json").exists()
+
+
+def test_publish_all_restores_both_when_the_second_step_fails(tmp_path, monkeypatch):
+    reproducible.publish_all(_pex_and_sbom(tmp_path, "old"))
+    monkeypatch.setenv("VPYTHON_TEST_FAIL_AT", "artifact-partly-published:ENOSPC")
+    with pytest.raises(OSError):
+        reproducible.publish_all(_pex_and_sbom(tmp_path, "new"))
+    assert (tmp_path / "out.pex").read_text() == "pex old"
+    assert (tmp_path / "out.pex.cdx.json").read_text() == "sbom old"
+    assert not [n for n in os.listdir(tmp_path) if ".old-" in n]
+
+
+def test_publish_all_never_leaves_an_sbom_beside_a_pex_it_does_not_describe(tmp_path):
+    """A kill between the two renames (here: the second rename made impossible, after
+    the first one happened) must not leave the old SBOM beside the new pex, nor the new
+    SBOM beside the old pex."""
+    import subprocess
+    import sys
+
+    reproducible.publish_all(_pex_and_sbom(tmp_path, "old"))
+    pairs = _pex_and_sbom(tmp_path, "new")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from vpython.artifacts import reproducible; "
+            f"reproducible.publish_all({pairs!r})")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, VPYTHON_TEST_KILL_AT="artifact-partly-published")
+    proc = subprocess.run([sys.executable, "-c", code, repo], env=env)
+    assert proc.returncode == -9
+    assert (tmp_path / "out.pex").read_text() == "pex new"
+    assert not (tmp_path / "out.pex.cdx.json").exists()

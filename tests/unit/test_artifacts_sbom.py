@@ -47,3 +47,40 @@ def test_same_input_same_bytes_and_serial_follows_content():
     c = sbom.document(ARTS, artifact_name="app", artifact_format="venv", target=TARGET, artifact_sha256="00" * 32)
     assert json.loads(a)["serialNumber"] != c["serialNumber"]
     assert c["serialNumber"].startswith("urn:uuid:")
+
+
+def test_tools_name_vpython_and_what_shaped_the_bytes():
+    from vpython import __version__
+
+    doc = sbom.document(ARTS, artifact_name="app", artifact_format="pex", target=TARGET, artifact_sha256="ef" * 32,
+                        tools=[{"type": "application", "name": "pex", "version": "2.105.2"}])
+    tools = doc["metadata"]["tools"]["components"]
+    assert [(t["name"], t["version"]) for t in tools] == [("vpython", __version__), ("pex", "2.105.2")]
+    other = sbom.document(ARTS, artifact_name="app", artifact_format="pex", target=TARGET, artifact_sha256="ef" * 32,
+                          tools=[{"type": "application", "name": "pex", "version": "2.106.0"}])
+    assert other["serialNumber"] != doc["serialNumber"]
+
+
+def test_pex_build_environment_ignores_rc_files_and_callers_settings():
+    from vpython.artifacts import pex_file
+
+    env = pex_file.build_env({"PATH": "/bin", "PEX_ROOT": "/x", "PIP_INDEX_URL": "http://evil", "HOME": "/h"})
+    assert env["PEX_IGNORE_RCFILES"] == "1" and env["PYTHONHASHSEED"] == "0"
+    assert "PEX_ROOT" not in env and "PIP_INDEX_URL" not in env and env["PATH"] == "/bin"
+
+
+def test_built_with_reads_the_pex_version_from_pex_info(tmp_path):
+    import zipfile
+
+    import pytest
+
+    from vpython.artifacts import pex_file
+    from vpython.errors import VPythonError
+
+    with zipfile.ZipFile(tmp_path / "a.pex", "w") as zf:
+        zf.writestr("PEX-INFO", json.dumps({"build_properties": {"pex_version": "2.99.1"}}))
+    assert pex_file.built_with(str(tmp_path / "a.pex")) == "2.99.1"
+    with zipfile.ZipFile(tmp_path / "b.pex", "w") as zf:
+        zf.writestr("PEX-INFO", "{}")
+    with pytest.raises(VPythonError, match="pex_version"):
+        pex_file.built_with(str(tmp_path / "b.pex"))

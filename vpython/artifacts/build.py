@@ -2,7 +2,8 @@
 
 Everything is written in a work directory beside OUT and renamed into place at the end,
 so a failure (or a kill) never leaves a partial OUT; an existing OUT is replaced only by
-a complete new one.
+a complete new one, and only when it is a previous artifact and none of the inputs
+(checked before any work: ``outputs.check``).
 
 Where the content hash and the platform are recorded:
 
@@ -22,7 +23,7 @@ import shutil
 from dataclasses import dataclass
 
 from vpython import __version__, log
-from vpython.artifacts import inputs, reproducible, sbom
+from vpython.artifacts import inputs, outputs, reproducible, sbom
 from vpython.errors import UserError, VPythonError
 from vpython.faults import checkpoint
 
@@ -73,19 +74,21 @@ def artifact_name(discovered, entry) -> str:
 
 
 def build(discovered, *, flags, fmt: str, output: str, lock_flag=None, platform=None, python=None,
-          entry=None, compile_pyc=False, pex_venv=False) -> Result:
+          entry=None, compile_pyc=False, pex_venv=False, extra_inputs=()) -> Result:
     from vpython.settings import load_sources
 
+    # Relative --find-links are relative to the working directory (Bazel passes
+    # execroot-relative paths); the spec's own [tool.vpython] sources are not used here:
+    # the lock already says what to install and where it came from.
+    sources = load_sources(flags=flags, spec_tool=None, base_dir=os.getcwd())
+    # Before any work: OUT must be nothing or our own previous output, and no input.
+    outputs.check(output, fmt, _input_paths(discovered, lock_flag, entry, sources, extra_inputs))
     layout_factory = _layout_factory(flags)
     choice = inputs.obtain(discovered, lock_flag=lock_flag, flags=flags, layout_factory=layout_factory,
                            platform=platform, python=python)
     target = inputs.choose_target(choice, platform, python, _fallback_python(discovered, flags, layout_factory))
     log.info(f"target: {target.key}" + (f" (lock {choice.path})" if choice.path else ""))
     artifacts = inputs.select(choice, target)
-    # Relative --find-links are relative to the working directory (Bazel passes
-    # execroot-relative paths); the spec's own [tool.vpython] sources are not used here:
-    # the lock already says what to install and where it came from.
-    sources = load_sources(flags=flags, spec_tool=None, base_dir=os.getcwd())
     wheels = inputs.wheel_files(artifacts, sources, layout_factory)
     name = artifact_name(discovered, entry)
     work = reproducible.work_dir_beside(output)
@@ -102,6 +105,14 @@ def build(discovered, *, flags, fmt: str, output: str, lock_flag=None, platform=
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _input_paths(discovered, lock_flag, entry, sources, extra) -> list:
+    paths = list(extra) + [("the lock", lock_flag), ("the --main script", entry.main if entry is not None else None),
+                           ("the spec", discovered.path), ("the spec's lockfile", discovered.lock_path)]
+    paths += [("a --find-links directory", d) for d in inputs.local_wheel_dirs(sources)]
+    paths.append(("the working directory", os.getcwd()))
+    return paths
 
 
 def _packages(wheels) -> list:
@@ -137,22 +148,38 @@ def _build_venv(work, output, target, wheels, entry, choice, name, compile_pyc, 
     with open(os.path.join(tree, venv_tree.META_NAME), "w", encoding="utf-8", newline="\n") as f:
         f.write(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     doc = sbom.document([a for a, _ in wheels], artifact_name=name, artifact_format="venv", target=target,
-                        artifact_sha256=digest, lock_sha256=choice.sha256)
+                        artifact_sha256=digest, lock_sha256=choice.sha256, tools=_tools("installer"))
     with open(os.path.join(tree, venv_tree.SBOM_NAME), "wb") as f:
         f.write(sbom.render(doc))
     reproducible.normalize_tree(tree)
     checkpoint("artifact-built")
-    reproducible.publish(tree, output)
+    # Replacing a pex: its SBOM beside it would describe a file that is gone.
+    stale = outputs.stale_sbom(output, "venv")
+    reproducible.publish_all([(tree, output)] + ([(None, stale)] if stale else []))
     return Result(target, [a for a, _ in wheels], digest, os.path.join(output, venv_tree.SBOM_NAME), entry_rel)
+
+
+def _tools(*distributions) -> list:
+    """SBOM tool entries for the libraries whose version shapes the artifact's bytes."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for dist in distributions:
+        try:
+            out.append({"type": "library", "name": dist, "version": version(dist)})
+        except PackageNotFoundError:
+            continue
+    return out
 
 
 def _pex_cache(flags, layout_factory) -> str | None:
     """pex's build cache in vpython's cache root, when that is writable (a sandboxed
     build without one gets a fresh pex root in its work dir: same bytes, slower)."""
-    path = os.path.join(layout_factory().base, "pex-root")
     try:
+        path = os.path.join(layout_factory().base, "pex-root")
         os.makedirs(path, exist_ok=True)
-    except OSError:
+    except (OSError, VPythonError) as e:  # e.g. a root below a file: the cache is optional here
+        log.info(f"building the pex without a cache: {getattr(e, 'message', None) or e}")
         return None
     return path if os.access(path, os.W_OK) else None
 
@@ -166,14 +193,18 @@ def _build_pex(work, output, target, wheels, entry, choice, name, pex_venv, pex_
     pex_file.build(built, target, wheels, entry, pex_venv=pex_venv, work=work, pex_root=pex_root)
     os.chmod(built, 0o755)
     digest = reproducible.file_sha256(built)
+    # The pex's bytes depend on pex's version (its bootstrap code and PEX-INFO's
+    # build_properties.pex_version), so the SBOM names the version that wrote it.
+    tools = [{"type": "application", "name": "pex", "version": pex_file.built_with(built)}]
     doc = sbom.document([a for a, _ in wheels], artifact_name=name, artifact_format="pex", target=target,
-                        artifact_sha256=digest, lock_sha256=choice.sha256)
+                        artifact_sha256=digest, lock_sha256=choice.sha256, tools=tools)
     sbom_tmp = os.path.join(work, "artifact.cdx.json")
     with open(sbom_tmp, "wb") as f:
         f.write(sbom.render(doc))
     os.chmod(sbom_tmp, 0o644)
-    sbom_path = output + ".cdx.json"
+    sbom_path = outputs.sbom_path(output)
     checkpoint("artifact-built")
-    reproducible.publish(sbom_tmp, sbom_path)
-    reproducible.publish(built, output)
+    # The pex first, then its SBOM (an old SBOM is moved aside before the old pex), so
+    # no SBOM ever sits beside a pex it does not describe; any error restores both.
+    reproducible.publish_all([(built, output), (sbom_tmp, sbom_path)])
     return Result(target, [a for a, _ in wheels], digest, sbom_path)

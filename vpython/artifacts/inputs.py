@@ -2,7 +2,8 @@
 
 * **Lock.** ``--lock FILE`` as given; else the spec's lockfile when it exists and its
   recorded spec hash matches; else a resolution made now and kept in the cache
-  (``<root>/v1/locks/build-<digest>.pylock.toml``), never written beside the spec. A
+  (``<root>/v1/locks/build-<digest>.pylock.toml``), never written beside the spec, for
+  ``--platform``, else the spec's declared platforms, else this machine's own tag. A
   build never resolves when it has a lock.
 * **Target.** ``--platform`` / ``--python`` name it; the lock's ``[tool.vpython]
   targets`` must contain it (else exit 2 naming it and listing what the lock has).
@@ -175,10 +176,15 @@ def _lock_into_cache(discovered, flags, layout, platform, python) -> LockChoice:
     from vpython.lock import locker
     from vpython.lock.pylock import parse_lock_text, write_lock
 
-    platforms = [platform] if platform else [host_platform()]
     pythons = [python] if python else []
-    plan = locker.make_plan(discovered, flags=flags, platforms=platforms, pythons=pythons,
+    # --platform, else the spec's declared platforms (the same on every builder), else
+    # this machine's own most specific tag: that one depends on the builder (its glibc
+    # or macOS version), which docs/artifacts.md and `vpython build --help` say.
+    plan = locker.make_plan(discovered, flags=flags, platforms=[platform] if platform else [], pythons=pythons,
                             cache_dir=layout.interpreters)
+    if not platform and plan.target_origin == "default platforms":
+        plan = locker.make_plan(discovered, flags=flags, platforms=[host_platform()], pythons=pythons,
+                                cache_dir=layout.interpreters)
     key = hashlib.sha256("\n".join(
         [plan.spec_hash, *[t.key for t in plan.targets], repr(plan.sources), plan.engine]).encode()).hexdigest()[:32]
     cached = os.path.join(layout.locks, f"build-{key}.pylock.toml")

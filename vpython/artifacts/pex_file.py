@@ -40,6 +40,27 @@ def command(out: str, target, wheels, entry, *, pex_venv: bool, pex_root: str, p
     return cmd
 
 
+def build_env(environ) -> dict:
+    """pex's environment: none of the caller's PEX_/PIP_ settings, and no rc files
+    (~/.pexrc, /etc/pexrc, a .pexrc beside the pex) that could set them again."""
+    env = {k: v for k, v in environ.items() if not k.startswith(("PEX_", "PIP_"))}
+    env["PEX_IGNORE_RCFILES"] = "1"
+    env["PYTHONHASHSEED"] = "0"
+    return env
+
+
+def built_with(path: str) -> str:
+    """The pex version that wrote ``path`` (PEX-INFO build_properties.pex_version)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            info = json.loads(zf.read("PEX-INFO"))
+        return str(info["build_properties"]["pex_version"])
+    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile):
+        raise VPythonError(f"pex wrote {path} without a PEX-INFO build_properties.pex_version") from None
+
+
 def build(out: str, target, wheels, entry, *, pex_venv: bool, work: str, pex_root: str | None = None) -> None:
     """Write the pex to ``out`` (inside the work dir; the caller publishes it).
 
@@ -50,8 +71,7 @@ def build(out: str, target, wheels, entry, *, pex_venv: bool, work: str, pex_roo
         json.dump(target.complete_platform(), f, sort_keys=True)
     pex_root = pex_root or os.path.join(work, "pex-root")
     cmd = command(out, target, wheels, entry, pex_venv=pex_venv, pex_root=pex_root, platform_file=platform_file)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PEX_", "PIP_"))}
-    env["PYTHONHASHSEED"] = "0"
+    env = build_env(os.environ)
     log.debug("running " + " ".join(cmd))
     try:
         proc = subprocess.run(cmd, env=env, cwd=work, stdin=subprocess.DEVNULL,

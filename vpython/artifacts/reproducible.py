@@ -19,6 +19,7 @@ import stat
 import tempfile
 
 from vpython.errors import UserError, VPythonError
+from vpython.faults import checkpoint
 
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z
 
@@ -126,23 +127,44 @@ def remove(path: str) -> None:
 
 
 def publish(built: str, out: str) -> None:
-    """Move ``built`` (file or dir) to ``out``, replacing what is there only at the end.
+    """Move ``built`` (file or dir) to ``out``, replacing what is there only at the end."""
+    publish_all([(built, out)])
 
-    An existing ``out`` is first renamed aside (into the work area), then ``built`` is
-    renamed into place, then the old one is deleted: at no point is a partial ``out``
-    visible."""
-    out = os.path.abspath(out)
-    old = None
-    if os.path.lexists(out):
-        if os.path.isdir(out) and not os.path.islink(out) and not os.path.isdir(built):
-            raise UserError(f"-o {out}: is a directory, but a pex is a file", hint="choose another path")
-        old = tempfile.mktemp(prefix=f".{os.path.basename(out)}.old-", dir=os.path.dirname(out))
-        os.rename(out, old)
+
+def publish_all(pairs) -> None:
+    """Put each ``built`` at its ``out`` (``built`` None: just remove ``out``), all or nothing.
+
+    What may be replaced was checked before the build (``outputs.check``). Existing
+    outputs are first renamed aside (in reverse order), then the new ones renamed in (in
+    order), then the old ones deleted. On an error every ``out`` gets its old content
+    back. A kill leaves each ``out`` old, new or absent (the old ones stay in
+    ``.OUT.old-*``), and never a later output next to an earlier one it does not
+    describe: a pex's SBOM (listed after the pex) is moved aside before the old pex and
+    comes back only after the new pex is in place."""
+    asides = []  # (old copy, out)
+    placed = []
     try:
-        os.rename(built, out)
-    except OSError:
-        if old is not None:
-            os.rename(old, out)
+        for _built, out in reversed(pairs):
+            out = os.path.abspath(out)
+            if os.path.lexists(out):
+                old = tempfile.mktemp(prefix=f".{os.path.basename(out)}.old-", dir=os.path.dirname(out))
+                os.rename(out, old)
+                asides.append((old, out))
+        for i, (built, out) in enumerate(pairs):
+            if built is None:
+                continue
+            os.rename(built, os.path.abspath(out))
+            placed.append(os.path.abspath(out))
+            if i < len(pairs) - 1:
+                checkpoint("artifact-partly-published")
+    except BaseException:
+        for out in placed:
+            remove(out)
+        for old, out in asides:
+            try:
+                os.rename(old, out)
+            except OSError:
+                pass
         raise
-    if old is not None:
+    for old, _out in asides:
         remove(old)

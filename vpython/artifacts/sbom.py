@@ -4,7 +4,8 @@ One ``library`` component per installed wheel: name, version, a ``pkg:pypi`` pur
 the wheel's ``file_name`` qualifier, so the exact file is named), the wheel's SHA-256
 from the lock, and its download URL when the lock has one. ``metadata.component``
 describes the artifact itself (format, target platform, Python, content hash when it is
-known). Deterministic: no timestamp; the serial number is a UUID derived from the
+known); ``metadata.tools`` names vpython and the tools whose version shapes the bytes
+(pex for a pex, installer for a venv tree). Deterministic: no timestamp; the serial number is a UUID derived from the
 document's own content.
 """
 
@@ -28,7 +29,9 @@ def purl(name: str, version: str, filename: str | None = None) -> str:
 
 
 def document(artifacts, *, artifact_name: str, artifact_format: str, target, artifact_sha256: str | None,
-             lock_sha256: str | None = None) -> dict:
+             lock_sha256: str | None = None, tools=()) -> dict:
+    """``tools``: more ``metadata.tools.components`` entries after vpython's own (for a
+    pex, the pex version that wrote it: its bytes depend on it)."""
     from packaging.utils import canonicalize_name
 
     components = []
@@ -63,7 +66,8 @@ def document(artifacts, *, artifact_name: str, artifact_format: str, target, art
         "serialNumber": "",
         "version": 1,
         "metadata": {
-            "tools": {"components": [{"type": "application", "name": "vpython", "version": __version__}]},
+            "tools": {"components": [{"type": "application", "name": "vpython", "version": __version__},
+                                     *tools]},
             "component": main,
         },
         "components": components,

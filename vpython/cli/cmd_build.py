@@ -19,6 +19,16 @@ DESCRIPTION = (
     "Build a relocatable, byte-reproducible venv tree or .pex for a script from its PEP 751 "
     "lock, for this or another platform, with a CycloneDX SBOM (see docs/artifacts.md)."
 )
+EPILOG = (
+    "Same bytes: the same lock built by the same vpython and pex (pex format) versions gives "
+    "identical artifacts on any machine. Without a lock (no --lock, no fresh lockfile beside "
+    "the spec), vpython locks first, for --platform, else the spec's declared [tool.vpython] "
+    "platforms, else this machine's most specific platform tag (e.g. manylinux_2_36_x86_64 "
+    "from its glibc): then two builders with different glibc or macOS versions build for "
+    "different targets and get different artifacts. Commit a lock (vpython lock) or pass "
+    "--platform for artifacts that match across machines. -o OUT must not exist yet or be a "
+    "previous vpython build output."
+)
 _ENTRY = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 
@@ -33,6 +43,7 @@ class Entry:
 
 def build_parser():
     p = parser("build", DESCRIPTION)
+    p.epilog = EPILOG
     p.add_argument("target", help="script (its spec is discovered as for runs) or spec file")
     p.add_argument("--format", choices=["venv", "pex"], default="venv", help="artifact kind (default: venv)")
     p.add_argument("-o", "--output", dest="output", required=True, metavar="OUT", help="output path")
@@ -40,7 +51,8 @@ def build_parser():
                    "lockfile if fresh, else lock first into the cache)")
     p.add_argument("--platform", metavar="TAG", help="target platform tag, e.g. manylinux_2_28_aarch64, "
                    "macosx_11_0_arm64, win_amd64, or cp311-cp311-<platform> (default: the lock's target "
-                   "for this machine)")
+                   "for this machine; without a lock: the spec's platforms, else this machine's own "
+                   "tag, which differs between machines)")
     p.add_argument("--python", metavar="X.Y", help="target Python version (default: the lock's / the spec's)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--main", metavar="FILE", help="entry point script (default: SCRIPT_OR_SPEC if it is a script)")
@@ -106,7 +118,8 @@ def main(args: list) -> int:
     try:
         result = builder.build(discovered, flags=flags_from_namespace(ns), fmt=ns.format, output=ns.output,
                                lock_flag=ns.lock, platform=ns.platform, python=ns.python, entry=entry,
-                               compile_pyc=ns.compile, pex_venv=ns.pex_venv)
+                               compile_pyc=ns.compile, pex_venv=ns.pex_venv,
+                               extra_inputs=[("the script or spec to build", ns.target)])
     except OSError as e:  # reading inputs (an unreadable wheel, lock or cache dir)
         where = f": {e.filename}" if getattr(e, "filename", None) else ""
         raise VPythonError(f"vpython build: {e.strerror or e}{where}") from None
