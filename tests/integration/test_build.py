@@ -523,6 +523,9 @@ def test_previous_artifacts_are_replaced_and_a_stale_pex_sbom_goes_with_its_pex(
     script, lock = project
     out = tmp_path / "out"
     sbom = tmp_path / "out.cdx.json"
+    out.mkdir()  # an empty directory, as Bazel pre-creates a declare_directory output
+    build([script, "--format", "venv", "-o", str(out), *offline_args(lock, wheels)], cwd=tmp_path)
+    assert (out / "vpython-artifact.json").is_file()
     build([script, "--format", "pex", "-o", str(out), *offline_args(lock, wheels)], cwd=tmp_path)
     assert out.is_file() and sbom.is_file()
     build([script, "--format", "venv", "-o", str(out), *offline_args(lock, wheels)], cwd=tmp_path)

@@ -55,6 +55,8 @@ def test_a_directory_or_file_that_is_not_ours_is_refused(tmp_path, fmt):
     assert "not a pex" in refused(tmp_path / "plain.zip", fmt)
     os.symlink(make_venv(tmp_path / "real.venv"), tmp_path / "link.venv")
     assert "is a symlink" in refused(tmp_path / "link.venv", fmt)
+    (tmp_path / "empty").mkdir()  # nothing to lose (Bazel pre-creates a declare_directory output)
+    outputs.check(str(tmp_path / "empty"), fmt, [])
     # Nothing was touched.
     assert (tmp_path / "work" / "notes.txt").read_text() == "precious"
 

@@ -3,6 +3,8 @@
 Publishing renames an existing ``OUT`` aside and deletes it (``reproducible.publish_all``),
 so ``OUT`` must be nothing, or a previous output of ``vpython build``:
 
+* an empty directory (nothing to lose; Bazel creates a tree artifact's directory
+  before the action runs), or
 * a directory holding ``vpython-artifact.json`` (a venv tree), or
 * a file that is a zip with a ``PEX-INFO`` member (a pex);
 * for a pex, ``OUT.cdx.json`` beside it must be nothing or a CycloneDX JSON document.
