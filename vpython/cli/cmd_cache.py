@@ -1,8 +1,8 @@
-"""``vpython cache info|dir``: what the cache holds."""
+"""``vpython cache info|dir|verify [--repair]``: what the cache holds, and whether
+anything in it was edited in place (see vpython.store.verify)."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -19,28 +19,84 @@ def _age(seconds: float) -> str:
     return f"{seconds / 86400:.0f}d ago"
 
 
+def _count_size(paths: list) -> tuple:
+    from vpython.store.gc import _unique_size
+
+    return len(paths), _unique_size(paths)
+
+
+def _files(base: str, pred) -> list:
+    try:
+        return [os.path.join(base, n) for n in sorted(os.listdir(base)) if pred(n)]
+    except OSError:
+        return []
+
+
 def main(args: list) -> int:
     p = parser("cache", "Inspect the cache.")
-    p.add_argument("action", choices=["info", "dir"], help="info: a table of envs and store sizes; dir: print the root")
+    p.add_argument("action", choices=["info", "dir", "verify"],
+                   help="info: a table of envs and store sizes; dir: print the root; verify: check every "
+                        "store entry and env for files edited in place (exit 1 if any)")
+    p.add_argument("--repair", action="store_true",
+                   help="verify: delete the damaged entries and the envs that use them (the next run rebuilds them)")
     p.add_argument("--root", help="cache root")
     ns = p.parse_args(args)
-    from vpython.cli.cmd_gc import human_bytes
-    from vpython.store.gc import _entries_in, _unique_size, env_last_use, list_envs
     from vpython.store.root import Layout, resolve_root
 
     layout = Layout(resolve_root(ns.root))
+    if ns.repair and ns.action != "verify":
+        from vpython.errors import UsageError
+
+        raise UsageError("vpython cache: --repair goes with verify", hint="vpython cache verify --repair")
     if ns.action == "dir":
         out(layout.root)
         return 0
+    if ns.action == "verify":
+        return _verify(layout, ns.repair)
+    return _info(layout)
+
+
+def _verify(layout, repair: bool) -> int:
+    from vpython.store.verify import verify
+
+    report = verify(layout, repair=repair)
+    for name, dist in sorted(report.damaged_entries.items()):
+        users = report.entry_users.get(name, [])
+        out(f"damaged store entry {name} ({dist}): files differ from its manifest; "
+            f"linked into {len(users)} env(s){': ' + ', '.join(k[:16] for k in users) if users else ''}")
+    for key, reasons in sorted(report.env_damage.items()):
+        for reason in reasons:
+            out(f"damaged env {key[:16]}: {reason}")
+    if not report.damaged:
+        out(f"ok: {report.entries_checked} store entr(ies) and {report.envs_checked} env(s) match their manifests")
+        return 0
+    if not repair:
+        out(f"{len(report.damaged_entries)} damaged store entr(ies), {len(report.env_damage)} damaged env(s); "
+            "run `vpython cache verify --repair` to delete them (the next run rebuilds them)")
+        return 1
+    for key in report.envs_deleted:
+        out(f"deleted env {key[:16]}")
+    for name in report.entries_deleted:
+        out(f"deleted store entry {name}")
+    for key in report.envs_held:
+        out(f"skipped env {key[:16]}: in use by a running script; run `vpython cache verify --repair` "
+            "again after it exits")
+    for name in report.entries_kept:
+        out(f"kept store entry {name} for now: a skipped env uses it")
+    return 1 if report.envs_held else 0
+
+
+def _info(layout) -> int:
+    from vpython.cli.cmd_gc import human_bytes
+    from vpython.store.gc import _entries_in, _unique_size, env_last_use, list_envs, read_env_meta
+
     now = time.time()
     rows = [("ENV", "PACKAGES", "OWN SIZE", "LAST USE", "SPEC")]
-    for key in list_envs(layout):
+    envs = list_envs(layout)
+    own_total = 0
+    for key in envs:
         env_dir = layout.env_dir(key)
-        try:
-            with open(os.path.join(env_dir, ".vpython-env.json"), encoding="utf-8") as f:
-                meta = json.load(f)
-        except (OSError, ValueError):
-            meta = {}
+        meta = read_env_meta(layout, key)
         own = 0
         for dirpath, _, files in os.walk(env_dir):
             for name in files:
@@ -50,16 +106,44 @@ def main(args: list) -> int:
                     continue
                 if st.st_nlink == 1:  # shared with the store otherwise
                     own += st.st_size
+        own_total += own
         rows.append((key[:16], str(len(meta.get("packages", []))), human_bytes(own),
                      _age(now - env_last_use(layout, key)), str(meta.get("spec", "?"))[:60]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out(f"root: {layout.root}")
     for r in rows:
         out("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    pk = [os.path.join(layout.packages, n) for n in _entries_in(layout.packages)]
-    wh = [os.path.join(layout.wheels, n) for n in _entries_in(layout.wheels)]
+    env_set = set(envs)
+    build_locks = _files(layout.envs, lambda n: n.startswith(".") and n.endswith(".build.lock"))
+    orphan_locks = [b for b in build_locks if os.path.basename(b)[1:-len(".build.lock")] not in env_set]
+
+    def listed(base):
+        return [os.path.join(base, n) for n in _entries_in(base)]
+
+    table = [
+        ("envs (own files)", str(len(envs)), human_bytes(own_total), "the rest are links into the store"),
+        ("package entries", *_fmt(_count_size(listed(layout.packages)), human_bytes), ""),
+        ("wheels", *_fmt(_count_size(listed(layout.wheels)), human_bytes), ""),
+        ("skeletons", *_fmt(_count_size(listed(layout.skeletons)), human_bytes),
+         "venv templates, one per interpreter"),
+        ("cached locks", *_fmt(_count_size(_files(layout.locks, lambda n: n.endswith(".pylock.toml"))), human_bytes),
+         "resolutions of unlocked specs"),
+        ("build plans", *_fmt(_count_size(_files(layout.locks, lambda n: n.endswith(".plan.json"))), human_bytes),
+         "what the last build of a spec chose"),
+        ("spec pointers", *_fmt(_count_size(listed(layout.specs)), human_bytes), ""),
+        ("build locks", *_fmt(_count_size(build_locks), human_bytes), f"{len(orphan_locks)} for deleted envs"),
+        ("interpreters", *_fmt(_count_size(listed(layout.interpreters)), human_bytes), "probe cache"),
+        ("virtualenv data", "", human_bytes(_unique_size([layout.app_data])), ""),
+        ("tmp", *_fmt(_count_size(listed(layout.tmp)), human_bytes), "work dirs and trash; gc removes them"),
+    ]
     out("")
-    out(f"{'envs':<18}{len(rows) - 1:>6}")
-    out(f"{'package entries':<18}{len(pk):>6}  {human_bytes(_unique_size(pk))}")
-    out(f"{'wheels':<18}{len(wh):>6}  {human_bytes(_unique_size(wh))}")
+    widths = [max(len(r[i]) for r in table) for i in range(3)]
+    for name, count, size, note in table:
+        out(f"{name:<{widths[0]}}  {count:>{widths[1]}}  {size:>{widths[2]}}  {note}".rstrip())
+    out(f"{'total':<{widths[0]}}  {'':>{widths[1]}}  {human_bytes(_unique_size([layout.root])):>{widths[2]}}  "
+        "on disk, each file counted once")
     return 0
+
+
+def _fmt(count_size: tuple, human) -> tuple:
+    return str(count_size[0]), human(count_size[1])

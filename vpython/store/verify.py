@@ -1,0 +1,135 @@
+"""``vpython cache verify [--repair]``: find store entries and envs that were edited.
+
+Store files are read-only hardlinks shared by every env that uses them, but mode bits
+do not stop root, or anyone who chmods the file first: writing to one env's file in
+place changes the store entry and every other env linked to it. New envs are safe
+(``entry_intact`` runs before every link and a damaged entry is rebuilt), existing
+envs are not; this finds them:
+
+* a store entry is damaged when ``entry_intact`` fails (its files' size, mtime or
+  read-only mode differ from its manifest);
+* an env shares the damage when one of its files is the same inode as a file of a
+  damaged entry;
+* an env also holds damage when one of its files has other links (so it is shared
+  with the store or other envs) and was modified after the env was built (the env's
+  metadata file is written last): that finds envs whose entry was already rebuilt by a
+  later build, leaving the edited inode only in the envs.
+
+Repair deletes the damaged entries and the envs that use them, so the next run
+rebuilds them from the verified wheels; an env held by a running script is skipped
+(and its entries kept, so that a later verify still finds it).
+"""
+
+from __future__ import annotations
+
+import os
+
+from vpython.store.gc import ENV_META, _entries_in, delete_env, list_envs
+
+
+class VerifyReport:
+    def __init__(self) -> None:
+        self.entries_checked = 0
+        self.envs_checked = 0
+        self.damaged_entries: dict = {}  # entry name -> distribution (for the report)
+        self.env_damage: dict = {}  # env key -> sorted list of reasons
+        self.entry_users: dict = {}  # entry name -> env keys sharing its files
+        self.envs_deleted, self.envs_held, self.entries_deleted, self.entries_kept = [], [], [], []
+
+    @property
+    def damaged(self) -> bool:
+        return bool(self.damaged_entries or self.env_damage)
+
+
+def _dist_of(entry: str) -> str:
+    """``name-version`` from the entry's .dist-info (for humans), or ``?``."""
+    from vpython.store.packages import read_manifest
+
+    try:
+        for rel, _, _ in read_manifest(entry):
+            parts = rel.split(os.sep)
+            for p in parts:
+                if p.endswith(".dist-info"):
+                    return p[:-len(".dist-info")]
+    except (OSError, ValueError):
+        pass
+    return "?"
+
+
+def _entry_inodes(entry: str) -> set:
+    inodes = set()
+    for dirpath, _, filenames in os.walk(entry):
+        for name in filenames:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            inodes.add((st.st_dev, st.st_ino))
+    return inodes
+
+
+def scan(layout) -> VerifyReport:
+    from vpython.store.packages import entry_intact
+
+    report = VerifyReport()
+    damaged_inodes: dict = {}  # (dev, ino) -> entry name
+    for name in _entries_in(layout.packages):
+        path = os.path.join(layout.packages, name)
+        report.entries_checked += 1
+        if entry_intact(path):
+            continue
+        report.damaged_entries[name] = _dist_of(path)
+        report.entry_users[name] = []
+        for ino in _entry_inodes(path):
+            damaged_inodes[ino] = name
+    for key in list_envs(layout):
+        env_dir = layout.env_dir(key)
+        report.envs_checked += 1
+        try:
+            built = os.lstat(os.path.join(env_dir, ENV_META)).st_mtime_ns
+        except OSError:
+            built = None  # not one of ours (or half deleted): nothing to compare with
+        reasons = set()
+        for dirpath, _, filenames in os.walk(env_dir):
+            for fname in filenames:
+                path = os.path.join(dirpath, fname)
+                try:
+                    st = os.lstat(path)
+                except OSError:
+                    continue
+                entry = damaged_inodes.get((st.st_dev, st.st_ino))
+                if entry is not None:
+                    reasons.add(f"shares damaged store entry {entry} ({report.damaged_entries[entry]})")
+                    if key not in report.entry_users[entry]:
+                        report.entry_users[entry].append(key)
+                elif built is not None and st.st_nlink > 1 and st.st_mtime_ns > built:
+                    rel = os.path.relpath(path, env_dir)
+                    reasons.add(f"{rel} (shared with {st.st_nlink - 1} other link(s)) changed after the env was built")
+        if reasons:
+            report.env_damage[key] = sorted(reasons)
+    return report
+
+
+def verify(layout, repair: bool = False) -> VerifyReport:
+    """Scan (under the shared store lock: gc cannot delete meanwhile) or, with
+    ``repair``, scan and delete under the exclusive one (no build is linking from an
+    entry we delete, and none rebuilds one between the scan and the delete)."""
+    from vpython.store.locks import flocked, store_lock_path
+    from vpython.store.packages import _discard
+
+    if not os.path.isdir(layout.base):
+        return VerifyReport()
+    with flocked(store_lock_path(layout), exclusive=repair):
+        report = scan(layout)
+        if not repair:
+            return report
+        for key in sorted(report.env_damage):
+            (report.envs_deleted if delete_env(layout, key) else report.envs_held).append(key)
+        held = set(report.envs_held)
+        for name in sorted(report.damaged_entries):
+            if held.intersection(report.entry_users.get(name, ())):
+                report.entries_kept.append(name)  # still found by the next verify
+                continue
+            _discard(os.path.join(layout.packages, name), layout)
+            report.entries_deleted.append(name)
+    return report
