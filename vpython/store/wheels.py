@@ -4,34 +4,36 @@ Layout: ``<root>/v1/store/wheels/<sha256>/<filename>``. A file is written to a t
 name in the store's tmp dir, hashed while it streams, and renamed into place only when
 its sha256 matches the lock. A mismatch names the file and both hashes and stores
 nothing.
+
+Concurrent fetchers of one wheel (many cold runs of one spec) serialise on a per-wheel
+``flock`` (``<root>/v1/store/fetching/<sha256>.lock``): one downloads, the others wait
+and then use its verified file. The lock dies with its holder, so a crashed download
+only hands the job to the next waiter.
+
+Imports here are only what a warm store needs (``stored_path``); ``urllib.request``
+(~15 ms), ``concurrent.futures`` and ``tempfile`` load only when something is fetched.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
+import contextlib
 import os
-
-
-import tempfile
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import unquote, urlsplit
 
 from vpython.errors import IntegrityError, UserError, VPythonError
 from vpython.faults import checkpoint
-from vpython.lock.pylock import Artifact
-from vpython.settings import Sources, credentials_for, redact
 
 _CHUNK = 1 << 20
 
 
-def stored_path(layout, artifact: Artifact) -> str:
+def stored_path(layout, artifact) -> str:
     return os.path.join(layout.wheels, artifact.sha256, artifact.filename)
 
 
-def _copy_verified(src_stream, artifact: Artifact, layout, origin: str) -> str:
+def _copy_verified(src_stream, artifact, layout, origin: str) -> str:
+    import hashlib
+    import tempfile
+
+    from vpython.settings import redact
     from vpython.store.root import cache_write_error
 
     final = stored_path(layout, artifact)
@@ -83,7 +85,13 @@ def _copy_verified(src_stream, artifact: Artifact, layout, origin: str) -> str:
                 pass
 
 
-def _open_url(url: str, sources: Sources):
+def _open_url(url: str, sources):
+    import base64
+    import urllib.request
+    from urllib.parse import unquote, urlsplit
+
+    from vpython.settings import credentials_for
+
     request = urllib.request.Request(url, headers={"User-Agent": "vpython"})
     creds = credentials_for(url, sources)
     parts = urlsplit(url)
@@ -97,10 +105,79 @@ def _open_url(url: str, sources: Sources):
     return urllib.request.urlopen(request, timeout=float(os.environ.get("VPYTHON_HTTP_TIMEOUT", "60")))
 
 
-def fetch_one(artifact: Artifact, layout, sources: Sources, wheel_dirs=()) -> str:
+def fetch_lock_path(layout, sha256: str) -> str:
+    return os.path.join(os.path.dirname(layout.wheels), "fetching", sha256 + ".lock")
+
+
+@contextlib.contextmanager
+def _fetch_lock(layout, sha256: str):
+    """Hold the per-wheel download lock (exclusive ``flock``, blocking).
+
+    The holder unlinks the lock file before it lets go, so lock files do not pile up,
+    one per wheel ever fetched. A waiter that opened the file before that unlink then
+    holds a lock on a name nobody uses any more: it sees the path no longer names its
+    inode and starts over on the current file (the same check as the env use lock)."""
+    from vpython.env.fastpath import same_file
+    from vpython.store.root import cache_write_error
+
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: concurrent runs may download twice
+        yield
+        return
+    path = fetch_lock_path(layout, sha256)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except BaseException:
+                os.close(fd)
+                raise
+            if same_file(fd, path):
+                break
+            os.close(fd)
+    except OSError as e:
+        raise cache_write_error(e, layout.root) from None
+    try:
+        yield
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        os.close(fd)
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _check_sha256(artifact) -> None:
+    if len(artifact.sha256) != 64 or not _HEX.issuperset(artifact.sha256):
+        # It names files (the fetch lock, the store dir): never let it be a path.
+        raise IntegrityError(f"{artifact.filename}: the lock's sha256 {artifact.sha256!r} is not a sha256 "
+                             "hex digest", hint="re-create the lock with `vpython lock`")
+
+
+def fetch_one(artifact, layout, sources, wheel_dirs=()) -> str:
     final = stored_path(layout, artifact)
     if os.path.isfile(final):
         return final
+    _check_sha256(artifact)
+    with _fetch_lock(layout, artifact.sha256):
+        if os.path.isfile(final):  # fetched by another process while we waited
+            return final
+        return _fetch_locked(artifact, layout, sources, wheel_dirs)
+
+
+def _fetch_locked(artifact, layout, sources, wheel_dirs) -> str:
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    from vpython.settings import redact
+
     for d in wheel_dirs:
         candidate = os.path.join(d, artifact.filename)
         if os.path.isfile(candidate):
@@ -132,7 +209,24 @@ def fetch_one(artifact: Artifact, layout, sources: Sources, wheel_dirs=()) -> st
         raise VPythonError(f"cannot download {artifact.filename} from {redact(artifact.url)}: {reason}") from None
 
 
-def fetch_all(artifacts, layout, sources: Sources, wheel_dirs=(), progress=None) -> dict:
+def discard_stored(layout, artifact, ident: tuple) -> None:
+    """Remove the stored copy of ``artifact`` if it is still the file ``ident``
+    ((st_dev, st_ino)) names: under the fetch lock, so a good copy that another
+    process stored in the meantime is kept."""
+    from vpython.store.packages import _discard
+
+    _check_sha256(artifact)
+    path = stored_path(layout, artifact)
+    with _fetch_lock(layout, artifact.sha256):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return
+        if (st.st_dev, st.st_ino) == tuple(ident):
+            _discard(os.path.dirname(path), layout)
+
+
+def fetch_all(artifacts, layout, sources, wheel_dirs=(), progress=None) -> dict:
     """Fetch every artifact (in parallel); return {sha256: stored path}."""
     todo = [a for a in artifacts if not os.path.isfile(stored_path(layout, a))]
     result = {a.sha256: stored_path(layout, a) for a in artifacts}
@@ -140,6 +234,8 @@ def fetch_all(artifacts, layout, sources: Sources, wheel_dirs=(), progress=None)
         return result
     if progress:
         progress(f"fetching {len(todo)} wheel(s)")
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:
         futures = [pool.submit(fetch_one, a, layout, sources, wheel_dirs) for a in todo]
         errors = []
@@ -154,6 +250,8 @@ def fetch_all(artifacts, layout, sources: Sources, wheel_dirs=(), progress=None)
 
 
 def sha256_file(path: str) -> str:
+    import hashlib
+
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
