@@ -39,11 +39,11 @@ def _candidates(wheel_dir):
     ]
 
 
-def _render(candidates, lock_dir, targets=TARGETS, engine="uv"):
+def _render(candidates, lock_dir, targets=TARGETS, engine="uv", spec_path=None):
     packages, gaps = select_packages(candidates, targets, lock_dir=lock_dir)
     assert not gaps
     result = LockResult(packages, list(targets), engine, ">=3.11")
-    return render_lock(result, spec_hash="f" * 64)
+    return render_lock(result, spec_hash="f" * 64, spec_path=spec_path)
 
 
 def test_same_resolution_same_bytes_whatever_the_order(tmp_path):
@@ -80,21 +80,56 @@ def test_output_is_valid_pep751_without_secrets_paths_or_timestamps(tmp_path):
     assert fast["wheels"][-1]["hashes"]["sha256"] == "b" * 64  # lower-cased
     win = next(p for p in raw["packages"] if p["name"] == "winonly")
     assert win["marker"] == "sys_platform == 'win32'"
-    assert raw["tool"]["vpython"] == {"spec-hash": "f" * 64, "engine": "uv",
-                                      "targets": sorted(t.key for t in TARGETS)}
+    assert raw["tool"]["vpython"] == {"spec-hash": "f" * 64, "targets": sorted(t.key for t in TARGETS)}
+    # One environment per targeted OS: installers elsewhere refuse the lock up front.
+    assert raw["environments"] == ["sys_platform == 'darwin'", "sys_platform == 'linux'", "sys_platform == 'win32'"]
     # What an installer on each target gets, through packaging.pylock itself.
     for t in TARGETS:
         got = sorted(p.name for p, _ in lock.select(environment=t.environment(), tags=t.tags()))
         assert got == (["fastpkg", "puredep", "winonly"] if t.platform == "win_amd64" else ["fastpkg", "puredep"])
 
 
-def test_engine_only_shows_in_tool_table(tmp_path):
+def test_the_engine_does_not_show_in_the_file(tmp_path):
     (tmp_path / "w").mkdir()
     (tmp_path / "p").mkdir()
     a = _render(_candidates(str(tmp_path / "w")), str(tmp_path / "p"), engine="uv")
     b = _render(_candidates(str(tmp_path / "w")), str(tmp_path / "p"), engine="pex")
-    diff = [(x, y) for x, y in zip(a.splitlines(), b.splitlines()) if x != y]
-    assert diff == [('engine = "uv"', 'engine = "pex"')]
+    assert a == b and "engine" not in a
+
+
+def test_environments_refuse_an_untargeted_os(tmp_path):
+    (tmp_path / "w").mkdir()
+    linux = [TARGETS[0]]
+    cands = [c for c in _candidates(str(tmp_path / "w")) if c.name == "puredep"]
+    lock, raw = parse_lock_text(_render(cands, str(tmp_path), targets=linux), "x")
+    assert raw["environments"] == ["sys_platform == 'linux'"]
+    assert [p.name for p, _ in lock.select(environment=linux[0].environment(), tags=linux[0].tags())] == ["puredep"]
+    from packaging.pylock import PylockSelectError
+
+    mac = TARGETS[1]  # a pure wheel would fit: the environments key is what refuses it
+    with pytest.raises(PylockSelectError):
+        list(lock.select(environment=mac.environment(), tags=mac.tags()))
+
+
+def test_the_spec_is_recorded_and_another_specs_lock_is_recognised(tmp_path):
+    from vpython.lock.pylock import owner_conflict, spec_path_in_lock
+
+    (tmp_path / "w").mkdir()
+    lock_path = str(tmp_path / "pylock.a-b.toml")
+    assert spec_path_in_lock(lock_path, str(tmp_path / "a.b.py")) == "a.b.py"
+    text = _render(_candidates(str(tmp_path / "w")), str(tmp_path), spec_path="a.b.py")
+    _, raw = parse_lock_text(text, "x")
+    assert raw["tool"]["vpython"]["spec"] == "a.b.py"
+    assert owner_conflict(raw, lock_path, str(tmp_path / "a.b.py")) is None
+    assert owner_conflict(raw, lock_path, str(tmp_path / "a.b.py.vpython3")) is None  # same script
+    assert owner_conflict(raw, lock_path, str(tmp_path / "a-b.py")) == "a.b.py"
+    # A lock written before the spec was recorded belongs to whoever uses it.
+    _, old = parse_lock_text(_render(_candidates(str(tmp_path / "w")), str(tmp_path)), "x")
+    assert "spec" not in old["tool"]["vpython"]
+    assert owner_conflict(old, lock_path, str(tmp_path / "a-b.py")) is None
+    # Directory specs: .vpython3 and vpython.toml are one owner.
+    _, d = parse_lock_text(_render(_candidates(str(tmp_path / "w")), str(tmp_path), spec_path="vpython.toml"), "x")
+    assert owner_conflict(d, str(tmp_path / "pylock.vpython.toml"), str(tmp_path / ".vpython3")) is None
 
 
 def test_write_is_atomic_and_reports_no_change(tmp_path):
@@ -116,6 +151,10 @@ def test_staleness(tmp_path):
     extra = TARGETS + [Target((3, 11), "manylinux_2_28_aarch64")]
     assert "cp311-cp311-manylinux_2_28_aarch64" in staleness(str(path), "f" * 64, extra)
     read_lock(str(path))
+    write_lock(str(path), _render(_candidates(str(tmp_path / "w")), str(tmp_path), spec_path="x.py"))
+    assert staleness(str(path), "f" * 64, TARGETS, spec_path=str(tmp_path / "x.py")) is None
+    assert staleness(str(path), "f" * 64, TARGETS, spec_path=str(tmp_path / "x-y.py")) == \
+        "it is the lock of another spec (x.py)"
 
 
 def test_uv_pylock_is_read_into_candidates(tmp_path):

@@ -61,6 +61,9 @@ def _split_upgrade(ns):
 
 
 def fix_command(ns) -> str:
+    """The ``vpython lock`` command that refreshes the lock ``--check`` looked at: the
+    same target, targets and sources (index, find-links, offline, engine, cutoff,
+    interpreter) as the failing check, so CI's advice resolves what CI checks."""
     parts = ["vpython", "lock"]
     if ns.target:
         parts.append(ns.target)
@@ -68,7 +71,22 @@ def fix_command(ns) -> str:
         parts += ["--platform", p]
     for v in ns.python:
         parts += ["--python", v]
-    return " ".join(shlex.quote(p) for p in parts)
+    if ns.index_url:
+        parts += ["--index-url", ns.index_url]
+    for fl in ns.find_links:
+        parts += ["--find-links", fl]
+    if ns.offline:
+        parts.append("--offline")
+    if ns.engine:
+        parts += ["--engine", ns.engine]
+    if ns.exclude_newer:
+        parts += ["--exclude-newer", ns.exclude_newer]
+    if ns.interpreter:
+        parts += ["--interpreter", ns.interpreter]
+    # Credentials never go to CI logs; runs get them back from the settings or ~/.netrc.
+    from vpython.settings import strip_credentials_in_text
+
+    return strip_credentials_in_text(" ".join(shlex.quote(p) for p in parts))
 
 
 def _previous(lock_path: str):
@@ -95,6 +113,22 @@ def _previous(lock_path: str):
     return text, raw
 
 
+def _refuse_foreign(lock_path: str, raw, spec_path) -> None:
+    """Another spec's lock is never overwritten: two specs whose names map to one
+    lockfile (``a-b.py`` and ``a.b.py`` both lock to ``pylock.a-b.toml``) would
+    otherwise replace each other's lock on every ``vpython lock``."""
+    from vpython.errors import UserError
+    from vpython.lock.pylock import owner_conflict
+
+    other = owner_conflict(raw or {}, lock_path, spec_path)
+    if other:
+        raise UserError(
+            f"{lock_path} is the lock of {os.path.join(os.path.dirname(lock_path), other)}, not of {spec_path}: "
+            "both specs map to that lockfile name",
+            hint=("rename one of them (a script locks to pylock.<name>.toml: its file name without .py, "
+                  "other dots turned into '-'), or delete the lockfile if that spec no longer exists"))
+
+
 def main(args: list) -> int:
     ns = build_parser().parse_args(args)
     log.set_level(ns.log_level)
@@ -111,6 +145,7 @@ def main(args: list) -> int:
     previous_text, previous_raw = (None, None)
     if lock_path and not ns.check and os.path.isfile(lock_path):
         previous_text, previous_raw = _previous(lock_path)
+        _refuse_foreign(lock_path, previous_raw, discovered.path)
     plan_kw = dict(flags=flags, platforms=ns.platform, pythons=ns.python, engine=ns.engine,
                    exclude_newer=ns.exclude_newer, previous=previous_raw)
     early = None
@@ -128,7 +163,7 @@ def main(args: list) -> int:
         raise
     shown = os.path.relpath(lock_path) if not os.path.relpath(lock_path).startswith("..") else lock_path
     if ns.check:
-        reason = locker.staleness(lock_path, plan.spec_hash, plan.targets)
+        reason = locker.staleness(lock_path, plan.spec_hash, plan.targets, spec_path=discovered.path)
         if reason:
             sys.stderr.write(f"vpython: error: {shown} is stale: {reason}\n"
                              f"  fix: run `{fix_command(ns)}` and commit {os.path.basename(lock_path)}\n")

@@ -30,6 +30,11 @@ def _lock_gaps(lock, targets):
         selector = create_compatible_tags_selector(tags)
         lock_env = dict(env, extras=frozenset(), dependency_groups=frozenset())
         count = 0
+        if lock.environments and not any(m.evaluate(lock_env, context="lock_file") for m in lock.environments):
+            shown = ", ".join(str(m) for m in lock.environments)
+            report[t.key] = ([f"the lock's environments ({shown}) exclude {t.key}: re-lock with "
+                              f"--platform {t.platform}"], 0)
+            continue
         for package in lock.packages:
             if package.marker and not package.marker.evaluate(lock_env, context="lock_file"):
                 continue
@@ -72,7 +77,7 @@ def verify(discovered, flags, layout) -> int:
     """Report per platform; 0 when every target is installable, 1 otherwise."""
     from vpython.env.provision import parse_discovered, spec_hash
     from vpython.lock import locker
-    from vpython.lock.pylock import read_lock, recorded
+    from vpython.lock.pylock import owner_conflict, read_lock, recorded
 
     if discovered.kind == "empty":
         out(f"verify: {discovered.origin}; nothing to verify")
@@ -83,7 +88,11 @@ def verify(discovered, flags, layout) -> int:
     if lock_path and os.path.isfile(lock_path):
         lock, raw = read_lock(lock_path)
         table = recorded(raw)
-        if table.get("spec-hash") in (None, spec_hash(discovered)):
+        other = owner_conflict(raw, lock_path, discovered.path)
+        if other:
+            log.warning(f"{lock_path} is the lock of another spec ({other}); verifying by resolving the spec")
+            lock_path = None
+        elif table.get("spec-hash") in (None, spec_hash(discovered)):
             targets = _verify_targets(spec, table.get("targets") or [], flags, layout)
             out(f"verify: {discovered.path} against {lock_path} ({len(targets)} target(s))")
             report = _lock_gaps(lock, targets)

@@ -34,14 +34,18 @@ def is_spec_file(path: str) -> bool:
 
 
 def discover_target(target: str | None) -> DiscoveredSpec:
-    """A spec file is used as is; a script or directory goes through discovery."""
+    """A spec file is used as is; a script goes through discovery; a directory is a
+    runnable package when it has ``__main__.py`` and otherwise the place discovery starts
+    from (its ``vpython.toml`` / ``.vpython3``, or the nearest one above), as without a
+    target in that directory."""
     cwd = os.getcwd()
+    default_spec = os.environ.get("VPYTHON_DEFAULT_SPEC") or None
     if not target:
-        return discover(target_kind="none", target=None, cwd=cwd,
-                        default_spec=os.environ.get("VPYTHON_DEFAULT_SPEC") or None)
+        return discover(target_kind="none", target=None, cwd=cwd, default_spec=default_spec)
     if not os.path.exists(target):
         raise UserError(f"{target}: no such file or directory")
     if os.path.isfile(target) and is_spec_file(target):
         return spec_file(os.path.abspath(target), f"spec file {target}")
-    return discover(target_kind="script", target=target, cwd=cwd,
-                    default_spec=os.environ.get("VPYTHON_DEFAULT_SPEC") or None)
+    if os.path.isdir(target) and not os.path.isfile(os.path.join(target, "__main__.py")):
+        return discover(target_kind="none", target=None, cwd=os.path.abspath(target), default_spec=default_spec)
+    return discover(target_kind="script", target=target, cwd=cwd, default_spec=default_spec)

@@ -37,6 +37,7 @@ class Plan:
     spec_hash: str
     expected: dict = field(default_factory=dict)  # closed specs: target key -> {name: Requirement}
     target_origin: str = ""
+    spec_path: str = ""  # the spec relative to the lockfile ([tool.vpython] spec)
 
 
 # ------------------------------------------------------------------------ decisions
@@ -272,24 +273,38 @@ def make_plan(discovered, *, flags, platforms=(), pythons=(), engine=None, exclu
     base_dir = os.path.dirname(discovered.path) if discovered.path else os.getcwd()
     sources = load_sources(flags=flags, spec_tool=spec.tool, base_dir=base_dir)
     cutoff = validate_exclude_newer(exclude_newer) if exclude_newer not in (None, "none") else None
+    cutoff_origin = "--exclude-newer"
     if exclude_newer is None and sources.exclude_newer:
-        cutoff = validate_exclude_newer(sources.exclude_newer, f"exclude-newer ({sources.origin.get('exclude-newer')})")
+        cutoff_origin = f"exclude-newer ({sources.origin.get('exclude-newer')})"
+        cutoff = validate_exclude_newer(sources.exclude_newer, cutoff_origin)
     if exclude_newer is None and cutoff is None and previous:
         from vpython.lock.pylock import recorded
 
         kept = recorded(previous).get("exclude-newer")
         if isinstance(kept, str) and kept:
             log.info(f"keeping the lock's exclude-newer cutoff {kept} (pass --exclude-newer none to drop it)")
-            cutoff = kept
+            cutoff, cutoff_origin = kept, f"[tool.vpython] exclude-newer of {discovered.lock_path}"
     sources = replace(sources, exclude_newer=cutoff)
+    engine = engine_name(engine)
+    if engine == "pex" and cutoff:
+        # pex passes the cutoff to pip as --uploaded-prior-to, which needs pip >= 26; pex's
+        # own (vendored) pip is 20.3.4 and any other pip would first be downloaded from an
+        # index: refuse now rather than fail (or go online) half-way.
+        raise UserError(
+            f"the pex engine cannot apply the exclude-newer cutoff {cutoff} (from {cutoff_origin}): pex "
+            "resolves with its bundled pip 20.3.4, which cannot filter files by upload time",
+            hint="lock with --engine uv (the default), or pass --exclude-newer none to lock without a cutoff")
     if spec.closed:
         requirements, expected = closed_requirements(spec, chosen)
     else:
         requirements, expected = sorted(spec.dependencies), {}
+    from vpython.lock.pylock import spec_path_in_lock
+
     return Plan(discovered=discovered, spec=spec, lock_path=discovered.lock_path, targets=chosen,
                 requirements=requirements, closed=spec.closed, sources=sources,
-                engine=engine_name(engine), spec_hash="" if provisional else spec_hash(discovered), expected=expected,
-                target_origin=origin)
+                engine=engine, spec_hash="" if provisional else spec_hash(discovered), expected=expected,
+                target_origin=origin,
+                spec_path=spec_path_in_lock(discovered.lock_path, discovered.path) if discovered.path else "")
 
 
 # ------------------------------------------------------------------------ early start
@@ -418,7 +433,9 @@ def resolve(plan: Plan, *, upgrade=False, upgrade_packages=(), previous_text=Non
     if plan.engine == "pex":
         from vpython.lock import engine_pex
 
-        candidates = engine_pex.resolve(plan.requirements, plan.sources, plan.targets, context=context)
+        candidates = engine_pex.resolve(plan.requirements, plan.sources, plan.targets, context=context,
+                                        previous_lock=previous_text, upgrade=upgrade,
+                                        upgrade_packages=upgrade_packages)
         _prepare(plan.targets)
     else:
         from vpython.lock import engine_uv
@@ -488,15 +505,17 @@ def lock(plan: Plan, *, upgrade=False, upgrade_packages=(), previous_text=None, 
 
     raise_for_missing(plan, missing_from_closed(plan, result))
     raise_for_gaps(result.gaps, f"cannot lock {plan.discovered.path}")
-    text = render_lock(result, spec_hash=plan.spec_hash, exclude_newer=plan.sources.exclude_newer)
+    text = render_lock(result, spec_hash=plan.spec_hash, exclude_newer=plan.sources.exclude_newer,
+                       spec_path=plan.spec_path or None)
+    log.info(f"resolved by {plan.engine}")  # not in the file: both engines write the same bytes
     return result, text
 
 
 # ------------------------------------------------------------------------ freshness
 
-def staleness(lock_path: str, spec_hash: str, wanted_targets) -> str | None:
+def staleness(lock_path: str, spec_hash: str, wanted_targets, spec_path: str | None = None) -> str | None:
     """Why ``lock_path`` does not serve the spec (None = fresh)."""
-    from vpython.lock.pylock import read_lock, recorded
+    from vpython.lock.pylock import owner_conflict, read_lock, recorded
 
     if not os.path.isfile(lock_path):
         return "it does not exist"
@@ -504,6 +523,9 @@ def staleness(lock_path: str, spec_hash: str, wanted_targets) -> str | None:
         _, raw = read_lock(lock_path)
     except LockError as e:
         return f"it cannot be read ({e.message})"
+    other = owner_conflict(raw, lock_path, spec_path)
+    if other:
+        return f"it is the lock of another spec ({other})"
     table = recorded(raw)
     if table.get("spec-hash") != spec_hash:
         if table.get("spec-hash") is None:

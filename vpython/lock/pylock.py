@@ -145,16 +145,38 @@ LOCK_VERSION = "1.0"
 CREATED_BY = "vpython"
 
 
-def lock_document(result, *, spec_hash: str, exclude_newer: str | None = None) -> dict:
+def environments_for(targets) -> list:
+    """PEP 751 ``environments``: one ``sys_platform`` marker per operating system the
+    lock targets, so an installer on another OS refuses the lock up front (pip, uv and
+    ``packaging.pylock`` all check it) instead of installing only its pure wheels.
+
+    Deliberately only ``sys_platform``: ``platform_machine`` reports the OS, not the
+    interpreter (32-bit Python on 64-bit Windows says ``AMD64``, an x86_64 Python under
+    Rosetta says ``x86_64``), and ``python_version`` would refuse a newer interpreter that
+    the lock's pure wheels and ``requires-python`` allow; wheel tags already keep binary
+    wheels to their own machine and interpreter.
+    """
+    return sorted({f"sys_platform == '{t.environment()['sys_platform']}'" for t in targets})
+
+
+def lock_document(result, *, spec_hash: str, exclude_newer: str | None = None,
+                  spec_path: str | None = None) -> dict:
     """The PEP 751 document for a LockResult, keys in a fixed order.
 
     Deliberately absent: ``upload-time`` (a timestamp that changes nothing an installer
     does; the ``exclude-newer`` cutoff, when used, is recorded in ``[tool.vpython]``
     instead), absolute paths (local wheels get a ``path`` relative to the lockfile),
-    credentials (stripped from every URL) and ``packages.dependencies`` (informational
-    only, and not every engine reports it).
+    credentials (stripped from every URL), ``packages.dependencies`` (informational
+    only, and not every engine reports it) and the engine that resolved (the bytes
+    depend only on the resolution; ``vpython lock`` logs the engine instead).
+
+    ``spec_path`` (the spec's path relative to the lockfile, '/'-separated) is recorded
+    as ``[tool.vpython] spec`` so that ``vpython lock`` can refuse to overwrite the lock
+    of another spec whose name maps to the same file.
     """
     doc: dict = {"lock-version": LOCK_VERSION, "created-by": CREATED_BY}
+    if result.targets:
+        doc["environments"] = environments_for(result.targets)
     if result.requires_python:
         doc["requires-python"] = result.requires_python
     packages = []
@@ -178,19 +200,23 @@ def lock_document(result, *, spec_hash: str, exclude_newer: str | None = None) -
         entry["wheels"] = wheels
         packages.append(entry)
     doc["packages"] = packages
-    tool: dict = {"spec-hash": spec_hash, "engine": result.engine,
-                  "targets": sorted(t.key for t in result.targets)}
+    tool: dict = {}
+    if spec_path:
+        tool["spec"] = spec_path
+    tool["spec-hash"] = spec_hash
+    tool["targets"] = sorted(t.key for t in result.targets)
     if exclude_newer:
         tool["exclude-newer"] = exclude_newer
     doc["tool"] = {"vpython": tool}
     return doc
 
 
-def render_lock(result, *, spec_hash: str, exclude_newer: str | None = None) -> str:
+def render_lock(result, *, spec_hash: str, exclude_newer: str | None = None, spec_path: str | None = None) -> str:
     """Lockfile text; validated with packaging.pylock before anyone sees it."""
     import tomli_w
 
-    text = tomli_w.dumps(lock_document(result, spec_hash=spec_hash, exclude_newer=exclude_newer))
+    text = tomli_w.dumps(lock_document(result, spec_hash=spec_hash, exclude_newer=exclude_newer,
+                                       spec_path=spec_path))
     parse_lock_text(text, "<generated lock>")
     return text
 
@@ -234,6 +260,38 @@ def write_lock(path: str, text: str) -> bool:
             except OSError:
                 pass
     return True
+
+
+def spec_path_in_lock(lock_path: str, spec_path: str) -> str:
+    """The spec's path as ``[tool.vpython] spec`` records it: relative to the lockfile's
+    directory, '/'-separated (no absolute paths in the file)."""
+    rel = os.path.relpath(os.path.abspath(spec_path), os.path.dirname(os.path.abspath(lock_path)))
+    return rel.replace(os.sep, "/")
+
+
+def owner_conflict(raw: dict, lock_path: str, spec_path: str | None) -> str | None:
+    """The other spec a lockfile belongs to, or None when it is ours (or records none:
+    locks written before ``spec`` was recorded are accepted as before)."""
+    if not spec_path:
+        return None
+    other = recorded(raw).get("spec")
+    if not isinstance(other, str) or not other:
+        return None
+    if _owner(other) == _owner(spec_path_in_lock(lock_path, spec_path)):
+        return None
+    return other
+
+
+def _owner(rel: str) -> tuple:
+    """Who a lock serves: a script's partner file and its inline block are one owner
+    (``tool.py.vpython3`` = ``tool.py``), and so are a directory's ``.vpython3`` and
+    ``vpython.toml``: switching between them is an edit of the spec, not a collision."""
+    head, _, base = rel.rpartition("/")
+    if base in (".vpython3", "vpython.toml"):
+        return head, "<directory spec>"
+    if base.endswith(".vpython3") and len(base) > len(".vpython3"):
+        base = base[: -len(".vpython3")]
+    return head, base
 
 
 def recorded(raw: dict) -> dict:

@@ -57,18 +57,27 @@ def lock_path_for(spec_path: str, inline_script: bool = False) -> str:
 
     Directory-level specs (``.vpython3``, ``vpython.toml``) lock to ``pylock.vpython.toml``
     beside them; a script's own spec (partner file or inline block) locks to
-    ``pylock.<script-stem>.toml`` beside the script. PEP 751 names must be
-    ``pylock.<name>.toml`` with no dots in ``<name>``, hence the stem.
+    ``pylock.<name>.toml`` beside the script, where ``<name>`` is the script's file name
+    without its ``.py`` extension and with every other dot turned into ``-``
+    (``build.linux.py`` -> ``pylock.build-linux.toml``): PEP 751 names must match
+    ``pylock.<name>.toml`` with no dots in ``<name>``, and keeping the rest of the name
+    keeps ``build.py`` and ``build.linux.py`` apart. Names that still collide
+    (``a-b.py`` / ``a.b.py``) are caught by ``vpython lock``, which records the spec in
+    the lock and refuses to overwrite another spec's lock.
     """
     directory, name = os.path.split(spec_path)
     if not inline_script:
         if name in COMMON_NAMES:
             return os.path.join(directory, "pylock.vpython.toml")
-        for suffix in (PARTNER_SUFFIX, ".toml"):
+        for suffix in (PARTNER_SUFFIX, ".vpython", ".toml"):
             if name.endswith(suffix) and len(name) > len(suffix):
                 name = name[: -len(suffix)]
                 break
-    stem = name.split(".", 1)[0] or "vpython"
+    for ext in (".py", ".pyw"):
+        if name.endswith(ext) and len(name) > len(ext):
+            name = name[: -len(ext)]
+            break
+    stem = name.strip(".").replace(".", "-") or "vpython"
     return os.path.join(directory, f"pylock.{stem}.toml")
 
 
