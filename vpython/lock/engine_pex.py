@@ -23,6 +23,7 @@ import sys
 import tempfile
 from urllib.parse import unquote, urlsplit
 
+from vpython import log
 from vpython.errors import ResolutionError, UserError
 from vpython.settings import Sources, redact
 
@@ -108,15 +109,103 @@ def candidates_from_lock(data: dict, targets) -> list:
     ]
 
 
-def resolve(requirements: list, sources: Sources, targets: list, *, context: str = "") -> list:
+def previous_pins(previous_lock: str | None, upgrade: bool = False, upgrade_packages=()) -> dict:
+    """{name: version} the current lockfile pins, minus what ``--upgrade`` frees.
+
+    pex has no soft "preferences" like uv's, so these become a constraints file (see
+    ``resolve``). A package the lock lists at several versions (a marker split) is left
+    free: one ``name==version`` constraint cannot express it.
+    """
+    if not previous_lock or upgrade:
+        return {}
+    from packaging.utils import canonicalize_name
+
+    try:
+        import tomllib as toml
+    except ImportError:  # pragma: no cover
+        import tomli as toml
+    try:
+        data = toml.loads(previous_lock)
+    except (toml.TOMLDecodeError, ValueError):
+        return {}
+    versions: dict = {}
+    for pkg in data.get("packages") or ():
+        if isinstance(pkg, dict) and isinstance(pkg.get("name"), str) and isinstance(pkg.get("version"), str):
+            versions.setdefault(str(canonicalize_name(pkg["name"])), set()).add(pkg["version"])
+    freed = {str(canonicalize_name(n)) for n in upgrade_packages}
+    return {n: next(iter(vs)) for n, vs in sorted(versions.items()) if len(vs) == 1 and n not in freed}
+
+
+def _split_versions(candidates) -> dict:
+    """{name: [versions]} of packages resolved at more than one version across targets."""
+    by_name: dict = {}
+    for c in candidates:
+        by_name.setdefault(c.name, set()).add(c.version)
+    return {n: sorted(vs) for n, vs in by_name.items() if len(vs) > 1}
+
+
+def _lowest(versions) -> str:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return min(versions, key=Version)
+    except InvalidVersion:
+        return min(versions)
+
+
+def resolve(requirements: list, sources: Sources, targets: list, *, context: str = "",
+            previous_lock: str | None = None, upgrade: bool = False, upgrade_packages=()) -> list:
+    """One pex lock for all targets, as [Candidate].
+
+    * Re-locking keeps the current lockfile's pins (``previous_pins``, as pex constraints)
+      unless ``upgrade`` / ``upgrade_packages`` free them; when the pins no longer fit the
+      spec, pex resolves again without them (uv's preferences behave the same way).
+    * pex resolves each target on its own and may pick different versions of a package
+      for different targets where uv's universal resolution picks one. When that
+      happens, pex resolves again with the lowest of those versions as a constraint:
+      each target's pick is the newest it accepts, so the lowest is the newest version
+      every target can share, if any is. Only when that fails does the lock keep the
+      per-target versions.
+    """
     if sources.offline:
         raise UserError("the pex lock engine cannot work offline",
                         hint="use the default engine (uv) with --offline, or go online")
+    if sources.exclude_newer:  # locker.make_plan refuses this earlier, naming where the cutoff came from
+        raise UserError("the pex lock engine cannot apply an exclude-newer cutoff",
+                        hint="lock with --engine uv, or pass --exclude-newer none")
+    pins = previous_pins(previous_lock, upgrade, upgrade_packages)
+    candidates = None
+    if pins:
+        try:
+            candidates = _resolve(requirements, sources, targets, context, pins)
+        except ResolutionError:
+            log.info("resolving again without the current lockfile's pins")
+            pins = {}
+    if candidates is None:
+        candidates = _diagnosed(requirements, sources, targets, context)
+    split = _split_versions(candidates)
+    if split:
+        common = dict(pins)
+        common.update({name: _lowest(versions) for name, versions in split.items()})
+        log.info("pex picked different versions per target for " + ", ".join(sorted(split))
+                 + "; resolving again with one version each")
+        try:
+            shared = _resolve(requirements, sources, targets, context, common)
+        except ResolutionError as e:
+            log.info(f"no single version fits every target; keeping pex's per-target versions ({e.message})")
+        else:
+            if not _split_versions(shared):
+                candidates = shared
+    return candidates
+
+
+def _diagnosed(requirements: list, sources: Sources, targets: list, context: str) -> list:
+    """``_resolve``; on failure, find which targets cannot be satisfied."""
     try:
         return _resolve(requirements, sources, targets, context)
     except ResolutionError as whole:
         if len(targets) < 2:
-            raise
+            raise _hinted(whole) from None
         # pex fails the whole lock when one target cannot be satisfied: find which.
         failed = []
         for t in targets:
@@ -124,14 +213,26 @@ def resolve(requirements: list, sources: Sources, targets: list, *, context: str
                 _resolve(requirements, sources, [t], context)
             except ResolutionError as e:
                 failed.append((t, e))
-        if not failed:
-            raise whole from None
+        if not failed or len(failed) == len(targets):
+            # No single target is to blame (every one fails alone, or only the
+            # combination does): the requirements are, so no platform hint.
+            raise _hinted(whole) from None
         text = "\n".join(f"for {t.key}: {e.message}" for t, e in failed)
         raise ResolutionError(text, hint=f"drop {failed[0][0].key} from the targets, or change the "
                               "requirements so that every target has wheels") from None
 
 
-def _resolve(requirements: list, sources: Sources, targets: list, context: str) -> list:
+def _hinted(error: ResolutionError) -> ResolutionError:
+    if error.hint or "No matching distribution found" not in error.message:
+        return error
+    # pex runs pip with --only-binary: a package that publishes only an sdist shows up
+    # as "no matching distribution", like a name that does not exist.
+    return ResolutionError(error.message, hint=(
+        "check the name and version; if the package publishes only an sdist: vpython locks wheels only, "
+        "so build a wheel (pip wheel --no-deps NAME -w DIR) into a --find-links directory"))
+
+
+def _resolve(requirements: list, sources: Sources, targets: list, context: str, pins=None) -> list:
     with tempfile.TemporaryDirectory(prefix="vpython-pex-lock-") as tmp:
         cmd = [sys.executable, "-m", "pex.cli", "lock", "create", "--style", "strict",
                "--resolver-version", "pip-2020-resolver", "--no-build", "--wheel",
@@ -146,6 +247,11 @@ def _resolve(requirements: list, sources: Sources, targets: list, context: str) 
         with open(req_file, "w", encoding="utf-8") as f:
             f.write("".join(r + "\n" for r in requirements))
         cmd += ["-r", req_file]
+        if pins:
+            constraints = os.path.join(tmp, "constraints.txt")
+            with open(constraints, "w", encoding="utf-8") as f:
+                f.write("".join(f"{name}=={version}\n" for name, version in sorted(pins.items())))
+            cmd += ["--constraints", constraints]
         proc = subprocess.run(cmd, env=_env(), stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if proc.returncode != 0:

@@ -62,6 +62,29 @@ def source_args(sources: Sources) -> list:
     return args
 
 
+# uv's hint when a package has no usable wheel but has an sdist. It names `--no-build`,
+# a flag the user never passed (vpython passes --only-binary :all:), so vpython says
+# what it means instead.
+_SDIST_ONLY_HINT = re.compile(
+    r"^\s*hint: Wheels are required for `([^`]+)` because building from source is disabled[^\n]*\n?", re.M)
+
+
+def resolution_error(detail: str, context: str = "", hint: str | None = None) -> ResolutionError:
+    """A ResolutionError from uv's (redacted) stderr; sdist-only packages get our words."""
+    where = f" for {context}" if context else ""
+    names = list(dict.fromkeys(_SDIST_ONLY_HINT.findall(detail)))
+    if names:
+        listed = ", ".join(names)
+        detail = _SDIST_ONLY_HINT.sub("", detail).strip()
+        verb = "has" if len(names) == 1 else "have"
+        return ResolutionError(
+            f"cannot resolve the requirements{where}: {listed} {verb} only an sdist (no usable wheel); "
+            f"vpython locks and installs wheels only\n{detail}",
+            hint=(f"build a wheel (pip wheel --no-deps {names[0]} -w wheelhouse) into a --find-links "
+                  "directory and pass --find-links wheelhouse, or pick a version that publishes wheels"))
+    return ResolutionError(f"cannot resolve the requirements{where}:\n{detail}", hint=hint)
+
+
 def compile_pylock(
     requirements: list,
     sources: Sources,
@@ -100,9 +123,7 @@ def compile_pylock(
         proc = subprocess.run(cmd, env=_uv_env(), stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if proc.returncode != 0:
-            detail = redact((proc.stderr or proc.stdout).strip())
-            where = f" for {context}" if context else ""
-            raise ResolutionError(f"cannot resolve the requirements{where}:\n{detail}")
+            raise resolution_error(redact((proc.stderr or proc.stdout).strip()), context)
         with open(out, encoding="utf-8") as f:
             return f.read()
 
@@ -251,12 +272,10 @@ class UvJob:
         try:
             stdout, stderr = self.proc.communicate()
             if self.proc.returncode != 0:
-                detail = redact((stderr or stdout).strip())
-                where = f" for {self.context}" if self.context else ""
                 hint = None
                 if self.sources.offline:
                     hint = "offline mode uses only uv's cache: run once online, or add --find-links"
-                raise ResolutionError(f"cannot resolve the requirements{where}:\n{detail}", hint=hint)
+                raise resolution_error(redact((stderr or stdout).strip()), self.context, hint)
             if self.out:
                 with open(self.out, encoding="utf-8") as f:
                     text = f.read()
