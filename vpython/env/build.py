@@ -4,17 +4,19 @@ An env is a PEP 405 venv made by ``virtualenv`` (no seed packages: nothing is
 installed that the spec did not ask for) plus the spec's packages hardlinked from the
 package store. It is assembled in a work dir beside its final place and published by
 one ``rename``: a crash at any point leaves either nothing or a complete env.
-Concurrent builders of the same env serialise on a ``filelock``; the loser finds the
-env published and uses it.
+Concurrent builders of the same env serialise on an exclusive ``flock``
+(``envs/.<key>.build.lock``, released if the builder dies); the loser finds the env
+published and uses it.
+
+Module-level imports are only what assembling from a warm store needs: ``hashlib``
+(OpenSSL), ``tempfile``, ``shutil``, ``installer`` and ``virtualenv`` load only on the
+paths that use them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
-import tempfile
 
 from vpython import FORMAT_VERSION, __version__
 from vpython.env import fastpath
@@ -27,7 +29,7 @@ SKELETON_META = ".vpython-skeleton.json"  # in each skeleton template, for gc; n
 
 
 def env_key(interp, artifacts) -> str:
-    h = hashlib.sha256()
+    h = fastpath._sha256()  # the builtin sha256: hashlib would load OpenSSL (~3 ms)
     h.update(f"vpython-env/{FORMAT_VERSION}\n".encode())
     h.update(f"{os.path.realpath(interp.path)}\n{fastpath.interpreter_id(interp.path)}\n".encode())
     for a in sorted(artifacts, key=lambda a: (a.name, a.sha256)):
@@ -64,21 +66,47 @@ def _skeleton(work: str, interp, layout) -> str:
             if os.path.islink(src):
                 os.symlink(os.readlink(src), os.path.join(target, name))
             else:
-                shutil.copy2(src, os.path.join(target, name))
+                _copy_file(src, os.path.join(target, name))
     return os.path.basename(template)  # recorded in the env's metadata, read by gc
+
+
+def _copy_file(src: str, dst: str) -> None:
+    """``shutil.copy2`` for the template's few small files, without importing shutil."""
+    with open(src, "rb") as f:
+        data = f.read()
+    st = os.stat(src)
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, st.st_mode & 0o7777)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _work_dir(parent: str, prefix: str) -> str:
+    """A new, empty, private dir ``<parent>/<prefix><unique>`` (``tempfile.mkdtemp``
+    without the import: its ~4 ms is a tenth of a warm-store env)."""
+    for _ in range(100):
+        path = os.path.join(parent, f"{prefix}{os.getpid()}-{os.urandom(4).hex()}")
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a work dir in {parent}")
 
 
 def _skeleton_template(interp, layout) -> str:
     """``<root>/v1/skeletons/<key>``: virtualenv's empty venv for ``interp``, made once
     and published by rename (concurrent makers: the first rename wins)."""
     ident = f"{os.path.realpath(interp.path)}\n{fastpath.interpreter_id(interp.path)}\n{__version__}\n"
-    key = hashlib.sha256(ident.encode()).hexdigest()[:32]
+    h = fastpath._sha256()
+    h.update(ident.encode())
+    key = h.hexdigest()[:32]
     base = os.path.join(layout.base, "skeletons")
     final = os.path.join(base, key)
     if os.path.isfile(os.path.join(final, "pyvenv.cfg")):
         return final
     os.makedirs(base, exist_ok=True)
-    work = tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=base)
+    work = _work_dir(base, f".tmp-{key}-")
     try:
         _virtualenv(work, interp, layout)
         with open(os.path.join(work, SKELETON_META), "w", encoding="utf-8") as f:  # gc drops templates of gone interpreters
@@ -92,6 +120,8 @@ def _skeleton_template(interp, layout) -> str:
                 raise
     finally:
         if work is not None:
+            import shutil
+
             shutil.rmtree(work, ignore_errors=True)
     return final
 
@@ -117,24 +147,29 @@ def assemble(layout, key: str, interp, entries: list, metadata: dict, direct_url
     """Build env ``key`` from store entries unless it exists; return its directory.
 
     ``direct_urls`` maps a store entry to ``(url, sha256)`` for packages the spec named
-    by a direct reference: those get a PEP 610 ``direct_url.json``."""
-    from filelock import FileLock
+    by a direct reference: those get a PEP 610 ``direct_url.json``.
+
+    Raises ``packages.EntryChanged`` (nothing published, the work dir removed) if an
+    entry's files do not match its manifest: the caller rebuilds it and calls again."""
+    from vpython.store.locks import flocked
 
     final = layout.env_dir(key)
     os.makedirs(layout.envs, exist_ok=True)
-    with FileLock(os.path.join(layout.envs, f".{key}.build.lock")):
+    # An flock like filelock's (same file): exclusive, blocking, released on death.
+    with flocked(os.path.join(layout.envs, f".{key}.build.lock"), exclusive=True):
         if os.path.exists(os.path.join(final, "pyvenv.cfg")):
             return final
         if os.path.lexists(final):  # a dir without pyvenv.cfg cannot be ours: discard it
             pkgstore._discard(final, layout)
-        work = tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=layout.envs)
+        work = _work_dir(layout.envs, f".tmp-{key}-")
         try:
             skeleton = _skeleton(work, interp, layout)
             all_scripts, rewrites = [], []
+            made = set()  # dirs made in the env so far: the entries share lib/..., bin
             for entry in entries:
-                scripts, rewrite = pkgstore.link_entry(entry, work)
+                scripts, rewrite = pkgstore.link_entry(entry, work, made)
                 all_scripts += scripts
-                rewrites += [(src, os.path.join(work, os.path.relpath(dst, work))) for src, dst in rewrite]
+                rewrites += rewrite
                 if direct_urls and entry in direct_urls:
                     _write_direct_url(entry, work, *direct_urls[entry])
             # Scripts embed the env's *final* path: the work dir is renamed, not copied.
@@ -148,6 +183,8 @@ def assemble(layout, key: str, interp, entries: list, metadata: dict, direct_url
             checkpoint("published")
         finally:
             if work is not None:
+                import shutil
+
                 shutil.rmtree(work, ignore_errors=True)
     return final
 
@@ -159,6 +196,7 @@ def _write_direct_url(entry: str, work: str, url: str, sha256: str) -> None:
     (unlink the hardlink first), so the shared, read-only store file is untouched."""
     import base64
     import csv
+    import hashlib
     import io
 
     for dirpath, dirnames, _ in os.walk(entry):
@@ -185,34 +223,78 @@ def _write_direct_url(entry: str, work: str, url: str, sha256: str) -> None:
         return
 
 
-def _write_scripts_for(final: str, work: str, scripts: list, rewrites: list) -> None:
+def shebang_for(python: str) -> bytes:
+    """The first line(s) ``installer`` writes for ``python``: ``#!<python>``, or, when
+    the path has a space or the line would pass 127 bytes (what kernels read), its
+    ``/bin/sh`` trampoline. installer is imported only in that second case."""
+    exe = python.encode()
+    if b" " not in exe and len(exe) + 3 <= 127:
+        return b"#!" + exe
     from installer.scripts import Script
 
+    # installer renders "<shebang>\n<code>"; take the shebang through its public API.
+    script = Script("x", "x", "x", "console")
+    code = script.generate(pkgstore.PLACEHOLDER_PYTHON, "posix")[1][len(pkgstore.PLACEHOLDER_PYTHON) + 3:]
+    data = script.generate(python, "posix")[1]
+    return data[:len(data) - len(code) - 1]
+
+
+def _write_scripts_for(final: str, work: str, scripts: list, rewrites: list) -> None:
+    """Scripts that name the env's python: ``rewrites`` (src, dst) are store files with
+    the placeholder shebang (.data scripts and entry points, rendered when the entry was
+    built); ``scripts`` are entry-point specs of entries built before that, generated
+    here by installer."""
     python = fastpath.env_python(final)
-    bindir = fastpath.env_bin(work)
-    for spec in scripts:
-        name, data = Script(spec["name"], spec["module"], spec["attr"], spec["section"]).generate(python, "posix")
-        path = os.path.join(bindir, name)
-        if os.path.lexists(path):
-            os.unlink(path)
-        with open(path, "wb") as f:
-            f.write(data)
-        os.chmod(path, 0o755)
+    if scripts:
+        from installer.scripts import Script
+
+        bindir = fastpath.env_bin(work)
+        for spec in scripts:
+            name, data = Script(spec["name"], spec["module"], spec["attr"], spec["section"]).generate(python, "posix")
+            path = os.path.join(bindir, name)
+            if os.path.lexists(path):
+                os.unlink(path)
+            with open(path, "wb") as f:
+                f.write(data)
+            os.chmod(path, 0o755)
+    if not rewrites:
+        return
+    shebang = shebang_for(python)
+    skip = len(pkgstore.PLACEHOLDER_PYTHON) + 2
     for src, dst in rewrites:
         with open(src, "rb") as f:
             content = f.read()
-        content = b"#!" + python.encode() + content[len(pkgstore.PLACEHOLDER_PYTHON) + 2:]
         if os.path.lexists(dst):
             os.unlink(dst)
-        with open(dst, "wb") as f:
-            f.write(content)
-        os.chmod(dst, 0o755)
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755)
+        with os.fdopen(fd, "wb") as f:
+            f.write(shebang + content[skip:])
+        os.chmod(dst, 0o755)  # whatever the umask
 
 
 def write_pointer(layout, digest: str, pointer) -> None:
     os.makedirs(layout.specs, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".ptr-", dir=layout.specs)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(pointer.dump())
+    tmp = write_new(layout.specs, ".ptr-", pointer.dump())
     os.replace(tmp, layout.spec_pointer(digest))
+
+
+def write_new(parent: str, prefix: str, text: str) -> str:
+    """Write ``text`` to a new file ``<parent>/<prefix><unique>`` and return its path
+    (``tempfile.mkstemp`` without the import), for publishing by ``os.replace``."""
+    for _ in range(100):
+        path = os.path.join(parent, f"{prefix}{os.getpid()}-{os.urandom(4).hex()}")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"cannot create a temp file in {parent}")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
 

@@ -11,7 +11,7 @@ import os
 
 from vpython import log
 from vpython.env import fastpath
-from vpython.errors import UserError
+from vpython.errors import IntegrityError, UserError
 from vpython.faults import checkpoint
 
 
@@ -158,18 +158,35 @@ def _mark_direct_references(spec, tags, artifacts):
 
 
 def _build(layout, key, interp, artifacts, fetch_many, discovered) -> None:
+    """Store entries, then the env. Entries are checked file by file while they are
+    linked; one that changed since it was built (an env file edited in place) stops the
+    assembly before anything is published: every entry is then checked, the changed
+    ones rebuilt from their verified wheels, and the env assembled once more."""
     from vpython.env.build import assemble
     from vpython.store import packages
 
-    entries = packages.ensure_entries(artifacts, layout, interp, fetch_many, progress=log.progress)
-    log.progress(f"assembling env {key[:12]} ({len(artifacts)} package(s))")
-    assemble(layout, key, interp, [entries[a.sha256] for a in artifacts], {
-        "interpreter": interp.path,
-        "spec": discovered.origin,
-        "packages": [f"{a.name}=={a.version}" for a in artifacts],
-        "wheels": {a.filename: a.sha256 for a in artifacts},
-        "entries": sorted(os.path.basename(entries[a.sha256]) for a in artifacts),
-    }, direct_urls={entries[a.sha256]: (a.direct_url, a.sha256) for a in artifacts if a.direct_url})
+    verify = False
+    for attempt in (1, 2):
+        entries = packages.ensure_entries(artifacts, layout, interp, fetch_many, progress=log.progress,
+                                          verify=verify)
+        log.progress(f"assembling env {key[:12]} ({len(artifacts)} package(s))")
+        try:
+            assemble(layout, key, interp, [entries[a.sha256] for a in artifacts], {
+                "interpreter": interp.path,
+                "spec": discovered.origin,
+                "packages": [f"{a.name}=={a.version}" for a in artifacts],
+                "wheels": {a.filename: a.sha256 for a in artifacts},
+                "entries": sorted(os.path.basename(entries[a.sha256]) for a in artifacts),
+            }, direct_urls={entries[a.sha256]: (a.direct_url, a.sha256) for a in artifacts if a.direct_url})
+            return
+        except packages.EntryChanged as e:
+            if attempt == 2:
+                raise IntegrityError(f"{e}, again after it was rebuilt",
+                                     hint="something keeps changing the store's files; check who writes "
+                                          "into the envs and the cache") from None
+            log.warning(f"{e}; rebuilding it (an env's file edited in place changes every env sharing it)")
+            packages._discard(e.entry, layout)
+            verify = True
 
 
 def provision(discovered, *, layout, flags, digest, install_only: bool = False):
@@ -216,7 +233,7 @@ def _provision(discovered, *, layout, flags, digest, install_only: bool = False)
             return wheels.fetch_all(missing, layout, sources, progress=log.progress)
 
         # Shared store lock: GC's store sweep (exclusive) cannot delete an entry
-        # between our check that it is intact and the moment it is linked.
+        # between our check that it exists and the moment it is linked.
         with flocked(store_lock_path(layout), exclusive=False):
             _build(layout, key, interp, artifacts, fetch_many, discovered)
     pointer = fastpath.Pointer(key, interp.path, fastpath.interpreter_id(interp.path))

@@ -7,32 +7,34 @@ root), so assembling an env is one hardlink per file. Installation itself is
 
 * archive checks before anything is written: no absolute or ``..`` names, no symlink
   members, a cap on the unpacked size (zip bombs), RECORD hashes validated;
-* entry-point scripts are *not* stored (their shebang names one env's python): their
-  specs go to ``.vpython/scripts.json`` and each env generates its own;
+* entry-point scripts are rendered here with a placeholder shebang, like ``.data``
+  scripts; linking rewrites that first line for the env's python (a ``/bin/sh``
+  trampoline, as ``installer`` writes, when that path has spaces or is too long);
 * ``.pyc`` compiled once here by the target interpreter, so every env's first run is
   as fast as its hundredth (importlib rewrites ``co_filename`` to the env path on load);
-* files are made read-only and listed with size and mtime in ``.vpython/manifest``; an
-  entry whose files no longer match (someone edited an env file in place: hardlinks
-  share the inode) is detected on the next link and rebuilt from the verified wheel.
+* files are made read-only and listed with size and mtime in ``.vpython/manifest``;
+  ``.vpython/link.json`` lists the entry's dirs and the files to rewrite, not link.
+  Linking checks each file (one ``lstat`` of what was just linked): an entry whose
+  files no longer match (someone edited an env file in place: hardlinks share the
+  inode) is never published into an env; the caller rebuilds it from the verified
+  wheel and links again.
 
 Entries are built in a temp dir and published by rename; a crash leaves only garbage
 in ``tmp/`` that is never read.
+
+Only what linking needs is imported at module level: ``zipfile``, ``subprocess``,
+``tempfile``, ``shutil`` and ``installer`` load when an entry is built or discarded.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
-import subprocess
 import sys
-import tempfile
-import zipfile
 
 from vpython.errors import IntegrityError
 from vpython.faults import checkpoint
-from vpython.lock.pylock import Artifact
 
 PLACEHOLDER_PYTHON = "/__vpython_env_python__"
 META_DIR = ".vpython"
@@ -52,12 +54,26 @@ def site_packages_rel(version: tuple, windows: bool = False) -> str:
     return f"lib/python{version[0]}.{version[1]}/site-packages"
 
 
-def entry_name(artifact: Artifact, cache_tag: str) -> str:
+LINK_INFO = "link.json"
+
+
+class EntryChanged(Exception):
+    """A store entry does not match its manifest (seen while linking it): it must be
+    rebuilt before any env links it. Not a user error: the caller rebuilds and retries."""
+
+    def __init__(self, entry: str, detail: str) -> None:
+        super().__init__(f"store entry {entry} changed since it was built: {detail}")
+        self.entry = entry
+
+
+def entry_name(artifact, cache_tag: str) -> str:
     return f"{artifact.sha256}-{cache_tag}"
 
 
 def check_archive(path: str, display: str) -> None:
     """Refuse archives that could write outside their target or exhaust the disk."""
+    import zipfile
+
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as e:
@@ -90,7 +106,8 @@ def check_archive(path: str, display: str) -> None:
 
 
 class _StoreDestination:
-    """Factory for an installer destination that defers entry-point scripts."""
+    """Factory for an installer destination that renders entry-point scripts with the
+    placeholder interpreter (each env's link rewrites that shebang)."""
 
     @staticmethod
     def make(root: str, site_rel: str, dist_name: str, version: tuple):
@@ -107,20 +124,21 @@ class _StoreDestination:
         }
 
         class Destination(SchemeDictionaryDestination):
-            scripts: list = []
-
             def write_script(self, name, module, attr, section):
-                self.scripts.append({"name": name, "module": module, "attr": attr, "section": section})
-                # Listed in RECORD without a hash: each env writes its own copy.
                 rel = os.path.relpath(os.path.join(scheme["scripts"], name), scheme["purelib"])
+                if not os.path.lexists(os.path.join(scheme["scripts"], name)):
+                    # A .data script of the same name keeps its place (as when envs
+                    # generated entry points first and .data scripts overwrote them).
+                    super().write_script(name, module, attr, section)
+                # Listed in RECORD without a hash: the env's copy differs in its shebang.
                 return RecordEntry(rel.replace(os.sep, "/"), None, None)
 
-        dest = Destination(scheme, interpreter=PLACEHOLDER_PYTHON, script_kind="posix")
-        dest.scripts = []
-        return dest
+        return Destination(scheme, interpreter=PLACEHOLDER_PYTHON, script_kind="posix")
 
 
-def _unpack(wheel_path: str, display: str, work: str, site_rel: str, version: tuple) -> list:
+def _unpack(wheel_path: str, display: str, work: str, site_rel: str, version: tuple) -> None:
+    import zipfile
+
     from installer import install
     from installer.exceptions import InstallerError
     from installer.sources import WheelFile
@@ -140,17 +158,23 @@ def _unpack(wheel_path: str, display: str, work: str, site_rel: str, version: tu
         raise
     except (InstallerError, ValueError, KeyError, zipfile.BadZipFile, FileExistsError) as e:
         raise IntegrityError(f"{display}: cannot install wheel: {e}") from None
-    return dest.scripts
+
+
+_PLACEHOLDER_SHEBANG = b"#!" + PLACEHOLDER_PYTHON.encode()
 
 
 def _freeze(root: str) -> None:
-    """Read-only files, and a manifest of (path, size, mtime) to detect later edits."""
-    lines = []
+    """Read-only files, a manifest of (path, size, mtime) to detect later edits, and the
+    link info: every dir (parents first) and the scripts whose shebang each env rewrites."""
+    lines, dirs, rewrite = [], [], []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
         rel_dir = os.path.relpath(dirpath, root)
-        if rel_dir == META_DIR:
-            continue
+        if rel_dir == ".":
+            if META_DIR in dirnames:
+                dirnames.remove(META_DIR)
+        else:
+            dirs.append(rel_dir)
+        dirnames.sort()
         for name in sorted(filenames):
             p = os.path.join(dirpath, name)
             st = os.lstat(p)
@@ -158,27 +182,37 @@ def _freeze(root: str) -> None:
             st = os.lstat(p)
             rel = os.path.normpath(os.path.join(rel_dir, name))
             lines.append(f"{rel}\t{st.st_size}\t{st.st_mtime_ns}")
+            if rel_dir == "bin" and _has_placeholder(p):
+                rewrite.append(rel)
     with open(os.path.join(root, META_DIR, "manifest"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
+    with open(os.path.join(root, META_DIR, LINK_INFO), "w", encoding="utf-8") as f:
+        json.dump({"dirs": dirs, "rewrite": rewrite}, f)
+
+
+def _parse_manifest(text: str) -> list:
+    text = text.rstrip("\n")
+    if not text:
+        return []
+    if text.count("\t") == 2 * (text.count("\n") + 1):
+        # Every line is path<TAB>size<TAB>mtime: split all at once (half the time of a
+        # per-line split for W2's ~7,600 lines).
+        parts = text.replace("\n", "\t").split("\t")
+        return list(zip(parts[0::3], map(int, parts[1::3]), map(int, parts[2::3])))
+    out = []  # some path holds a tab
+    for line in text.split("\n"):
+        rel, size, mtime = line.rsplit("\t", 2)
+        out.append((rel, int(size), int(mtime)))
+    return out
 
 
 def read_manifest(entry: str) -> list:
     with open(os.path.join(entry, META_DIR, "manifest"), encoding="utf-8") as f:
-        out = []
-        for line in f.read().splitlines():
-            rel, size, mtime = line.rsplit("\t", 2)
-            out.append((rel, int(size), int(mtime)))
-        return out
-
-
-# Manifests of entries that ``entry_intact`` just checked, for ``link_entry`` to reuse
-# (parsing one is ~40% of the check for a big package; W2's manifests hold ~6,900 lines).
-_checked_manifests: dict = {}
+        return _parse_manifest(f.read())
 
 
 def entry_intact(entry: str) -> bool:
-    """Cheap integrity check (stat only) run before an entry is linked into an env."""
-    _checked_manifests.pop(entry, None)
+    """Full integrity check (stat only) of an entry, without linking it."""
     try:
         manifest = read_manifest(entry)
         prefix = entry + os.sep
@@ -188,7 +222,6 @@ def entry_intact(entry: str) -> bool:
                 return False
     except (OSError, ValueError):
         return False
-    _checked_manifests[entry] = manifest
     return True
 
 
@@ -197,6 +230,8 @@ def compile_dirs(python: str, dirs: list) -> None:
     wheels ship py2-only test files), as the original vpython does."""
     if not dirs:
         return
+    import subprocess
+
     env = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "PYTHONPATH", "PYTHONHOME")}
     subprocess.run(
         [python, "-I", "-m", "compileall", "-q", "-q", "-j", "0", *dirs],
@@ -204,52 +239,53 @@ def compile_dirs(python: str, dirs: list) -> None:
     )
 
 
-def ensure_entries(artifacts: list, layout, interp, fetch_many, progress=None) -> dict:
-    """Make sure every artifact has an intact store entry for ``interp``.
+def ensure_entries(artifacts: list, layout, interp, fetch_many, progress=None, verify: bool = False) -> dict:
+    """Make sure every artifact has a store entry for ``interp``.
+
+    An existing entry is taken as it is: ``link_entry`` checks each of its files as it
+    links it. ``verify`` (after a link found a changed entry) checks every existing
+    entry first and discards the changed ones, so they are rebuilt here.
 
     ``fetch_many(artifacts) -> {sha256: wheel path}`` is called only for the artifacts
-    whose entry is missing or corrupt, so a warm store needs no wheels at all.
-    Returns {sha256: entry dir}. Entries are (re)built by unpacking all first, then
-    one parallel compile for all of them, then publishing each by rename.
+    whose entry is missing, so a warm store needs no wheels at all. Returns
+    {sha256: entry dir}. Entries are (re)built by unpacking all first, then one
+    parallel compile for all of them, then publishing each by rename.
     """
     cache_tag = interp.cache_tag
     site_rel = site_packages_rel(interp.version, sys.platform == "win32")
     result = {}
-    building = []  # (artifact, work dir, final dir)
-    os.makedirs(layout.packages, exist_ok=True)
-    os.makedirs(layout.tmp, exist_ok=True)
     missing = []
     for artifact in artifacts:
         final = os.path.join(layout.packages, entry_name(artifact, cache_tag))
         result[artifact.sha256] = final
         if os.path.isdir(final):
-            if entry_intact(final):
+            if not verify or entry_intact(final):
                 continue
             _discard(final, layout)  # edited in place somewhere: rebuild from the wheel
-        _checked_manifests.pop(final, None)  # a rebuilt entry is linked from its own manifest
         missing.append(artifact)
     if not missing:
         return result
+    import tempfile
+
+    from vpython.store import wheels
+
+    os.makedirs(layout.packages, exist_ok=True)
+    os.makedirs(layout.tmp, exist_ok=True)
     wheel_paths = fetch_many(missing)
+    building = []  # (artifact, work dir, final dir)
     try:
-        from vpython.store.wheels import sha256_file
-
         for artifact in missing:
-            wheel_path = wheel_paths[artifact.sha256]
+            wheel_path = _verified_wheel(artifact, wheel_paths[artifact.sha256], layout, fetch_many, wheels)
             final = result[artifact.sha256]
-
-            actual = sha256_file(wheel_path)
-            if actual != artifact.sha256:
-                raise IntegrityError(
-                    f"hash mismatch for stored {artifact.filename}: expected sha256 {artifact.sha256}, "
-                    f"file {wheel_path} has sha256 {actual}", hint="delete it; vpython fetches it again")
             work = tempfile.mkdtemp(prefix="pkg-", dir=layout.tmp)
             building.append((artifact, work, final))
             os.mkdir(os.path.join(work, META_DIR))
-            scripts = _unpack(wheel_path, artifact.filename, work, site_rel, interp.version)
+            _unpack(wheel_path, artifact.filename, work, site_rel, interp.version)
             checkpoint("unpacked")
+            # Entry points are rendered into bin/ (see _StoreDestination); an empty list
+            # keeps vpython versions that generate them per env from doing it twice.
             with open(os.path.join(work, META_DIR, "scripts.json"), "w", encoding="utf-8") as f:
-                json.dump(scripts, f, sort_keys=True)
+                json.dump([], f)
         if building:
             if progress:
                 progress(f"unpacking and compiling {len(building)} package(s)")
@@ -271,7 +307,36 @@ def ensure_entries(artifacts: list, layout, interp, fetch_many, progress=None) -
     return result
 
 
+def _verified_wheel(artifact, wheel_path: str, layout, fetch_many, wheels) -> str:
+    """``wheel_path`` if its bytes still have the locked sha256. A stored wheel that
+    went bad on disk since it was verified is discarded and fetched again once (the
+    fetch verifies it on arrival); only a second mismatch is an error."""
+    ident, actual = _hash_with_identity(wheel_path, wheels)
+    if actual == artifact.sha256:
+        return wheel_path
+    from vpython import log
+
+    log.warning(f"stored {artifact.filename} ({wheel_path}) does not have the locked sha256 "
+                f"{artifact.sha256} any more (it has {actual}); fetching it again")
+    wheels.discard_stored(layout, artifact, ident)
+    wheel_path = fetch_many([artifact])[artifact.sha256]
+    _, actual = _hash_with_identity(wheel_path, wheels)
+    if actual != artifact.sha256:
+        raise IntegrityError(
+            f"hash mismatch for stored {artifact.filename}: expected sha256 {artifact.sha256}, "
+            f"file {wheel_path} has sha256 {actual} even after fetching it again",
+            hint="something keeps changing the cache's files; check the disk and who writes there")
+    return wheel_path
+
+
+def _hash_with_identity(path: str, wheels) -> tuple:
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino), wheels.sha256_file(path)
+
+
 def _rmtree(path: str) -> None:
+    import shutil
+
     def onerror(func, p, exc_info):
         try:
             os.chmod(os.path.dirname(p), 0o755)
@@ -284,6 +349,9 @@ def _rmtree(path: str) -> None:
 
 
 def _discard(entry: str, layout) -> None:
+    import tempfile
+
+    os.makedirs(layout.tmp, exist_ok=True)
     trash = tempfile.mkdtemp(prefix="trash-", dir=layout.tmp)
     try:
         os.rename(entry, os.path.join(trash, "entry"))
@@ -292,57 +360,119 @@ def _discard(entry: str, layout) -> None:
     _rmtree(trash)
 
 
-def link_entry(entry: str, env_dir: str) -> list:
-    """Hardlink every file of ``entry`` into ``env_dir`` (copy across filesystems).
+def _link_info(entry: str):
+    """(dirs, rewrite set) from ``.vpython/link.json``; None for an entry built before
+    link info existed (its dirs come from the manifest, its scripts from scripts.json)."""
+    try:
+        with open(os.path.join(entry, META_DIR, LINK_INFO), encoding="utf-8") as f:
+            info = json.load(f)
+    except FileNotFoundError:
+        return None
+    return info["dirs"], set(info["rewrite"])
 
-    Returns the scripts to generate (from ``.vpython/scripts.json``) and the list of
-    files with a placeholder shebang that must be rewritten, not linked.
 
-    The file list comes from the entry's manifest (every file, written when the entry
-    was frozen and just checked by ``entry_intact``) rather than a directory walk: for
-    W2's ~6,900 files the walk's scandir/join work was about half the link time.
+def link_entry(entry: str, env_dir: str, made: set | None = None) -> tuple:
+    """Hardlink every file of ``entry`` into ``env_dir`` (copy across filesystems),
+    checking each against the manifest as it goes.
+
+    Returns the scripts to generate (``.vpython/scripts.json``: only entries built
+    before entry points were rendered into the store) and the (src, dst) files with a
+    placeholder shebang, which are rewritten, not linked. ``made``: dirs already made in
+    ``env_dir`` (shared by the entries of one env).
+
+    Raises EntryChanged if a file is missing or its size, mtime or read-only mode is
+    not what the manifest says. The check is an ``lstat`` of the file just linked (the
+    inode the env now holds), not of the store path before it: nothing can slip in
+    between. The caller then discards the work dir: an env never holds a changed file.
     """
-    with open(os.path.join(entry, META_DIR, "scripts.json"), encoding="utf-8") as f:
-        scripts = json.load(f)
-    rewrite = []
-    can_link = True
-    made = set()
-    bin_prefix = "bin" + os.sep
-    manifest = _checked_manifests.pop(entry, None)
-    if manifest is None:
+    if made is None:
+        made = set()
+    try:
         manifest = read_manifest(entry)
-    src_prefix, dst_prefix = entry + os.sep, env_dir + os.sep  # rel is normalised and relative
-    for rel, _size, _mtime in manifest:
+        info = _link_info(entry)
+        if info is None:
+            with open(os.path.join(entry, META_DIR, "scripts.json"), encoding="utf-8") as f:
+                scripts = json.load(f)
+            dirs, rewrite = _legacy_link_info(entry, manifest)
+        else:
+            scripts = []
+            dirs, rewrite = info
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise EntryChanged(entry, f"its metadata cannot be read ({e})") from None
+    dst_prefix = env_dir + os.sep
+    for d in dirs:
+        if d not in made:
+            try:
+                os.mkdir(dst_prefix + d)
+            except FileExistsError:
+                pass  # from the skeleton (bin, lib/...) or another entry
+            made.add(d)
+    src_prefix = entry + os.sep  # rel is normalised and relative
+    rewrites = []
+    can_link = True
+    link, lstat = os.link, os.lstat
+    for rel, size, mtime in manifest:
         src = src_prefix + rel
         dst = dst_prefix + rel
-        parent = os.path.dirname(rel)
-        if parent and parent not in made:
-            os.makedirs(os.path.join(env_dir, parent), exist_ok=True)
-            made.add(parent)
-        if rel.startswith(bin_prefix) and os.sep not in rel[len(bin_prefix):] and _has_placeholder(src):
-            rewrite.append((src, dst))
-            continue
-        if can_link:
-            try:
-                os.link(src, dst)
-                continue
-            except FileExistsError:
-                os.unlink(dst)  # same file from two packages: last wins, as with pip
+        try:
+            if rel in rewrite:
+                st = lstat(src)
+                rewrites.append((src, dst))
+            elif can_link:
                 try:
-                    os.link(src, dst)
-                    continue
-                except OSError:
+                    link(src, dst)
+                except FileExistsError:
+                    can_link = _relink(src, dst)  # same file from two packages: last wins, as with pip
+                except FileNotFoundError:
+                    raise
+                except OSError:  # another filesystem, or too many links: copy from now on
                     can_link = False
-            except OSError:
-                can_link = False
-        if os.path.lexists(dst):
-            os.unlink(dst)
-        shutil.copy2(src, dst)
-    return scripts, rewrite
+                st = lstat(dst) if can_link else _copy_checked(src, dst)
+            else:
+                st = _copy_checked(src, dst)
+        except FileNotFoundError:
+            raise EntryChanged(entry, f"{rel} is missing") from None
+        if st.st_size != size or st.st_mtime_ns != mtime or st.st_mode & 0o222:
+            raise EntryChanged(entry, f"{rel} was modified")
+    return scripts, rewrites
+
+
+def _relink(src: str, dst: str) -> bool:
+    os.unlink(dst)
+    try:
+        os.link(src, dst)
+    except FileNotFoundError:
+        raise
+    except OSError:
+        return False
+    return True
+
+
+def _copy_checked(src: str, dst: str):
+    """Copy ``src`` (its stat taken first, so the check is of what was copied)."""
+    import shutil
+
+    st = os.lstat(src)
+    if os.path.lexists(dst):
+        os.unlink(dst)
+    shutil.copy2(src, dst)
+    return st
+
+
+def _legacy_link_info(entry: str, manifest: list) -> tuple:
+    dirs = set()
+    for rel, _, _ in manifest:
+        parent = os.path.dirname(rel)
+        while parent and parent not in dirs:
+            dirs.add(parent)
+            parent = os.path.dirname(parent)
+    bin_prefix = "bin" + os.sep
+    rewrite = {rel for rel, _, _ in manifest
+               if rel.startswith(bin_prefix) and os.sep not in rel[len(bin_prefix):]
+               and _has_placeholder(os.path.join(entry, rel))}
+    return sorted(dirs), rewrite
 
 
 def _has_placeholder(path: str) -> bool:
     with open(path, "rb") as f:
-        return f.read(len(PLACEHOLDER_PYTHON) + 2) == b"#!" + PLACEHOLDER_PYTHON.encode()
-
-
+        return f.read(len(_PLACEHOLDER_SHEBANG)) == _PLACEHOLDER_SHEBANG

@@ -68,6 +68,13 @@ def _copy_verified(src_stream, artifact, layout, origin: str) -> str:
                 f"the lock expects sha256 {artifact.sha256} but the file has sha256 {actual}",
                 hint="the file changed upstream or was tampered with; nothing was installed",
             )
+        size = getattr(artifact, "size", None)  # PEP 751: installers validate the size too
+        if size is not None and os.path.getsize(tmp) != size:
+            raise IntegrityError(
+                f"size mismatch for {artifact.filename} (from {redact(origin)}): "
+                f"the lock expects {size} bytes but the file has {os.path.getsize(tmp)} bytes",
+                hint="the lockfile's size is wrong: re-create it with `vpython lock`; nothing was installed",
+            )
         try:
             checkpoint("fetched")
             os.chmod(tmp, 0o444)
