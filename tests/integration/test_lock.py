@@ -52,6 +52,31 @@ def fast_index(fast_wheels):
         yield index
 
 
+def make_sdist(directory, name, version):
+    """A minimal sdist (PKG-INFO only): enough for an index to list it."""
+    import io
+    import tarfile
+
+    path = os.path.join(directory, f"{name}-{version}.tar.gz")
+    data = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    info = tarfile.TarInfo(f"{name}-{version}/PKG-INFO")
+    info.size = len(data)
+    with tarfile.open(path, "w:gz") as tf:
+        tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.fixture
+def sdist_index(tmp_path):
+    """puredep as a wheel, srconly as an sdist only."""
+    directory = str(tmp_path / "sdists")
+    os.makedirs(directory)
+    make_wheel(directory, "puredep", "1.0")
+    make_sdist(directory, "srconly", "1.0")
+    with serve_index(directory) as index:
+        yield index
+
+
 def pep723_script(directory, deps=("fastpkg",), platforms=PLATFORMS, name="tool.py", body="import fastpkg\n"
                   "print('fastpkg', fastpkg.__version__)\n"):
     os.makedirs(directory, exist_ok=True)
@@ -115,7 +140,8 @@ def test_lock_selects_per_platform_wheels_and_relocks_identically(tmp_path, fast
         assert w["hashes"]["sha256"] == sha256_file(os.path.join(fast_wheels, w["name"]))
         assert w["size"] == os.path.getsize(os.path.join(fast_wheels, w["name"]))
     assert raw["tool"]["vpython"]["targets"] == TARGET_KEYS
-    assert raw["tool"]["vpython"]["engine"] == "uv"
+    assert raw["tool"]["vpython"]["spec"] == "tool.py"  # whose lock this is (lockfile-relative)
+    assert "engine" not in raw["tool"]["vpython"]  # both engines write the same bytes
     text = first.decode()
     assert "upload-time" not in text and str(tmp_path) not in text
     # Each target's installer (packaging.pylock) picks that target's wheel.
@@ -181,6 +207,103 @@ def test_check_for_ci(tmp_path, fast_index):
     proc = vpython("lock", "--check", script, cwd=tmp_path, check=1)
     assert "pylock.tool.toml is stale" in proc.stderr and "spec changed" in proc.stderr
     assert f"run `vpython lock {script}`" in proc.stderr
+
+
+def test_check_fix_command_keeps_the_source_flags(tmp_path, fast_index, fast_wheels):
+    script = pep723_script(tmp_path / "proj")
+    proc = vpython("lock", "--check", script, "--index-url", fast_index.url, "--find-links", fast_wheels,
+                   "--exclude-newer", "2100-01-01", "--engine", "uv", cwd=tmp_path, check=1)
+    assert (f"fix: run `vpython lock {script} --index-url {fast_index.url} --find-links {fast_wheels} "
+            "--engine uv --exclude-newer 2100-01-01`") in proc.stderr
+
+
+def test_dotted_script_names_get_their_own_locks(tmp_path, fast_index):
+    proj = tmp_path / "proj"
+    plain = pep723_script(proj, deps=("puredep",), name="build.py", body="import puredep\n")
+    dotted = pep723_script(proj, deps=("fastpkg",), name="build.linux.py")
+    vpython("lock", plain, "--index-url", fast_index.url, cwd=tmp_path, check=0)
+    first = (proj / "pylock.build.toml").read_bytes()
+    proc = vpython("lock", dotted, "--index-url", fast_index.url, cwd=tmp_path, check=0)
+    assert "pylock.build-linux.toml" in proc.stdout
+    assert (proj / "pylock.build.toml").read_bytes() == first  # not overwritten
+    _, raw = read_lock(proj / "pylock.build-linux.toml")
+    assert raw["tool"]["vpython"]["spec"] == "build.linux.py"
+    assert {p["name"] for p in raw["packages"]} == {"fastpkg", "puredep"}
+    # Each spec finds its own lock (verify uses the lock discovery gives it).
+    for script, lock in ((plain, "pylock.build.toml"), (dotted, "pylock.build-linux.toml")):
+        proc = vpython("verify", script, cwd=tmp_path, check=0)
+        assert f"against {proj / lock}" in proc.stdout
+        vpython("lock", "--check", script, cwd=tmp_path, check=0)
+
+
+def test_a_lock_of_another_spec_is_never_overwritten(tmp_path, fast_index):
+    proj = tmp_path / "proj"
+    dotted = pep723_script(proj, deps=("fastpkg",), name="build.linux.py")
+    dashed = pep723_script(proj, deps=("puredep",), name="build-linux.py", body="import puredep\n")
+    lock_path = proj / "pylock.build-linux.toml"
+    vpython("lock", dotted, "--index-url", fast_index.url, cwd=tmp_path, check=0)
+    before = lock_path.read_bytes()
+    proc = vpython("lock", dashed, "--index-url", fast_index.url, cwd=tmp_path, check=2)
+    assert str(lock_path) in proc.stderr
+    assert "build.linux.py" in proc.stderr and str(dashed) in proc.stderr
+    assert "rename one of them" in proc.stderr
+    assert lock_path.read_bytes() == before
+    proc = vpython("lock", "--check", dashed, cwd=tmp_path, check=1)
+    assert "lock of another spec (build.linux.py)" in proc.stderr
+    # A lock from before the spec was recorded is anyone's: read, used and replaced as before.
+    lock_path.write_text(re.sub(r'(?m)^spec = .*\n', "", lock_path.read_text()))
+    vpython("lock", "--check", dotted, cwd=tmp_path, check=0)
+    vpython("lock", dashed, "--index-url", fast_index.url, cwd=tmp_path, check=0)
+    assert read_lock(lock_path)[1]["tool"]["vpython"]["spec"] == "build-linux.py"
+
+
+def test_lock_and_verify_take_a_directory(tmp_path, fast_index):
+    proj = tmp_path / "p9"
+    proj.mkdir()
+    plats = ", ".join(f'"{p}"' for p in PLATFORMS)
+    (proj / "vpython.toml").write_text(
+        f'dependencies = ["fastpkg"]\n[tool.vpython]\npython-version = "{PY}"\nplatforms = [{plats}]\n')
+    proc = vpython("lock", "p9", "--index-url", fast_index.url, cwd=tmp_path, check=0)
+    assert "pylock.vpython.toml" in proc.stdout
+    assert (proj / "pylock.vpython.toml").is_file()
+    proc = vpython("verify", "p9", cwd=tmp_path, check=0)
+    assert "all 3 target(s) ok" in proc.stdout
+    vpython("lock", "--check", str(proj), cwd=tmp_path, check=0)
+
+
+def test_sdist_only_package_is_explained(tmp_path, sdist_index):
+    script = pep723_script(tmp_path / "proj", deps=("puredep", "srconly"))
+    proc = vpython("lock", script, "--index-url", sdist_index.url, cwd=tmp_path, check=2)
+    assert "srconly has only an sdist" in proc.stderr and "wheels only" in proc.stderr
+    assert "--find-links" in proc.stderr
+    assert "--no-build" not in proc.stderr  # uv's flag, not one the user passed
+    assert not (tmp_path / "proj" / "pylock.tool.toml").exists()
+
+
+def test_exclude_newer_cutoff_is_applied_recorded_and_reused(tmp_path, fast_wheels):
+    times = {name: "2024-01-01T00:00:00Z" for name in os.listdir(fast_wheels)}
+    times["puredep-1.1-py3-none-any.whl"] = "2025-06-01T00:00:00Z"
+    script = pep723_script(tmp_path / "proj")
+    lock_path = tmp_path / "proj" / "pylock.tool.toml"
+    with serve_index(fast_wheels, upload_times=times) as index:
+        vpython("lock", script, "--index-url", index.url, "--exclude-newer", "2025-01-01T00:00:00Z",
+                cwd=tmp_path, check=0)
+        _, raw = read_lock(lock_path)
+        assert {p["name"]: p["version"] for p in raw["packages"]}["puredep"] == "1.0"  # 1.1 is too new
+        assert raw["tool"]["vpython"]["exclude-newer"] == "2025-01-01T00:00:00Z"
+        assert "upload-time" not in lock_path.read_text()
+        first = lock_path.read_bytes()
+        # A later re-lock that drops every pin still honours the recorded cutoff.
+        proc = vpython("lock", script, "--index-url", index.url, "--upgrade", "--log-level", "info",
+                       cwd=tmp_path, check=0)
+        assert "keeping the lock's exclude-newer cutoff 2025-01-01T00:00:00Z" in proc.stderr
+        assert lock_path.read_bytes() == first
+        # `none` drops it: the newest version comes back and the key goes.
+        vpython("lock", script, "--index-url", index.url, "--upgrade", "--exclude-newer", "none",
+                cwd=tmp_path, check=0)
+        _, raw = read_lock(lock_path)
+        assert {p["name"]: p["version"] for p in raw["packages"]}["puredep"] == "1.1"
+        assert "exclude-newer" not in raw["tool"]["vpython"]
 
 
 def test_unsatisfiable_platform_fails_at_lock_time(tmp_path, fast_index):
@@ -326,17 +449,91 @@ def test_verify_reports_per_platform(tmp_path, fast_index):
 
 # --------------------------------------------------------------------------- engines
 
+def _pex_env(tmp_path):
+    return {"PEX_ROOT": str(tmp_path / "pex-root")}
+
+
 @pytest.mark.slow
-def test_pex_engine_writes_the_same_bytes(tmp_path, fast_index):
+@pytest.mark.parametrize("case", ["pep723", "marker-split", "textproto", "find-links"])
+def test_pex_engine_writes_the_same_bytes(tmp_path, fast_index, fast_wheels, case):
+    sources = ["--index-url", fast_index.url]
+    if case == "pep723":
+        script = pep723_script(tmp_path / "proj")
+    elif case == "marker-split":
+        # pex resolves each target alone (1.0 on Windows, 1.1 elsewhere); uv picks the one
+        # version every target accepts. The pex engine must agree on it.
+        script = pep723_script(tmp_path / "proj", deps=("fastpkg", "puredep<1.1 ; sys_platform == 'win32'"))
+    elif case == "textproto":
+        script = _textproto(tmp_path / "proj", extra=(
+            'wheel: < name: "infra/python/wheels/puredep-py3" version: "version:1.0" >\n'
+            'wheel: < name: "infra/python/wheels/winonly-py3" version: "version:2.0"\n'
+            '         match_tag: < platform: "win_amd64" > >\n'))
+    else:
+        script = pep723_script(tmp_path / "proj")
+        sources = ["--index-url", "none", "--find-links", fast_wheels]
+    lock_path = tmp_path / "proj" / "pylock.tool.toml"
+    vpython("lock", script, *sources, cwd=tmp_path, check=0)
+    by_uv = lock_path.read_bytes()
+    lock_path.unlink()
+    vpython("lock", script, *sources, "--engine", "pex", cwd=tmp_path, env=_pex_env(tmp_path), check=0)
+    assert lock_path.read_bytes() == by_uv
+    if case == "marker-split":
+        _, raw = read_lock(lock_path)
+        assert [(p["name"], p["version"]) for p in raw["packages"]] == [("fastpkg", "1.0"), ("puredep", "1.0")]
+
+
+@pytest.mark.slow
+def test_pex_engine_keeps_the_locked_pins_until_upgrade(tmp_path, fast_index, fast_wheels):
     script = pep723_script(tmp_path / "proj")
     lock_path = tmp_path / "proj" / "pylock.tool.toml"
+    held = str(tmp_path / "held-back.whl")
+    os.rename(os.path.join(fast_wheels, "puredep-1.1-py3-none-any.whl"), held)
+    vpython("lock", script, "--index-url", fast_index.url, cwd=tmp_path, check=0)  # uv: puredep 1.0
+    os.rename(held, os.path.join(fast_wheels, "puredep-1.1-py3-none-any.whl"))
+    before = lock_path.read_bytes()
+    proc = vpython("lock", script, "--index-url", fast_index.url, "--engine", "pex", cwd=tmp_path,
+                   env=_pex_env(tmp_path), check=0)
+    assert "unchanged" in proc.stdout and lock_path.read_bytes() == before  # still 1.0
+    vpython("lock", script, "--index-url", fast_index.url, "--engine", "pex", "--upgrade", "puredep",
+            cwd=tmp_path, env=_pex_env(tmp_path), check=0)
+    assert "puredep-1.1-py3-none-any.whl" in lock_path.read_text()
+    # Pins that no longer fit the spec do not block a re-lock.
+    with open(script, encoding="utf-8") as f:
+        text = f.read()
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(text.replace('dependencies = ["fastpkg"]', 'dependencies = ["fastpkg", "puredep<1.1"]'))
+    vpython("lock", script, "--index-url", fast_index.url, "--engine", "pex", cwd=tmp_path,
+            env=_pex_env(tmp_path), check=0)
+    assert "puredep-1.0-py3-none-any.whl" in lock_path.read_text()
+
+
+def test_pex_engine_refuses_a_cutoff_up_front(tmp_path, fast_index):
+    script = pep723_script(tmp_path / "proj")
+    proc = vpython("lock", script, "--index-url", fast_index.url, "--engine", "pex", "--exclude-newer",
+                   "2026-01-01", cwd=tmp_path, env=_pex_env(tmp_path), check=2)
+    assert "pex engine cannot apply the exclude-newer cutoff 2026-01-01 (from --exclude-newer)" in proc.stderr
+    assert "--engine uv" in proc.stderr
+    assert "cp3" not in proc.stderr  # no platform is blamed
+    assert not (tmp_path / "pex-root").exists()  # refused before pex ran
+    assert not (tmp_path / "proj" / "pylock.tool.toml").exists()
+    # A cutoff recorded in the current lock is named as such, with the way out.
+    # (this index publishes no upload times, so the cutoff is written in by hand)
     vpython("lock", script, "--index-url", fast_index.url, cwd=tmp_path, check=0)
-    by_uv = lock_path.read_text()
-    lock_path.unlink()
-    vpython("lock", script, "--index-url", fast_index.url, cwd=tmp_path,
-            env={"VPYTHON_LOCK_ENGINE": "pex", "PEX_ROOT": str(tmp_path / "pex-root")}, check=0)
-    by_pex = lock_path.read_text()
-    assert by_pex.replace('engine = "pex"', 'engine = "uv"') == by_uv
+    lock_path = tmp_path / "proj" / "pylock.tool.toml"
+    lock_path.write_text(lock_path.read_text() + 'exclude-newer = "2100-01-01"\n')
+    assert read_lock(lock_path)[1]["tool"]["vpython"]["exclude-newer"] == "2100-01-01"
+    proc = vpython("lock", script, "--index-url", fast_index.url, "--engine", "pex", cwd=tmp_path,
+                   env=_pex_env(tmp_path), check=2)
+    assert "[tool.vpython] exclude-newer of" in proc.stderr and "--exclude-newer none" in proc.stderr
+
+
+@pytest.mark.slow
+def test_pex_failure_on_every_target_blames_no_platform(tmp_path, sdist_index):
+    script = pep723_script(tmp_path / "proj", deps=("srconly",), platforms=PLATFORMS[:2])  # 1 + 2 pex runs
+    proc = vpython("lock", script, "--index-url", sdist_index.url, "--engine", "pex", cwd=tmp_path,
+                   env=_pex_env(tmp_path), check=2)
+    assert "srconly" in proc.stderr and "sdist" in proc.stderr
+    assert "drop " not in proc.stderr and "for cp3" not in proc.stderr
 
 
 def test_direct_wheel_reference_is_locked_as_a_wheel(tmp_path, fast_wheels):
@@ -404,6 +601,25 @@ def test_run_with_a_stale_lock_warns_and_relocks_into_the_cache_only(tmp_path, f
     assert len(cached) == 1
     with open(cached[0], encoding="utf-8") as f:
         assert 'name = "winonly"' in f.read()
+
+
+@pytest.mark.skipif(not _host_is_linux_x86_64(), reason="the fixture's only Linux wheel is x86_64")
+def test_a_wrong_size_in_the_lock_is_refused_and_nothing_installed(tmp_path, fast_index, fast_wheels):
+    script = pep723_script(tmp_path / "proj")
+    vpython("lock", script, "--index-url", fast_index.url, cwd=tmp_path, check=0)
+    lock_path = tmp_path / "proj" / "pylock.tool.toml"
+    actual = os.path.getsize(os.path.join(fast_wheels, "puredep-1.1-py3-none-any.whl"))
+    text = lock_path.read_text()
+    entry = 'name = "puredep-1.1-py3-none-any.whl"\n'
+    head, tail = text.split(entry)
+    tail = tail.replace(f"size = {actual}\n", f"size = {actual + 7}\n", 1)
+    lock_path.write_text(head + entry + tail)
+    root = tmp_path / "root"
+    proc = vpython(script, cwd=tmp_path, env={"VPYTHON_VIRTUALENV_ROOT": str(root)})
+    assert proc.returncode != 0
+    assert "size mismatch for puredep-1.1-py3-none-any.whl" in proc.stderr
+    assert f"expects {actual + 7} bytes but the file has {actual} bytes" in proc.stderr
+    assert _envs(root) == []
 
 
 @pytest.mark.skipif(not _host_is_linux_x86_64(), reason="the fixture's only Linux wheel is x86_64")

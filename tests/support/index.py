@@ -10,7 +10,9 @@ serves::
     /files/<file>.metadata   its METADATA (PEP 658/714), for wheels
 
 JSON (``application/vnd.pypi.simple.v1+json``, API 1.1) is returned when the client's
-``Accept`` header prefers it (uv does) or with ``?format=``. The directory is re-read on
+``Accept`` header prefers it (uv does) or with ``?format=``. With ``upload_times=`` the
+JSON pages carry PEP 700 ``upload-time`` for the files named there (HTML has no such
+field), so ``--exclude-newer`` cutoffs can be tested. The directory is re-read on
 every request, so wheels added while the server runs appear at once. Responses carry
 ``Cache-Control: no-cache``: ports get reused across tests and a client cache must not
 serve one test's files to another.
@@ -27,7 +29,7 @@ import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Mapping, Optional, Tuple
 from urllib.parse import quote, unquote, urlsplit, parse_qs
 
 from .wheels import normalize_name, sha256_file
@@ -159,13 +161,17 @@ class IndexServer:
     """A running index. Use as a context manager, or call ``stop()``.
 
     ``url``: ``http://127.0.0.1:PORT/simple/``; ``requests``: every request path (with
-    query) in arrival order; ``log``: (method, path, status) triples. ``fail_files`` and
-    ``fail_status`` may be changed while it runs.
+    query) in arrival order; ``log``: (method, path, status) triples. ``fail_files``,
+    ``fail_status`` and ``upload_times`` may be changed while it runs.
     """
 
     def __init__(self, root: str | os.PathLike, *, auth: Optional[Tuple[str, str]] = None,
-                 fail_files: bool = False, fail_status: int = 503, core_metadata: bool = True) -> None:
+                 fail_files: bool = False, fail_status: int = 503, core_metadata: bool = True,
+                 upload_times: Optional[Mapping[str, str]] = None) -> None:
         self.root = Path(root)
+        # filename -> PEP 700 upload-time (RFC 3339, e.g. "2024-01-01T00:00:00Z"); files
+        # not named here get none. May be changed while the server runs.
+        self.upload_times = dict(upload_times or {})
         self.auth = auth
         self.fail_files = fail_files
         self.fail_status = fail_status
@@ -220,16 +226,19 @@ class IndexServer:
 
 
 def serve_index(root_dir: str | os.PathLike, *, auth: Optional[Tuple[str, str]] = None,
-                fail_files: bool = False, fail_status: int = 503, core_metadata: bool = True) -> IndexServer:
+                fail_files: bool = False, fail_status: int = 503, core_metadata: bool = True,
+                upload_times: Optional[Mapping[str, str]] = None) -> IndexServer:
     """Start an index over ``root_dir``; use ``with serve_index(d) as idx:`` (stops on exit).
 
     ``auth=("user", "pass")`` makes every path answer 401 without those basic-auth
     credentials. ``fail_files=True`` makes everything under ``/files/`` answer
     ``fail_status`` (503 by default; pass 404 to avoid a client's retry backoff).
     ``core_metadata=False`` stops advertising PEP 658 metadata files.
+    ``upload_times={filename: "2024-01-01T00:00:00Z"}`` adds PEP 700 ``upload-time`` to
+    those files' JSON entries.
     """
     return IndexServer(root_dir, auth=auth, fail_files=fail_files, fail_status=fail_status,
-                       core_metadata=core_metadata)
+                       core_metadata=core_metadata, upload_times=upload_times)
 
 
 def _make_handler(server: IndexServer):
@@ -323,6 +332,9 @@ def _make_handler(server: IndexServer):
                              "hashes": {"sha256": d.sha256}, "size": d.size}
                     if d.requires_python:
                         entry["requires-python"] = d.requires_python
+                    uploaded = server.upload_times.get(d.filename)
+                    if uploaded:
+                        entry["upload-time"] = uploaded
                     if server.core_metadata and d.metadata is not None:
                         meta_hash = {"sha256": hashlib.sha256(d.metadata).hexdigest()}
                         entry["core-metadata"] = meta_hash
