@@ -9,6 +9,10 @@ rotates every round so no tool always runs right after another):
 * ``uv pip compile --universal --generate-hashes wN.in``  (the reference: ratios are to it)
 * ``pip-compile --generate-hashes --no-header wN.in``
 * ``pex3 lock create --style universal --target-system linux --target-system mac -r wN.in``
+  (two target systems, pex's universal lock: not the same job as vpython's five platforms)
+* ``vpython lock --engine pex wN.py``: vpython's own pex engine (``pex3 lock create --style
+  strict`` with one ``--complete-platform`` per target) on the same five platforms as the
+  first row, so the uv-vs-pex engine choice is measured on equal work
 
 Workloads (reference/bench-anchors.md): W1 ``requests==2.34.2``; W2 ``numpy==2.4.6
 pandas==3.1.1 rich==15.0.0 httpx==0.28.1 pydantic==2.14.3``. Caches are warm (one untimed
@@ -18,6 +22,7 @@ this is a benchmark, not a test.
 
     python benchmarks/bench_lock.py [--rounds 7] [--scratch /tmp/vpython-bench] [--workloads w1,w2]
                                     [--no-reinstall] [--skip pex] [--skip pip-compile]
+                                    [--skip vpython-pex]
 
 Markdown on stdout, progress on stderr, also written to ``<scratch>/results/bench_lock.md``.
 """
@@ -42,7 +47,7 @@ def main() -> int:
     ap.add_argument("--python", default=None, help="base interpreter (default: pyenv's real 3.11.7 binary)")
     ap.add_argument("--workloads", default="w1,w2")
     ap.add_argument("--no-reinstall", action="store_true", help="measure the vpython already in the tool venv")
-    ap.add_argument("--skip", action="append", default=[], choices=["pex", "pip-compile"])
+    ap.add_argument("--skip", action="append", default=[], choices=["pex", "pip-compile", "vpython-pex"])
     ns = ap.parse_args()
     py = ns.python or common.default_python()
     s = common.Scratch(ns.scratch, py)
@@ -63,9 +68,12 @@ def main() -> int:
         with open(os.path.join(work, f"{w}.in"), "w") as f:
             f.write("".join(r + "\n" for r in reqs))
         deps = ", ".join(f'"{r}"' for r in reqs)
-        with open(os.path.join(work, f"{w}.py"), "w") as f:
-            f.write(f'# /// script\n# dependencies = [{deps}]\n# [tool.vpython]\n# python-version = "3.11"\n'
-                    "# ///\n")
+        script = (f'# /// script\n# dependencies = [{deps}]\n# [tool.vpython]\n# python-version = "3.11"\n'
+                  "# ///\n")
+        # The pex-engine row locks its own copy: its lockfile must not be the uv row's.
+        for name in (f"{w}.py", f"{w}pex.py"):
+            with open(os.path.join(work, name), "w") as f:
+                f.write(script)
 
         def drop(name: str):
             path = os.path.join(work, name)
@@ -88,6 +96,10 @@ def main() -> int:
                               [[s.tool("pex3"), "lock", "create", "--style", "universal", "--target-system", "linux",
                                 "--target-system", "mac", "-r", f"{w}.in", "-o", f"{w}-pex.json"]],
                               env, work, prep=drop(f"{w}-pex.json")))
+        if "vpython-pex" not in ns.skip:
+            cases.append(Case("vpython-pex", f"`vpython lock --engine pex {w}.py` (5 platforms, PEP 751)",
+                              [[vp, "lock", "--engine", "pex", f"{w}pex.py"]], env, work,
+                              prep=drop(f"pylock.{w}pex.toml")))
         log(f"measuring {w}: {', '.join(c.name for c in cases)}")
         run_interleaved(cases, ns.rounds, label=w)
         groups[w] = cases
