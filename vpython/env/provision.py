@@ -1,29 +1,43 @@
 """The cold path: spec text → parsed spec → interpreter → lock → wheels → store → env.
 
-Everything heavy (protobuf, packaging, virtualenv, filelock, installer, uv) is imported
-here and only here, after the warm-path lookup has missed.
+Everything heavy (protobuf, packaging, virtualenv, installer, uv) is imported here and
+only here, after the warm-path lookup has missed.
+
+Each spec digest that was built once also gets a *plan* (``locks/<digest>.plan.json``):
+the interpreter, the selected artifacts and the env key that the slow path computed.
+A cold env whose plan is still valid (its env deleted, say by gc, while the store and
+the resolution remain) skips spec parsing, interpreter probing, settings, the lock and
+``packaging`` altogether and goes straight to linking. The plan is keyed by the same
+spec digest as the warm-path pointer (spec text, lockfile bytes, settings, config
+file, platform) and is used only while the interpreter's identity, the lock it was
+selected from (size, mtime, inode), the spec and lock paths and the vpython version
+are unchanged; any difference is a miss, and the slow path writes a new plan.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
+import json
 import os
 
-from vpython import log
+from vpython import FORMAT_VERSION, __version__, log
 from vpython.env import fastpath
 from vpython.errors import IntegrityError, UserError
 from vpython.faults import checkpoint
 
+PLAN_FORMAT = f"vpython-plan/1/{FORMAT_VERSION}"
 
-def parse_discovered(discovered):
+
+def parse_discovered(discovered, quiet: bool = False):
     from vpython.spec.model import Spec
     from vpython.spec.parse import parse_spec
 
     if discovered.kind == "empty":
         return Spec()
     spec = parse_spec(discovered.kind, discovered.text, discovered.path, discovered.line_offset)
-    for w in spec.warnings:
-        log.warning(w)
+    if not quiet:
+        for w in spec.warnings:
+            log.warning(w)
     return spec
 
 
@@ -189,6 +203,164 @@ def _build(layout, key, interp, artifacts, fetch_many, discovered) -> None:
             verify = True
 
 
+# --------------------------------------------------------------------------- plans
+
+class PlanInterpreter:
+    """What building needs of an Interpreter (see vpython.interpreters), from a plan."""
+
+    __slots__ = ("path", "version", "cache_tag")
+
+    def __init__(self, path: str, version: tuple, cache_tag: str) -> None:
+        self.path = path
+        self.version = version
+        self.cache_tag = cache_tag
+
+
+class PlanArtifact:
+    """An Artifact (vpython.lock.pylock) read back from a plan, with the same attributes,
+    without importing the lock machinery (tomllib, packaging, dataclasses)."""
+
+    REQUIRED = ("name", "version", "filename", "sha256")
+
+    def __init__(self, fields: dict) -> None:
+        for f in self.REQUIRED:
+            if not isinstance(fields[f], str):
+                raise TypeError(f)
+        self.direct_url = None
+        self.__dict__.update(fields)
+
+
+class Plan:
+    __slots__ = ("interp", "artifacts", "key", "warnings")
+
+    def __init__(self, interp, artifacts: list, key: str, warnings: list) -> None:
+        self.interp = interp
+        self.artifacts = artifacts
+        self.key = key
+        self.warnings = warnings
+
+
+def plan_path(layout, digest: str) -> str:
+    return os.path.join(layout.locks, digest + ".plan.json")
+
+
+def _stamp(path: str | None):
+    """What changes when a lock file is rewritten, deleted or replaced."""
+    if path is None:
+        return None
+    st = os.stat(path)
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def load_plan(layout, digest: str, discovered):
+    """The plan for ``digest`` if it is still valid (module docstring), else None."""
+    from vpython.env.build import env_key
+
+    try:
+        with open(plan_path(layout, digest), encoding="utf-8") as f:
+            data = json.load(f)
+        if (data["format"] != PLAN_FORMAT or data["vpython"] != __version__ or data["digest"] != digest
+                or data["spec_path"] != discovered.path or data["lock_path"] != discovered.lock_path):
+            return None
+        i = data["interpreter"]
+        if fastpath.interpreter_id(i["path"]) != i["id"] or _stamp(data["lock_source"]) != data["lock_stamp"]:
+            return None
+        interp = PlanInterpreter(i["path"], tuple(i["version"]), i["cache_tag"])
+        artifacts = [PlanArtifact(a) for a in data["artifacts"]]
+        key = env_key(interp, artifacts)
+        if key != data["env_key"]:
+            return None
+        return Plan(interp, artifacts, key, [str(w) for w in data["warnings"]])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # missing, unreadable or stale: the slow path writes a new one
+
+
+def save_plan(layout, digest: str, discovered, interp, artifacts, key: str, lock_source, warnings) -> None:
+    from vpython.env.build import write_new
+
+    data = {
+        "format": PLAN_FORMAT, "vpython": __version__, "digest": digest,
+        "spec_path": discovered.path, "lock_path": discovered.lock_path,
+        "interpreter": {"path": interp.path, "id": fastpath.interpreter_id(interp.path),
+                        "version": list(interp.version), "cache_tag": interp.cache_tag},
+        "lock_source": lock_source, "lock_stamp": _stamp(lock_source),
+        "artifacts": [dict(vars(a)) for a in artifacts],  # every field, whatever Artifact grows
+        "env_key": key, "warnings": warnings,
+    }
+    try:
+        text = json.dumps(data, indent=1, sort_keys=True)
+    except (TypeError, ValueError) as e:  # a field JSON cannot hold: no plan, only slower
+        log.debug(f"cannot save the plan for {digest}: {e}")
+        return
+    try:
+        os.makedirs(layout.locks, exist_ok=True)
+        tmp = write_new(layout.locks, ".lock-", text)
+        os.replace(tmp, plan_path(layout, digest))
+    except OSError as e:  # a read-only cache only costs speed
+        log.debug(f"cannot save the plan for {digest}: {e}")
+
+
+@contextlib.contextmanager
+def _collect_warnings(echo: bool = True):
+    """The slow path's warnings (about the spec, the lock, the interpreter), kept so a
+    plan hit shows the user the same ones."""
+    seen: list = []
+    original = log.warning
+
+    def warning(msg: str) -> None:
+        if msg not in seen:
+            seen.append(msg)
+        if echo:
+            original(msg)
+
+    log.warning = warning
+    try:
+        yield seen
+    finally:
+        log.warning = original
+
+
+def _resolve(discovered, layout, flags, digest):
+    """The slow path: (interpreter, artifacts, env key, lock source, sources)."""
+    import dataclasses
+
+    from vpython.env.build import env_key
+    from vpython.interpreters import marker_environment, target_tags
+    from vpython.lock import pylock
+    from vpython.settings import load_sources
+
+    spec = parse_discovered(discovered)
+    interp = choose_interpreter(spec, flags, layout)
+    tags = target_tags(interp)
+    environment = marker_environment(interp)
+    base_dir = os.path.dirname(discovered.path) if discovered.path else os.getcwd()
+    sources = load_sources(flags=flags, spec_tool=spec.tool, base_dir=base_dir)
+    sources = dataclasses.replace(sources, credential_urls=_direct_reference_urls(spec, tags))
+    lock, lock_source = obtain_lock(discovered, spec, interp, sources, layout, digest, tags, environment)
+    artifacts = []
+    if lock is not None:
+        artifacts = pylock.select_artifacts(lock, source=lock_source, environment=environment, tags=tags,
+                                            platform_label=f"{interp.path} ({'.'.join(map(str, interp.version))})")
+    artifacts = _mark_direct_references(spec, tags, artifacts)
+    return interp, artifacts, env_key(interp, artifacts), lock_source, sources
+
+
+def _sources_for(discovered, layout, flags):
+    """The package sources of a plan hit that must fetch after all (a store entry is
+    missing or changed): what the slow path would have used, its warnings not repeated."""
+    import dataclasses
+
+    from vpython.interpreters import target_tags
+    from vpython.settings import load_sources
+
+    with _collect_warnings(echo=False):
+        spec = parse_discovered(discovered, quiet=True)
+        base_dir = os.path.dirname(discovered.path) if discovered.path else os.getcwd()
+        sources = load_sources(flags=flags, spec_tool=spec.tool, base_dir=base_dir)
+        tags = target_tags(choose_interpreter(spec, flags, layout))
+        return dataclasses.replace(sources, credential_urls=_direct_reference_urls(spec, tags))
+
+
 def provision(discovered, *, layout, flags, digest, install_only: bool = False):
     """Make sure the env for ``discovered`` exists; return its Pointer.
 
@@ -206,36 +378,35 @@ def provision(discovered, *, layout, flags, digest, install_only: bool = False):
 
 
 def _provision(discovered, *, layout, flags, digest, install_only: bool = False):
-    from vpython.env.build import env_key, write_pointer
-    from vpython.interpreters import marker_environment, target_tags
-    from vpython.lock import pylock
-    from vpython.settings import load_sources
-    from vpython.store import wheels
+    from vpython.env.build import write_pointer
     from vpython.store.locks import flocked, store_lock_path
 
-    spec = parse_discovered(discovered)
-    interp = choose_interpreter(spec, flags, layout)
-    tags = target_tags(interp)
-    environment = marker_environment(interp)
-    base_dir = os.path.dirname(discovered.path) if discovered.path else os.getcwd()
-    sources = load_sources(flags=flags, spec_tool=spec.tool, base_dir=base_dir)
-    sources = dataclasses.replace(sources, credential_urls=_direct_reference_urls(spec, tags))
-    lock, lock_source = obtain_lock(discovered, spec, interp, sources, layout, digest, tags, environment)
-    artifacts = []
-    if lock is not None:
-        artifacts = pylock.select_artifacts(lock, source=lock_source, environment=environment, tags=tags,
-                                            platform_label=f"{interp.path} ({'.'.join(map(str, interp.version))})")
-    artifacts = _mark_direct_references(spec, tags, artifacts)
-    key = env_key(interp, artifacts)
+    plan = load_plan(layout, digest, discovered)
+    if plan is not None:
+        log.debug(f"plan hit for {digest}: env {plan.key}")
+        for w in plan.warnings:
+            log.warning(w)
+        interp, artifacts, key, warnings = plan.interp, plan.artifacts, plan.key, plan.warnings
+        sources = None  # computed only if something must be fetched after all
+    else:
+        with _collect_warnings() as warnings:
+            interp, artifacts, key, lock_source, sources = _resolve(discovered, layout, flags, digest)
     env_dir = layout.env_dir(key)
     if not os.path.exists(os.path.join(env_dir, "pyvenv.cfg")):
         def fetch_many(missing):
+            nonlocal sources
+            from vpython.store import wheels
+
+            if sources is None:
+                sources = _sources_for(discovered, layout, flags)
             return wheels.fetch_all(missing, layout, sources, progress=log.progress)
 
         # Shared store lock: GC's store sweep (exclusive) cannot delete an entry
         # between our check that it exists and the moment it is linked.
         with flocked(store_lock_path(layout), exclusive=False):
             _build(layout, key, interp, artifacts, fetch_many, discovered)
+    if plan is None:
+        save_plan(layout, digest, discovered, interp, artifacts, key, lock_source, warnings)
     pointer = fastpath.Pointer(key, interp.path, fastpath.interpreter_id(interp.path))
     write_pointer(layout, digest, pointer)
     checkpoint("pointer")
