@@ -13,13 +13,20 @@ VpythonToolchainInfo = provider(
         "os": "str: target OS, an `@platforms//os` name (`linux`, `macos`, `windows`).",
         "platform_tag": "str: PEP 425 platform tag passed to `vpython build --platform`.",
         "python_version": "str: default target Python `X.Y` (`--python`); rules may override it.",
+        "run_python": "File or None: a Python that can run this platform's artifacts on the " +
+                      "machine running `bazel run`/`bazel test` (set only when the target " +
+                      "platform is the execution platform); launchers export it as VPYTHON_PYTHON.",
+        "run_python_version": "str: the `X.Y` of run_python; targets of another version do not use it.",
         "vpython": "FilesToRunProvider: the vpython tool, built for the execution platform.",
         "vpython_executable": "File: the tool's executable (for `bazel run` targets that call it).",
         "vpython_runfiles": "runfiles: the tool's runfiles (for `bazel run` targets that call it).",
     },
 )
 
-TOOLCHAIN_TYPE = str(Label("//toolchains:toolchain_type"))
+TOOLCHAIN_TYPE_LABEL = Label("//toolchains:toolchain_type")
+
+# A string (Bazel 4.2.3's rule(toolchains = ...) takes strings only), renaming-proof.
+TOOLCHAIN_TYPE = str(TOOLCHAIN_TYPE_LABEL)
 
 _OS = ["linux", "macos", "windows"]
 _CPU = ["aarch64", "x86_64"]
@@ -33,6 +40,8 @@ def _vpython_toolchain_impl(ctx):
         fail("vpython_toolchain %s: python_version %r is not X.Y.\nFix: set python_version = \"3.11\" (or another X.Y)." % (ctx.label, ctx.attr.python_version))
     if not ctx.attr.platform_tag or "-" in ctx.attr.platform_tag:
         fail("vpython_toolchain %s: platform_tag %r is not a PEP 425 platform tag.\nFix: use e.g. \"manylinux_2_17_x86_64\", \"macosx_11_0_arm64\" or \"win_amd64\"." % (ctx.label, ctx.attr.platform_tag))
+    if ctx.file.run_python and not _is_python_version(ctx.attr.run_python_version):
+        fail("vpython_toolchain %s: run_python is set but run_python_version %r is not X.Y.\nFix: set run_python_version to the X.Y of %s (e.g. \"3.11\")." % (ctx.label, ctx.attr.run_python_version, ctx.file.run_python.short_path))
     tool = ctx.attr.vpython[DefaultInfo]
     return [platform_common.ToolchainInfo(
         vpython = VpythonToolchainInfo(
@@ -41,6 +50,8 @@ def _vpython_toolchain_impl(ctx):
             os = ctx.attr.os,
             platform_tag = ctx.attr.platform_tag,
             python_version = ctx.attr.python_version,
+            run_python = ctx.file.run_python,
+            run_python_version = ctx.attr.run_python_version if ctx.file.run_python else "",
             vpython = tool.files_to_run,
             vpython_executable = tool.files_to_run.executable,
             vpython_runfiles = tool.default_runfiles,
@@ -62,6 +73,16 @@ vpython_toolchain = rule(
         "python_version": attr.string(
             mandatory = True,
             doc = "Default target Python `X.Y` (`vpython build --python`); rules may override it.",
+        ),
+        "run_python": attr.label(
+            allow_single_file = True,
+            doc = "A Python X.Y binary (a file label, e.g. a symlink in a repository or a " +
+                  "hermetic interpreter) that runs this platform's artifacts where targets run. " +
+                  "Set it only on the toolchain whose target platform is the execution platform. " +
+                  "Launchers put it in the runfiles and export it as VPYTHON_PYTHON.",
+        ),
+        "run_python_version": attr.string(
+            doc = "The X.Y of run_python; only targets of that python_version pin it.",
         ),
         "vpython": attr.label(
             cfg = "exec",

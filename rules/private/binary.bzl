@@ -6,7 +6,7 @@ lockfile and the wheels of the target platform, and writes a venv tree
 runs `<venv>/bin/python <main>` or the pex.
 """
 
-load("//toolchains:toolchain.bzl", "TOOLCHAIN_TYPE")
+load("//toolchains:toolchain.bzl", "TOOLCHAIN_TYPE", "TOOLCHAIN_TYPE_LABEL")
 load(":providers.bzl", "VpythonWheelsInfo")
 load(":utils.bzl", "RUNFILES_FUNCTION", "is_env_name", "is_python_version", "runfiles_path", "shell_quote")
 
@@ -20,6 +20,27 @@ BUILD_ENV = {
 }
 
 ARTIFACTS = ["venv", "pex"]
+
+# `ctx.actions.run(toolchain = ...)` tells Bazel that the executable comes from our
+# toolchain, which Automatic Exec Groups (`--incompatible_auto_exec_groups`) require.
+# Bazel 5.4 and 6.0 got the parameter (bazelbuild/bazel#16964, #16965); 4.2.3 rejects the
+# keyword. Starlark cannot inspect a function's parameters, and Debian's Bazel reports no
+# version, so the check is a feature that arrived with it: `config_common.toolchain_type`
+# (optional toolchains) exists from 6.0 on, and 4.2.3 has `config_common` without it.
+RUN_ACCEPTS_TOOLCHAIN = hasattr(config_common, "toolchain_type")
+
+def toolchain_kwargs(accepts_toolchain = RUN_ACCEPTS_TOOLCHAIN):
+    """Extra keyword arguments of the ctx.actions.run that runs the toolchain's vpython.
+
+    Args:
+      accepts_toolchain: whether this Bazel's ctx.actions.run has the `toolchain` parameter.
+
+    Returns:
+      {"toolchain": <toolchain type>} on Bazel 6.0+, {} on older Bazel.
+    """
+    if accepts_toolchain:
+        return {"toolchain": TOOLCHAIN_TYPE_LABEL}
+    return {}
 
 def _kind(ctx):
     return "py_vpython_test" if ctx.attr._test else "py_vpython_binary"
@@ -108,7 +129,30 @@ def _env_lines(ctx):
         lines.append("export %s=%s" % (name, shell_quote(value)))
     return "\n".join(lines)
 
-def _exec_line(ctx, artifact, out, main):
+def run_python(tc, python_version):
+    """The interpreter a launcher pins (exports as VPYTHON_PYTHON), or None.
+
+    Only the toolchain whose target platform is the execution platform (the host, for
+    the generated toolchains) has one, and only a target of that interpreter's X.Y may use
+    it: an artifact for another platform or Python cannot run on it.
+
+    Args:
+      tc: the VpythonToolchainInfo.
+      python_version: the target's Python X.Y.
+
+    Returns:
+      A File (to put in the runfiles), or None.
+    """
+    if tc.run_python and tc.run_python_version == python_version:
+        return tc.run_python
+    return None
+
+def _python_line(ctx, python):
+    if not python:
+        return "# No pinned interpreter: <venv>/bin/python uses $VPYTHON_PYTHON, else the first pythonX.Y binary on PATH."
+    return "export VPYTHON_PYTHON=\"$R/\"%s" % shell_quote(runfiles_path(ctx.workspace_name, python))
+
+def _exec_line(ctx, artifact, out, main, python_version, python):
     out_rf = shell_quote(runfiles_path(ctx.workspace_name, out))
     main_path = runfiles_path(ctx.workspace_name, main)
     main_rf = shell_quote(main_path)
@@ -121,12 +165,17 @@ def _exec_line(ctx, artifact, out, main):
 
     # A pex scrubs PYTHONPATH from its sys.path; PEX_EXTRA_SYS_PATH is pex's documented way
     # to add entries. The pex holds the wheels and `main`; `srcs` stay in the runfiles.
-    return "\n".join([
+    lines = [
         "export PEX_EXTRA_SYS_PATH=\"$R/\"%s\"${PEX_EXTRA_SYS_PATH:+:$PEX_EXTRA_SYS_PATH}\"" % repo_root,
         "PEX=\"$R/\"%s" % out_rf,
-        "if [[ -x \"$PEX\" ]]; then exec \"$PEX\" \"$@\"; fi",
-        "exec python3 \"$PEX\" \"$@\"",
-    ])
+    ]
+    if python:
+        lines.append("exec \"$VPYTHON_PYTHON\" \"$PEX\" \"$@\"")
+    else:
+        # The pex's own shebang, else an interpreter of the version it was built for.
+        lines.append("if [[ -x \"$PEX\" ]]; then exec \"$PEX\" \"$@\"; fi")
+        lines.append("exec python%s \"$PEX\" \"$@\"" % python_version)
+    return "\n".join(lines)
 
 def _py_vpython_impl(ctx):
     kind = _kind(ctx)
@@ -140,10 +189,17 @@ def _py_vpython_impl(ctx):
     lock, wheels = _lock_and_wheels(ctx)
     artifact = ctx.attr.artifact
 
+    sbom = None
     if artifact == "venv":
+        # The SBOM is inside the tree (vpython-artifact.cdx.json).
         out = ctx.actions.declare_directory(ctx.label.name + ".venv")
     else:
         out = ctx.actions.declare_file(ctx.label.name + ".pex")
+
+        # `vpython build --format pex -o X.pex` always writes the SBOM beside it as
+        # X.pex.cdx.json: declared, so that it is cached with the pex and never left as
+        # an unknown file in bazel-out (with local execution).
+        sbom = ctx.actions.declare_file(ctx.label.name + ".pex.cdx.json")
 
     positional = ctx.file.spec or main
     args = build_arguments(
@@ -166,11 +222,13 @@ def _py_vpython_impl(ctx):
         executable = tc.vpython,
         arguments = [args],
         inputs = depset(direct_inputs, transitive = [wheels]),
-        outputs = [out],
+        outputs = [out] + ([sbom] if sbom else []),
         mnemonic = "VpythonBuild",
         progress_message = "Building %s of %s for %s (Python %s)" % (artifact, ctx.label, tc.platform_tag, python_version),
         env = BUILD_ENV,
+        **toolchain_kwargs()
     )
+    python = run_python(tc, python_version)
 
     launcher = ctx.actions.declare_file(ctx.label.name)
     ctx.actions.expand_template(
@@ -180,14 +238,15 @@ def _py_vpython_impl(ctx):
         substitutions = {
             "%ARTIFACT_KIND%": "venv" if artifact == "venv" else "pex",
             "%ENV%": _env_lines(ctx),
-            "%EXEC%": _exec_line(ctx, artifact, out, main),
+            "%EXEC%": _exec_line(ctx, artifact, out, main, python_version, python),
+            "%PYTHON%": _python_line(ctx, python),
             "%RULE%": kind,
             "%RUNFILES_FUNCTION%": RUNFILES_FUNCTION,
             "%TARGET%": str(ctx.label),
         },
     )
 
-    runfiles = ctx.runfiles(files = [launcher, out, main] + ctx.files.srcs + ctx.files.data)
+    runfiles = ctx.runfiles(files = [launcher, out, main] + ([python] if python else []) + ctx.files.srcs + ctx.files.data)
     for target in ctx.attr.data:
         runfiles = runfiles.merge(target[DefaultInfo].default_runfiles)
     return [
@@ -196,7 +255,11 @@ def _py_vpython_impl(ctx):
             files = depset([launcher, out]),
             runfiles = runfiles,
         ),
-        OutputGroupInfo(vpython_artifact = depset([out])),
+        # `bazel build --output_groups=+sbom` also fetches a pex's SBOM (a venv's is in its tree).
+        OutputGroupInfo(
+            sbom = depset([sbom] if sbom else []),
+            vpython_artifact = depset([out]),
+        ),
     ]
 
 _ATTRS = {

@@ -12,5 +12,8 @@ if ! R="$(vpython_runfiles "$0")"; then
   exit 2
 fi
 export RUNFILES_DIR="$R"
+# The interpreter that runs the artifact: the toolchain's, from the runfiles, when it can
+# run this target (same platform and Python X.Y); `env` below may still override it.
+%PYTHON%
 %ENV%
 %EXEC%
