@@ -3,7 +3,15 @@
 load("//toolchains:toolchain.bzl", "TOOLCHAIN_TYPE")
 load(":utils.bzl", "RUNFILES_FUNCTION", "runfiles_path", "shell_quote")
 
-def _impl(ctx):
+def lock_impl(ctx):
+    """Implementation of both `vpython_lock` rules (public for the Starlark unit tests).
+
+    Args:
+      ctx: the rule context.
+
+    Returns:
+      [DefaultInfo] with the launcher and its runfiles.
+    """
     kind = "vpython_lock test" if ctx.attr._check else "vpython_lock"
     tc = ctx.toolchains[TOOLCHAIN_TYPE].vpython
     spec = ctx.file.spec
@@ -41,7 +49,7 @@ _ATTRS = {
 }
 
 _vpython_lock_run = rule(
-    implementation = _impl,
+    implementation = lock_impl,
     attrs = dict(_ATTRS, _check = attr.bool(default = False), _template = attr.label(
         allow_single_file = True,
         default = Label("//rules/private:lock_run.sh.tpl"),
@@ -51,7 +59,7 @@ _vpython_lock_run = rule(
 )
 
 _vpython_lock_test = rule(
-    implementation = _impl,
+    implementation = lock_impl,
     attrs = dict(_ATTRS, _check = attr.bool(default = True), _template = attr.label(
         allow_single_file = True,
         default = Label("//rules/private:lock_check.sh.tpl"),
@@ -59,6 +67,29 @@ _vpython_lock_test = rule(
     test = True,
     toolchains = [TOOLCHAIN_TYPE],
 )
+
+def fix_target_label(name, native_module = None):
+    """The label of the `bazel run` target `name` in the package being loaded, for messages.
+
+    Uses `native.package_relative_label` where it exists (Bazel 6.5/7.1+):
+    `native.repository_name()` is deprecated there and missing under
+    `--noincompatible_enable_deprecated_label_apis`; falls back to it on older Bazel (4.2.3).
+
+    Args:
+      name: the target's name.
+      native_module: `native`, or a stand-in in unit tests.
+
+    Returns:
+      "//pkg:name" in the main repository, "@repo//pkg:name" (or "@@canonical//...") elsewhere.
+    """
+    n = native_module or native
+    if hasattr(n, "package_relative_label"):
+        text = str(n.package_relative_label(name))
+        if text.startswith("@@//") or text.startswith("@//"):  # the main repository
+            return text[text.index("//"):]
+        return text
+    repo = n.repository_name()
+    return "%s//%s:%s" % ("" if repo == "@" else repo, n.package_name(), name)
 
 def vpython_lock(name, spec, lock = None, platforms = None, size = "small", **kwargs):
     """Targets that keep a checked-in pylock.toml in step with its spec.
@@ -86,10 +117,6 @@ def vpython_lock(name, spec, lock = None, platforms = None, size = "small", **kw
         lock = lock,
         platforms = platforms,
         size = size,
-        fix_target = "%s//%s:%s" % (
-            "" if native.repository_name() == "@" else native.repository_name(),
-            native.package_name(),
-            name,
-        ),
+        fix_target = fix_target_label(name),
         **kwargs
     )
