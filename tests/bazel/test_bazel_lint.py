@@ -27,6 +27,15 @@ TARGETS = [
 ]
 
 
+# The Starlark unit tests (fakes.bzl, rules_test.bzl) are formatted and linted too, minus
+# the warnings that only make sense for shipped rules: docstrings on every test function,
+# `provider()` documentation (the fakes mimic Bazel's signature), and loads from
+# rules/private (the tests exercise private code on purpose).
+TEST_STARLARK = "tests/bazel/starlark"
+TEST_WARNINGS = ("-function-docstring,-function-docstring-args,-function-docstring-return,"
+                 "-function-docstring-header,-module-docstring,-bzl-visibility,-provider-params")
+
+
 @pytest.fixture(scope="module")
 def buildifier():
     path = H.find_buildifier()
@@ -43,6 +52,13 @@ def _run(buildifier, args, cwd):
 def test_buildifier_clean(buildifier):
     targets = [t for t in TARGETS if (H.REPO / t).exists()]
     proc = _run(buildifier, ["-r", *targets], H.REPO)
+    assert proc.returncode == 0, f"buildifier found problems:\n{proc.stdout}{proc.stderr}"
+
+
+def test_starlark_unit_tests_are_buildifier_clean(buildifier):
+    files = sorted(str(p.relative_to(H.REPO)) for p in (H.REPO / TEST_STARLARK).glob("*.bzl"))
+    assert len(files) >= 2, files
+    proc = _run(buildifier, [f"--warnings={TEST_WARNINGS}", *files], H.REPO)
     assert proc.returncode == 0, f"buildifier found problems:\n{proc.stdout}{proc.stderr}"
 
 

@@ -30,8 +30,8 @@ BZL_FILES = sorted(
 )
 # bzlmod-only code that Bazel 4.2.3 never loads (module_extension, tag_class).
 BZLMOD_ONLY = {REPO / "rules" / "extensions.bzl"}
-FAKES = ["DefaultInfo", "Label", "OutputGroupInfo", "attr", "depset", "module_extension", "native",
-         "platform_common", "provider", "repository_rule", "rule", "tag_class"]
+FAKES = ["DefaultInfo", "Label", "OutputGroupInfo", "attr", "config_common", "depset", "module_extension",
+         "native", "platform_common", "provider", "repository_rule", "rule", "tag_class"]
 
 # Constructs Bazel 4.2.3 rejects, or current Bazel removed (see reference/bazel-offline.md §6).
 FORBIDDEN = {
@@ -47,6 +47,10 @@ FORBIDDEN = {
     r"ctx\.actions\.run\([^)]*\btoolchain\s*=": "run(toolchain = ...) (not in 4.2.3)",
     r"\brctx\.(getenv|watch)\(|rctx\.os\.arch\b": "repository_ctx.getenv/watch/os.arch (not in 4.2.3)",
     r"\bbazel_features\b|versions\.check": "version checks (Debian's Bazel reports no version)",
+    r"\bnative\.bazel_version\b": "native.bazel_version (empty on Debian's Bazel; gone in current Bazel)",
+    r"\bctx\.host_configuration\b": "ctx.host_configuration (removed with host transitions)",
+    r"\bhost_fragments\b": "rule(host_fragments = ...) (removed with host transitions)",
+    r"\breturn\s+struct\(": "returning struct(...) from a rule (struct providers removed in Bazel 8)",
 }
 
 
@@ -112,11 +116,35 @@ def _functions(prefix):
 
 @pytest.mark.parametrize("path", BZL_FILES, ids=lambda p: str(p.relative_to(REPO)))
 def test_bzl_parses_in_a_bazel4_dialect(path):
-    if path in BZLMOD_ONLY:
-        # Still Starlark; only its globals (module_extension, tag_class) are bzlmod-only.
-        sl.parse(str(path), path.read_text(), bazel4_dialect())
-        return
+    # extensions.bzl too: only its globals (module_extension, tag_class) are bzlmod-only,
+    # which test_bzlmod_only_globals_stay_out_of_files_bazel4_loads covers.
     sl.parse(str(path), path.read_text(), bazel4_dialect())
+
+
+def test_forbidden_patterns_catch_what_they_name():
+    """Each FORBIDDEN pattern matches an example of the construct (so a typo cannot
+    silently disable a check)."""
+    examples = {
+        "lambda": "f = lambda x: x",
+        "removeprefix": 'x = "a".removeprefix("b")',
+        "set()": "s = set([1])",
+        "subrule": "s = subrule(implementation = _i)",
+        "config.exec()": 'a = attr.label(cfg = config.exec("g"))',
+        'cfg = "host"': 'a = attr.label(cfg = "host")',
+        "RunEnvironmentInfo": "return [RunEnvironmentInfo(environment = {})]",
+        "language-rule": "x = ctx.attr.dep[PyInfo]",
+        "exec_groups": "r = rule(_impl, exec_groups = {})",
+        "run(toolchain": "ctx.actions.run(executable = e, toolchain = None)",
+        "repository_ctx.getenv": 'v = rctx.getenv("X")',
+        "version checks": "versions.check(\"5.0\")",
+        "native.bazel_version": "v = native.bazel_version",
+        "ctx.host_configuration": "c = ctx.host_configuration",
+        "host_fragments": 'r = rule(_impl, host_fragments = ["cpp"])',
+        "struct(": "    return struct(files = depset())",
+    }
+    for pattern, why in FORBIDDEN.items():
+        hits = [code for key, code in examples.items() if key in why and re.search(pattern, code)]
+        assert hits, f"no example matches {pattern!r} ({why})"
 
 
 @pytest.mark.parametrize("path", BZL_FILES, ids=lambda p: str(p.relative_to(REPO)))
@@ -148,25 +176,77 @@ def test_starlark(rules_test, name):
     rules_test.call(name)
 
 
+# fails_* function -> (who: the rule and the label or name, then the problem, then the fix).
 FAILS = {
-    "fails_two_lockfiles": [r"^py_vpython_binary ", r"deps come from 2 different lockfiles", r"\nFix: "],
-    "fails_partial_deps": [r"^py_vpython_binary ", r"also locks markupsafe", r"\nFix: depend on the repository's :wheels"],
-    "fails_bad_env_name": [r"^py_vpython_binary ", r'invalid variable name "BAD-NAME"', r"\nFix: "],
-    "fails_bad_python_version": [r"^py_vpython_test ", r'python_version "3" is not X\.Y', r"\nFix: "],
-    "fails_spec_is_main": [r"^py_vpython_binary ", r"spec and main are the same file", r"\nFix: "],
+    "fails_two_lockfiles": ("py_vpython_binary //pkg:app", r"deps come from 2 different lockfiles", r"\nFix: "),
+    "fails_partial_deps": ("py_vpython_binary //pkg:app", r"also locks markupsafe", r"\nFix: depend on the repository's :wheels"),
+    "fails_bad_env_name": ("py_vpython_binary //pkg:app", r'invalid variable name "BAD-NAME"', r"\nFix: "),
+    "fails_bad_python_version": ("py_vpython_test //pkg:app", r'python_version "3" is not X\.Y', r"\nFix: "),
+    "fails_spec_is_main": ("py_vpython_binary //pkg:app", r"spec and main are the same file", r"\nFix: "),
+    "fails_wheels_missing_interpreter": ('vpython_locked_wheels(name = "pypi")',
+                                         r'python_interpreter "/nowhere/python3" does not exist',
+                                         r"\nFix: point it at a Python 3"),
+    "fails_wheels_no_python_on_path": ('vpython_locked_wheels(name = "pypi")', r"no python3 or python on PATH",
+                                       r"\nFix: install Python 3, set python_interpreter"),
+    "fails_wheels_unreadable_lock": ('vpython_locked_wheels(name = "pypi")',
+                                     r"cannot read the lockfile @//:pylock\.vpython\.toml: .*invalid TOML",
+                                     r"\nFix: re-create it with `vpython lock`"),
+    "fails_wheels_unusable_lock": ('vpython_locked_wheels(name = "pypi")',
+                                   r"@//:pylock\.vpython\.toml is not usable:\n  .*package x has no wheels",
+                                   r"\nFix: re-lock with `vpython lock`"),
+    "fails_toolchains_no_vpython_package": ('vpython_register_toolchains(name = "vpython_toolchains")',
+                                            r"/src/vpython has no vpython package", r"\nFix: use a complete vpython checkout"),
+    "fails_toolchains_python_does_not_run": ('vpython_register_toolchains(name = "vpython_toolchains")',
+                                             r"cannot run /opt/py/bin/python3\.11: Segmentation fault",
+                                             r"\nFix: set python_interpreter to a working Python 3"),
+    "fails_toolchains_bad_python_version": ('vpython_register_toolchains(name = "vpython_toolchains")',
+                                            r'python_version "3" is not X\.Y', r'\nFix: e\.g\. python_version = "3\.11"'),
+    "fails_toolchains_unknown_platform_tag_key": ('vpython_register_toolchains(name = "vpython_toolchains")',
+                                                  r'platform_tags has unknown platform "solaris_sparc"',
+                                                  r"\nFix: use keys from linux_arm64, linux_x86_64"),
+    "fails_lock_spec_in_another_repository": ("vpython_lock //pkg:lock", r"spec \.\./other/vpython\.toml is in another repository",
+                                              r"\nFix: lock a spec of this workspace"),
+    "fails_lock_bad_platform_tag": ("vpython_lock //pkg:lock", r'"manylinux-2-28" is not a PEP 425 platform tag',
+                                    r'\nFix: use tags such as "manylinux_2_17_x86_64"'),
+    "fails_tool_no_vpython_sources": ("vpython_tool @vpython_toolchains//:vpython", r"srcs has no vpython/__init__\.py",
+                                      r"\nFix: set srcs to the vpython package sources"),
+    "fails_tool_two_interpreters": ("vpython_tool @vpython_toolchains//:vpython",
+                                    r"both interpreter and interpreter_path are set", r"\nFix: keep one of them"),
+    "fails_tool_no_interpreter": ("vpython_tool @vpython_toolchains//:vpython", r"no interpreter",
+                                  r"\nFix: set interpreter \(a label\) or interpreter_path"),
+    "fails_toolchain_bad_python_version": ("vpython_toolchain @vpython_toolchains//:linux_x86_64",
+                                           r'python_version "3\.x" is not X\.Y', r'\nFix: set python_version = "3\.11"'),
+    "fails_toolchain_bad_platform_tag": ("vpython_toolchain @vpython_toolchains//:linux_x86_64",
+                                         r'platform_tag "manylinux-2-28-x86_64" is not a PEP 425 platform tag',
+                                         r'\nFix: use e\.g\. "manylinux_2_17_x86_64"'),
+    "fails_toolchain_run_python_without_version": ("vpython_toolchain @vpython_toolchains//:linux_x86_64",
+                                                   r'run_python is set but run_python_version "" is not X\.Y',
+                                                   r"\nFix: set run_python_version to the X\.Y of "),
 }
+
+
+def test_every_fails_function_is_checked():
+    assert sorted(_functions("fails_")) == sorted(FAILS)
 
 
 @pytest.mark.parametrize("name", sorted(FAILS))
 def test_fail_messages_name_rule_label_problem_and_fix(rules_test, name):
-    assert name in _functions("fails_")
     with pytest.raises(sl.StarlarkError) as info:
         rules_test.call(name)
     text = str(info.value)
     message = text[text.index("fail:") + len("fail:"):].strip() if "fail:" in text else text
-    for pattern in FAILS[name]:
+    # A fake ctx.label is a struct (starlark-pyo3 cannot give it Bazel's str()); show it as Bazel would.
+    message = re.sub(r'struct\(name="[^"]*", package="[^"]*", workspace_name="[^"]*", label="([^"]*)"\)', r"\1", message)
+    # Likewise a fake repository_ctx path (nested structs: replace the innermost first).
+    path_struct = re.compile(r'struct\(basename="[^"]*", dirname=[^()]*?, exists=\w+, get_child=[^,]+, path="([^"]*)"\)')
+    while path_struct.search(message):
+        message = path_struct.sub(r"\1", message)
+    who, problem, fix = FAILS[name]
+    assert message.startswith(who + ": ") or message.startswith(who + " "), f"{who!r} does not start:\n{message}"
+    for pattern in (problem, fix):
         assert re.search(pattern, message, re.M), f"{pattern!r} not in:\n{message}"
-    assert '"app"' in message, "the message names the target's label"
+    # Problem first, then the fix on its own line.
+    assert re.search(problem, message.split("\nFix: ")[0], re.M), message
 
 
 def test_generated_build_files_are_valid_starlark(rules_test):

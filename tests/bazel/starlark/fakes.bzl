@@ -34,15 +34,15 @@ def rule(implementation, attrs = None, doc = "", executable = False, test = Fals
     )
 
 def repository_rule(implementation, attrs = None, doc = "", environ = None, local = False):
-    return struct(implementation = implementation, attrs = attrs or {}, environ = environ or [], local = local)
+    return struct(implementation = implementation, attrs = attrs or {}, doc = doc, environ = environ or [], local = local)
 
 def tag_class(attrs = None, doc = ""):
     return struct(attrs = attrs or {}, doc = doc)
 
 def module_extension(implementation, tag_classes = None, doc = ""):
-    return struct(implementation = implementation, tag_classes = tag_classes or {})
+    return struct(implementation = implementation, tag_classes = tag_classes or {}, doc = doc)
 
-def provider(doc = "", fields = None):
+def provider(doc = "", fields = None):  # buildifier: disable=unused-variable
     def construct(**kwargs):
         for key in kwargs:
             if fields != None and key not in fields:
@@ -55,6 +55,9 @@ DefaultInfo = provider(fields = ["executable", "files", "runfiles", "default_run
 OutputGroupInfo = struct  # called with keyword arguments only
 
 platform_common = struct(ToolchainInfo = provider())
+
+# Bazel 4.2.3's config_common: no toolchain_type (so no `toolchain =` on ctx.actions.run).
+config_common = struct(FeatureFlagInfo = provider())
 
 def Label(value):
     return value if value.startswith("@") else "@vpython" + value
@@ -69,9 +72,27 @@ def depset(direct = None, transitive = None, order = "default"):
 
 native = struct()
 
+def fake_native(package = "pkg", repo = "@", relative_label = None):
+    """`native` of a BUILD file being loaded.
+
+    Bazel 4.2.3's by default; with `relative_label`, Bazel 7.1's (package_relative_label
+    returns `relative_label % name`, repository_name() is disabled).
+    """
+    if relative_label == None:
+        return struct(package_name = lambda: package, repository_name = lambda: repo)
+
+    def fail_deprecated():
+        fail("native.repository_name() is not available (--noincompatible_enable_deprecated_label_apis)")
+
+    return struct(
+        package_name = lambda: package,
+        package_relative_label = lambda name: relative_label % name,
+        repository_name = fail_deprecated,
+    )
+
 # --------------------------------------------------------------------------- test inputs
 
-def fake_file(short_path, root = "", is_directory = False, repo = ""):
+def fake_file(short_path, root = "", is_directory = False):
     """A File: `short_path` as Bazel shows it (`pkg/x.py`, `../repo/x.whl`)."""
     path = short_path
     if short_path.startswith("../"):
@@ -102,7 +123,8 @@ def fake_runfiles(files = None):
 def fake_target(providers = None, default_runfiles = None):
     """A dependency: a dict from provider constructor to provider value."""
     out = dict(providers or {})
-    out[DefaultInfo] = DefaultInfo(default_runfiles = default_runfiles or fake_runfiles())
+    if DefaultInfo not in out:
+        out[DefaultInfo] = DefaultInfo(default_runfiles = default_runfiles or fake_runfiles())
     return out
 
 def _args():
@@ -151,7 +173,7 @@ def fake_ctx(label, attrs, files = None, toolchains = None, workspace_name = "my
     def expand_template(template, output, substitutions, is_executable = False):
         log.append(("expand_template", struct(template = template, output = output, substitutions = substitutions, is_executable = is_executable)))
 
-    def expand_location(value, targets = None):
+    def expand_location(value, targets = None):  # buildifier: disable=unused-variable
         for k, v in (data_locations or {}).items():
             value = value.replace("$(location %s)" % k, v)
         return value
@@ -176,4 +198,73 @@ def fake_ctx(label, attrs, files = None, toolchains = None, workspace_name = "my
         runfiles = lambda files = None: fake_runfiles(files),
         toolchains = toolchains or {},
         workspace_name = workspace_name,
+    )
+
+# --------------------------------------------------------------------------- repository rules
+
+def _path_object(path, parent, existing):
+    def get_child(name):
+        return fake_path(path.rstrip("/") + "/" + name, existing)
+
+    return struct(
+        basename = path.rstrip("/").split("/")[-1],
+        dirname = parent,
+        exists = path in existing,
+        get_child = get_child,
+        path = path,
+    )
+
+def fake_path(path, existing = None):
+    """A repository_ctx path object; `existing`: the set (dict) of paths that exist."""
+    existing = existing or {}
+    parts = [p for p in path.split("/") if p]
+    node = _path_object("/", None, existing)
+    for i in range(len(parts)):
+        node = _path_object("/" + "/".join(parts[:i + 1]), node, existing)
+    return node
+
+def fake_rctx(attrs, paths = None, existing = None, which = None, execute = None, environ = None, os_name = "linux"):
+    """A repository_ctx; `log` records what the rule did.
+
+    `paths`: {label or string: path string} for rctx.path; `existing`: paths that exist;
+    `which`: {name: path string}; `execute(argv)` returns (return_code, stdout, stderr).
+    """
+    log = []
+    existing = existing or {}
+
+    def path(value):
+        key = str(value)
+        return fake_path((paths or {}).get(key, key), existing)
+
+    def which_fn(name):
+        found = (which or {}).get(name)
+        if not found:
+            return None
+        known = dict(existing)
+        known[found] = True
+        return fake_path(found, known)
+
+    def execute_fn(argv, quiet = False, **kwargs):  # buildifier: disable=unused-variable
+        argv = [a.path if hasattr(a, "path") else a for a in argv]
+        log.append(("execute", argv))
+        code, out, err = execute(argv) if execute else (0, "", "")
+        return struct(return_code = code, stdout = out, stderr = err)
+
+    def record(kind):
+        def fn(*args, **kwargs):
+            log.append((kind, args, kwargs))
+
+        return fn
+
+    return struct(
+        attr = struct(**attrs),
+        download = record("download"),
+        execute = execute_fn,
+        file = record("file"),
+        log = log,
+        os = struct(environ = environ or {}, name = os_name),
+        path = path,
+        report_progress = record("report_progress"),
+        symlink = record("symlink"),
+        which = which_fn,
     )

@@ -4,14 +4,17 @@ Every `test_*` function is one pytest case; `fails_*` functions must fail() with
 message the Python side checks.
 """
 
-load("fakes.bzl", "depset", "fake_ctx", "fake_file", "fake_label", "fake_runfiles", "fake_target")
-load("//rules/private:binary.bzl", "BUILD_ENV", "build_arguments", "py_vpython_binary", "py_vpython_test")
-load("//rules/private:lock.bzl", "vpython_lock")
+load("//rules/private:binary.bzl", "BUILD_ENV", "RUN_ACCEPTS_TOOLCHAIN", "build_arguments", "py_vpython_binary", "py_vpython_test", "toolchain_kwargs")
+load("//rules/private:lock.bzl", "fix_target_label", "lock_impl", "vpython_lock")
 load("//rules/private:providers.bzl", "VpythonWheelsInfo")
 load("//rules/private:pylock.bzl", "lock_model", "normalize_name", "package_dir", "parse_wheel_filename", "platform_tag_targets", "render_build_files", "wheel_platform_keys")
+load("//rules/private:tool.bzl", "vpython_tool")
+load("//rules/private:toolchains_repo.bzl", "vpython_toolchains_repo")
 load("//rules/private:utils.bzl", "is_env_name", "is_python_version", "runfiles_path", "shell_quote")
+load("//rules/private:wheels_repo.bzl", "vpython_locked_wheels")
 load("//toolchains:platforms.bzl", "PLATFORMS", "PLATFORM_KEYS", "host_os", "platform_key")
-load("//toolchains:toolchain.bzl", "TOOLCHAIN_TYPE", "VpythonToolchainInfo")
+load("//toolchains:toolchain.bzl", "TOOLCHAIN_TYPE", "TOOLCHAIN_TYPE_LABEL", "VpythonToolchainInfo", "vpython_toolchain")
+load("fakes.bzl", "DefaultInfo", "depset", "fake_ctx", "fake_file", "fake_label", "fake_native", "fake_rctx", "fake_runfiles", "fake_target")
 
 def assert_eq(actual, expected, what = ""):
     if actual != expected:
@@ -201,16 +204,26 @@ def test_platforms_table():
 
 # --------------------------------------------------------------------------- binary.bzl
 
-TC = VpythonToolchainInfo(
-    cpu = "x86_64",
-    interpreter = "/usr/bin/python3.11",
-    os = "linux",
-    platform_tag = "manylinux_2_28_x86_64",
-    python_version = "3.11",
-    vpython = struct(executable = fake_file("../vpython_toolchains/vpython", root = "bazel-out/host/bin")),
-    vpython_executable = fake_file("../vpython_toolchains/vpython", root = "bazel-out/host/bin"),
-    vpython_runfiles = fake_runfiles(),
-)
+def toolchain_info(run_python = None, run_python_version = ""):
+    return VpythonToolchainInfo(
+        cpu = "x86_64",
+        interpreter = "/usr/bin/python3.11",
+        os = "linux",
+        platform_tag = "manylinux_2_28_x86_64",
+        python_version = "3.11",
+        run_python = run_python,
+        run_python_version = run_python_version,
+        vpython = struct(executable = fake_file("../vpython_toolchains/vpython", root = "bazel-out/host/bin")),
+        vpython_executable = fake_file("../vpython_toolchains/vpython", root = "bazel-out/host/bin"),
+        vpython_runfiles = fake_runfiles(),
+    )
+
+# A toolchain for a platform other than the host's: nothing to pin.
+TC = toolchain_info()
+HOST_PYTHON = fake_file("../vpython_toolchains/host_python/python3.11")
+
+# The host platform's toolchain: it carries the host Python as a file.
+HOST_TC = toolchain_info(run_python = HOST_PYTHON, run_python_version = "3.11")
 
 LOCK = fake_file("../pypi/pylock.toml")
 WHEELS = [
@@ -227,7 +240,7 @@ def wheels_dep(packages = None, lock = LOCK, wheels = WHEELS):
         wheels = depset(wheels),
     )})
 
-def binary_ctx(test = False, artifact = "venv", python_version = "", deps = None, lock = None, spec = True, env = None, main = None):
+def binary_ctx(test = False, artifact = "venv", python_version = "", deps = None, lock = None, spec = True, env = None, main = None, tc = TC):
     main = main or fake_file("pkg/app.py")
     data = fake_file("pkg/data.txt")
     attrs = {
@@ -255,7 +268,7 @@ def binary_ctx(test = False, artifact = "venv", python_version = "", deps = None
         fake_label("pkg", "app"),
         attrs,
         files,
-        toolchains = {TOOLCHAIN_TYPE: struct(vpython = TC)},
+        toolchains = {TOOLCHAIN_TYPE: struct(vpython = tc)},
         data_locations = {"data.txt": "pkg/data.txt"},
     )
 
@@ -338,15 +351,65 @@ def test_binary_venv_action():
 
 def test_binary_pex_and_python_override():
     ctx = binary_ctx(artifact = "pex", python_version = "3.12", spec = None)
-    py_vpython_binary.implementation(ctx)
-    assert_eq(_logged(ctx, "declare_file")[0], "pkg/app.pex")
-    argv = _logged(ctx, "run")[0]["arguments"][0].argv
+    providers = py_vpython_binary.implementation(ctx)
+    assert_eq(_logged(ctx, "declare_file")[:2], ["pkg/app.pex", "pkg/app.pex.cdx.json"])
+    run = _logged(ctx, "run")[0]
+    argv = run["arguments"][0].argv
     assert_eq(argv[1], "pkg/app.py")  # no spec: main carries (or lacks) its own
     assert_eq(argv[argv.index("--format") + 1], "pex")
     assert_eq(argv[argv.index("--python") + 1], "3.12")
+
+    # `vpython build --format pex -o X.pex` also writes X.pex.cdx.json: a declared output.
+    assert_eq(argv[argv.index("-o") + 1] + ".cdx.json", run["outputs"][1].path)
+    assert_eq([f.short_path for f in run["outputs"]], ["pkg/app.pex", "pkg/app.pex.cdx.json"])
+    groups = providers[1]
+    assert_eq([f.short_path for f in groups.sbom.to_list()], ["pkg/app.pex.cdx.json"])
+    assert_eq([f.short_path for f in groups.vpython_artifact.to_list()], ["pkg/app.pex"])
+    assert_true("pkg/app.pex.cdx.json" not in [f.short_path for f in providers[0].files.to_list()], "the SBOM is not a default output")
+
     exec_lines = _logged(ctx, "expand_template")[-1].substitutions["%EXEC%"]
     assert_in("PEX=\"$R/\"'my_ws/pkg/app.pex'", exec_lines)
     assert_in("export PEX_EXTRA_SYS_PATH=\"$R/\"'my_ws'", exec_lines)
+
+    # Without the pex's shebang interpreter: one of the version it was built for.
+    assert_in("exec python3.12 \"$PEX\" \"$@\"", exec_lines)
+    assert_true("exec python3 " not in exec_lines, exec_lines)
+
+def test_venv_has_no_separate_sbom_output():
+    ctx = binary_ctx()
+    providers = py_vpython_binary.implementation(ctx)
+    assert_eq([f.short_path for f in _logged(ctx, "run")[0]["outputs"]], ["pkg/app.venv"])
+    assert_eq(providers[1].sbom.to_list(), [])
+
+def test_toolchain_parameter_only_where_run_accepts_it():
+    # The fakes are Bazel 4.2.3: config_common has no toolchain_type.
+    assert_eq(RUN_ACCEPTS_TOOLCHAIN, False)
+    assert_eq(toolchain_kwargs(False), {})
+    assert_eq(toolchain_kwargs(True), {"toolchain": TOOLCHAIN_TYPE_LABEL})
+    assert_eq(str(TOOLCHAIN_TYPE_LABEL), TOOLCHAIN_TYPE)
+    ctx = binary_ctx()
+    py_vpython_binary.implementation(ctx)
+    assert_true("toolchain" not in _logged(ctx, "run")[0], "4.2.3 rejects run(toolchain = ...)")
+
+def test_host_toolchain_pins_the_interpreter_from_the_runfiles():
+    for artifact in ["venv", "pex"]:
+        ctx = binary_ctx(artifact = artifact, tc = HOST_TC)
+        providers = py_vpython_binary.implementation(ctx)
+        subs = _logged(ctx, "expand_template")[0].substitutions
+        assert_eq(subs["%PYTHON%"], "export VPYTHON_PYTHON=\"$R/\"'vpython_toolchains/host_python/python3.11'")
+        assert_in("../vpython_toolchains/host_python/python3.11", [f.short_path for f in providers[0].runfiles.files])
+        for value in subs.values():
+            assert_true("/usr/bin" not in value, "absolute path in the launcher: " + value)
+        if artifact == "pex":
+            assert_in("exec \"$VPYTHON_PYTHON\" \"$PEX\" \"$@\"", subs["%EXEC%"])
+
+def test_no_pin_for_another_python_or_platform():
+    for tc, version in [(HOST_TC, "3.12"), (TC, "3.11"), (TC, "")]:
+        ctx = binary_ctx(tc = tc, python_version = version)
+        providers = py_vpython_binary.implementation(ctx)
+        subs = _logged(ctx, "expand_template")[0].substitutions
+        assert_true("VPYTHON_PYTHON=" not in subs["%PYTHON%"], subs["%PYTHON%"])
+        assert_true(HOST_PYTHON not in providers[0].runfiles.files, "interpreter in the runfiles")
 
 def test_explicit_lock_overrides_deps_lock():
     own = fake_file("pkg/pylock.app.toml")
@@ -371,6 +434,119 @@ def test_test_rule_shares_the_implementation():
 def test_lock_macro_is_defined():
     assert_true(vpython_lock != None, "vpython_lock")
 
+def test_fix_target_label():
+    # Bazel 4.2.3: native.repository_name().
+    assert_eq(fix_target_label("lock", fake_native("tools", "@")), "//tools:lock")
+    assert_eq(fix_target_label("lock", fake_native("", "@other")), "@other//:lock")
+
+    # Bazel 7.1+: package_relative_label (repository_name() may be disabled).
+    assert_eq(fix_target_label("lock", fake_native(relative_label = "@@//tools:%s")), "//tools:lock")
+    assert_eq(fix_target_label("lock", fake_native(relative_label = "@//tools:%s")), "//tools:lock")
+    assert_eq(fix_target_label("lock", fake_native(relative_label = "@@other+//:%s")), "@@other+//:lock")
+
+def lock_ctx(check = False, spec = None, platforms = None):
+    spec = spec or fake_file("pkg/vpython.toml")
+    attrs = {
+        "_check": check,
+        "_template": fake_target(),
+        "fix_target": "//pkg:lock",
+        "lock": fake_target(),
+        "platforms": platforms or [],
+        "spec": fake_target(),
+    }
+    files = {
+        "_template": [fake_file("../vpython/rules/private/lock_run.sh.tpl")],
+        "lock": [fake_file("pkg/pylock.vpython.toml")],
+        "spec": [spec],
+    }
+    return fake_ctx(fake_label("pkg", "lock"), attrs, files, toolchains = {TOOLCHAIN_TYPE: struct(vpython = TC)})
+
+def test_lock_rules():
+    ctx = lock_ctx(check = True, platforms = ["win_arm64"])
+    lock_impl(ctx)
+    subs = _logged(ctx, "expand_template")[0].substitutions
+    assert_eq(subs["%FLAGS%"], "--platform 'win_arm64'")
+    assert_eq(subs["%SPEC%"], "'pkg/vpython.toml'")
+    assert_eq(_logged(ctx, "declare_file"), ["pkg/lock.check.sh"])
+
+# --------------------------------------------------------------------------- toolchains
+
+def toolchain_ctx(python_version = "3.11", platform_tag = "manylinux_2_28_x86_64", run_python = None, run_python_version = ""):
+    attrs = {
+        "cpu": "x86_64",
+        "interpreter": "/usr/bin/python3.11",
+        "os": "linux",
+        "platform_tag": platform_tag,
+        "python_version": python_version,
+        "run_python": fake_target() if run_python else None,
+        "run_python_version": run_python_version,
+        "vpython": fake_target({DefaultInfo: DefaultInfo(
+            default_runfiles = fake_runfiles(),
+            files_to_run = struct(executable = fake_file("../vpython_toolchains/vpython", root = "bazel-out/host/bin")),
+        )}),
+    }
+    files = {"run_python": [run_python] if run_python else []}
+    ctx = fake_ctx(fake_label("", "linux_x86_64", repo = "@vpython_toolchains"), attrs, files)
+    return ctx
+
+def test_toolchain_rule():
+    info = vpython_toolchain.implementation(toolchain_ctx(run_python = HOST_PYTHON, run_python_version = "3.11"))[0].vpython
+    assert_eq(info.run_python, HOST_PYTHON)
+    assert_eq(info.run_python_version, "3.11")
+    info = vpython_toolchain.implementation(toolchain_ctx())[0].vpython
+    assert_eq(info.run_python, None)
+    assert_eq(info.run_python_version, "")
+
+PROBE = {
+    "deps": {"packaging": "25.0", "pex": "2.1"},
+    "executable": "/opt/py/bin/python3.11",
+    "implementation": "CPython",
+    "missing": [],
+    "version": "3.11.7",
+}
+CHECKOUT = "/src/vpython"
+
+def toolchains_rctx(python_version = "", platform_tags = None, probe = None, vpython_package = True, uname = "x86_64"):
+    existing = {CHECKOUT + "/vpython/__init__.py": True} if vpython_package else {}
+
+    def execute(argv):
+        if argv[0] == "uname":
+            return (0, uname + "\n", "")
+        if probe == None:
+            return (0, json.encode(PROBE), "")
+        return probe
+
+    return fake_rctx(
+        {"name": "vpython_toolchains", "platform_tags": platform_tags or {}, "python_interpreter": "", "python_version": python_version},
+        paths = {"@vpython//rules:BUILD.bazel": CHECKOUT + "/rules/BUILD.bazel"},
+        existing = existing,
+        which = {"python3": "/opt/py/bin/python3.11"},
+        execute = execute,
+    )
+
+def generated_toolchains_build_file(uname = "x86_64"):
+    rctx = toolchains_rctx(uname = uname)
+    vpython_toolchains_repo.implementation(rctx)
+    files = dict([(entry[1][0], entry[1][1]) for entry in rctx.log if entry[0] == "file"])
+    symlinks = [(entry[1][0], entry[1][1]) for entry in rctx.log if entry[0] == "symlink"]
+    return files["BUILD.bazel"], symlinks
+
+def test_toolchains_repo_pins_the_host_python_on_the_host_toolchain_only():
+    build, symlinks = generated_toolchains_build_file()
+    assert_in(("/opt/py/bin/python3.11", "host_python/python3.11"), symlinks)
+    assert_eq(build.count("run_python = \":host_python/python3.11\""), 1)
+    host = build.split("name = \"linux_x86_64\"")[1].split(")")[0]
+    assert_in("run_python = \":host_python/python3.11\"", host)
+    assert_in("run_python_version = \"3.11\"", host)
+    other = build.split("name = \"linux_arm64\"")[1].split(")")[0]
+    assert_true("run_python" not in other, other)
+
+    # An arm64 host pins on its own toolchain.
+    build, _ = generated_toolchains_build_file(uname = "aarch64")
+    host = build.split("name = \"linux_arm64\"")[1].split(")")[0]
+    assert_in("run_python = ", host)
+    assert_eq(build.count("run_python = "), 1)
+
 # --------------------------------------------------------------------------- fail() messages
 
 def fails_two_lockfiles():
@@ -389,3 +565,94 @@ def fails_bad_python_version():
 def fails_spec_is_main():
     main = fake_file("pkg/app.py")
     py_vpython_binary.implementation(binary_ctx(main = main, spec = main))
+
+# vpython_locked_wheels (wheels_repo.bzl)
+
+def wheels_rctx(python_interpreter = "", which = None, execute = None):
+    return fake_rctx(
+        {"lock": "@//:pylock.vpython.toml", "name": "pypi", "python_interpreter": python_interpreter},
+        which = {"python3": "/usr/bin/python3"} if which == None else which,
+        execute = execute,
+    )
+
+def fails_wheels_missing_interpreter():
+    vpython_locked_wheels.implementation(wheels_rctx(python_interpreter = "/nowhere/python3"))
+
+def fails_wheels_no_python_on_path():
+    vpython_locked_wheels.implementation(wheels_rctx(which = {}))
+
+def fails_wheels_unreadable_lock():
+    vpython_locked_wheels.implementation(wheels_rctx(execute = lambda argv: (4, "", "pylock.vpython.toml: line 3: invalid TOML")))
+
+def fails_wheels_unusable_lock():
+    bad = json.encode({"lock-version": "1.0", "packages": [{"name": "x", "sdist": {"name": "x-1.tar.gz"}}]})
+    vpython_locked_wheels.implementation(wheels_rctx(execute = lambda argv: (0, bad, "")))
+
+# vpython_register_toolchains (toolchains_repo.bzl)
+
+def fails_toolchains_no_vpython_package():
+    vpython_toolchains_repo.implementation(toolchains_rctx(vpython_package = False))
+
+def fails_toolchains_python_does_not_run():
+    vpython_toolchains_repo.implementation(toolchains_rctx(probe = (1, "", "Segmentation fault")))
+
+def fails_toolchains_bad_python_version():
+    vpython_toolchains_repo.implementation(toolchains_rctx(python_version = "3"))
+
+def fails_toolchains_unknown_platform_tag_key():
+    vpython_toolchains_repo.implementation(toolchains_rctx(platform_tags = {"solaris_sparc": "solaris_sparc"}))
+
+# vpython_lock (lock.bzl)
+
+def fails_lock_spec_in_another_repository():
+    lock_impl(lock_ctx(spec = fake_file("../other/vpython.toml")))
+
+def fails_lock_bad_platform_tag():
+    lock_impl(lock_ctx(platforms = ["manylinux-2-28"]))
+
+# vpython_tool (tool.bzl)
+
+def tool_ctx(srcs = None, interpreter = None, interpreter_path = ""):
+    attrs = {
+        "_bootstrap": fake_target(),
+        "_template": fake_target(),
+        "fingerprint": "CPython 3.11.7",
+        "interpreter": interpreter,
+        "interpreter_path": interpreter_path,
+        "problem": "",
+        "srcs": [fake_target()],
+    }
+    files = {
+        "_bootstrap": [fake_file("../vpython/rules/private/vpython_tool_main.py")],
+        "_template": [fake_file("../vpython/rules/private/vpython_tool.sh.tpl")],
+        "interpreter": [fake_file("../python/bin/python3")] if interpreter else [],
+        "srcs": srcs if srcs != None else [fake_file("../vpython_toolchains/vpython_src/vpython/__init__.py")],
+    }
+    return fake_ctx(fake_label("", "vpython", repo = "@vpython_toolchains"), attrs, files)
+
+def test_tool_rule():
+    ctx = tool_ctx(interpreter_path = "/usr/bin/python3.11")
+    vpython_tool.implementation(ctx)
+    subs = _logged(ctx, "expand_template")[0].substitutions
+    assert_eq(subs["%SRCS_ROOT%"], "'vpython_toolchains/vpython_src'")
+    assert_eq(subs["%PYTHON%"], "'/usr/bin/python3.11'")
+
+def fails_tool_no_vpython_sources():
+    vpython_tool.implementation(tool_ctx(srcs = [fake_file("../vpython_toolchains/other/__init__.py")], interpreter_path = "/usr/bin/python3"))
+
+def fails_tool_two_interpreters():
+    vpython_tool.implementation(tool_ctx(interpreter = fake_target(), interpreter_path = "/usr/bin/python3"))
+
+def fails_tool_no_interpreter():
+    vpython_tool.implementation(tool_ctx())
+
+# vpython_toolchain (toolchain.bzl)
+
+def fails_toolchain_bad_python_version():
+    vpython_toolchain.implementation(toolchain_ctx(python_version = "3.x"))
+
+def fails_toolchain_bad_platform_tag():
+    vpython_toolchain.implementation(toolchain_ctx(platform_tag = "manylinux-2-28-x86_64"))
+
+def fails_toolchain_run_python_without_version():
+    vpython_toolchain.implementation(toolchain_ctx(run_python = HOST_PYTHON))
