@@ -30,6 +30,10 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = "examples/bazel"
 LOCK_NAME = "pylock.vpython.toml"
 COPY_ITEMS = ("rules", "toolchains", "tools/bazel", "vpython", "pyproject.toml", "MODULE.bazel", EXAMPLE)
+# Test-only packages added to the copy of the example: {source in the checkout: package}.
+EXTRA_PACKAGES = {"tests/bazel/example_attrs": "attrs"}
+# Lockfiles of the copy whose wheel URLs (and hashes) the tests point at the stand-ins.
+LOCKS = (LOCK_NAME, "attrs/pylock.six_only.toml")
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "bazel-*", ".bazelrc.offline")
 
 # Bazel 4.2.3 says "remote cache hit" for disk-cache hits too; newer Bazel "disk cache hit".
@@ -45,7 +49,8 @@ def vpython_build_available() -> bool:
 
 
 def copy_checkout(dest: Path) -> Path:
-    """Copy the parts of the checkout a Bazel build of the example reads; returns the example dir."""
+    """Copy the parts of the checkout a Bazel build of the example reads, plus the
+    test-only packages (EXTRA_PACKAGES); returns the example dir."""
     for item in COPY_ITEMS:
         src = REPO / item
         dst = dest / item
@@ -54,6 +59,8 @@ def copy_checkout(dest: Path) -> Path:
             shutil.copytree(src, dst, ignore=IGNORE, symlinks=True)
         else:
             shutil.copy2(src, dst)
+    for src, package in EXTRA_PACKAGES.items():
+        shutil.copytree(REPO / src, dest / EXAMPLE / package, ignore=IGNORE, symlinks=True)
     return dest / EXAMPLE
 
 

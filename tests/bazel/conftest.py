@@ -38,10 +38,10 @@ def lab(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("bazel")
     ws_dir = H.copy_checkout(root / "A")
-    lock_path = ws_dir / H.LOCK_NAME
-    wheels = H.make_stand_in_wheels(H.read_lock(lock_path), root / "wheels")
+    wheels = H.make_stand_in_wheels(H.read_lock(ws_dir / H.LOCK_NAME), root / "wheels")
     index = serve_index(root / "wheels")  # started; stopped at teardown
-    H.rewrite_lock(lock_path, {f: index.file_url(f) for f in wheels}, wheels)
+    for lock in H.LOCKS:  # every wheel they lock is one of the example lock's
+        H.rewrite_lock(ws_dir / lock, {f: index.file_url(f) for f in wheels}, wheels)
     repository_cache, disk_cache = root / "repository-cache", root / "disk-cache"
     H.write_bazelrc(ws_dir, repository_cache, disk_cache)
     ws = H.Workspace(ws_dir, root / "output-base-A", H.bazel_env(H.python_for_tool()))
