@@ -447,6 +447,23 @@ def test_verify_reports_per_platform(tmp_path, fast_index):
     assert f"fastpkg 1.0 has no wheel for {CP}-{CP}-macosx_11_0_x86_64" in proc.stdout
 
 
+def test_legacy_verify_of_a_textproto_without_verify_tags_checks_nothing(tmp_path, fast_index):
+    """``-vpython-tool verify`` keeps the original's contract: a .vpython3 with no
+    verify_pep425_tag has nothing to verify. ``vpython verify`` checks the default
+    platforms (fastpkg has no wheel for some of them, so it fails)."""
+    script = _textproto(tmp_path / "proj", extra='wheel: < name: "infra/python/wheels/puredep-py3" version: "version:1.1" >\n')
+    spec = script + ".vpython3"
+    with open(spec, encoding="utf-8") as f:
+        text = "".join(line for line in f if not line.startswith("verify_pep425_tag"))
+    with open(spec, "w", encoding="utf-8") as f:
+        f.write(text)
+    env = {"VPYTHON_VIRTUALENV_ROOT": str(tmp_path / "root"), "VPYTHON_INDEX_URL": fast_index.url}
+    proc = vpython("-vpython-tool", "verify", script, cwd=tmp_path, env=env, check=0)
+    assert "has no verify_pep425_tag; nothing to verify" in proc.stdout
+    proc = vpython("verify", script, "--index-url", fast_index.url, cwd=tmp_path, env=env, check=1)
+    assert "FAIL" in proc.stdout and "default platforms" in proc.stdout
+
+
 # --------------------------------------------------------------------------- engines
 
 def _pex_env(tmp_path):
