@@ -199,7 +199,7 @@ def _build(layout, key, interp, artifacts, fetch_many, discovered) -> None:
                                      hint="something keeps changing the store's files; check who writes "
                                           "into the envs and the cache") from None
             log.warning(f"{e}; rebuilding it (an env's file edited in place changes every env sharing it)")
-            packages._discard(e.entry, layout)
+            packages.discard_changed(e, layout)
             verify = True
 
 
@@ -277,6 +277,13 @@ def load_plan(layout, digest: str, discovered):
 
 def save_plan(layout, digest: str, discovered, interp, artifacts, key: str, lock_source, warnings) -> None:
     from vpython.env.build import write_new
+    from vpython.settings import strip_credentials
+
+    if any(a.url and strip_credentials(a.url) != a.url for a in artifacts):
+        # A hand-written lock whose URLs carry credentials: the cache root holds none, so
+        # such a spec gets no plan (it only runs the slow path again).
+        log.debug(f"no plan for {digest}: a locked URL carries credentials")
+        return
 
     data = {
         "format": PLAN_FORMAT, "vpython": __version__, "digest": digest,

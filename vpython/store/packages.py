@@ -61,9 +61,22 @@ class EntryChanged(Exception):
     """A store entry does not match its manifest (seen while linking it): it must be
     rebuilt before any env links it. Not a user error: the caller rebuilds and retries."""
 
-    def __init__(self, entry: str, detail: str) -> None:
+    def __init__(self, entry: str, detail: str, ident: tuple | None) -> None:
         super().__init__(f"store entry {entry} changed since it was built: {detail}")
         self.entry = entry
+        self.ident = ident  # (st_dev, st_ino) of the entry dir that was linked from
+
+
+def discard_changed(error: EntryChanged, layout) -> None:
+    """Discard the entry ``error`` is about, unless it was replaced meanwhile: another
+    run that found the same change may already have published a rebuilt entry, which
+    must not be thrown away in turn."""
+    try:
+        st = os.stat(error.entry)
+    except FileNotFoundError:
+        return
+    if error.ident is not None and (st.st_dev, st.st_ino) == error.ident:
+        _discard(error.entry, layout)
 
 
 def entry_name(artifact, cache_tag: str) -> str:
@@ -388,6 +401,11 @@ def link_entry(entry: str, env_dir: str, made: set | None = None) -> tuple:
     if made is None:
         made = set()
     try:
+        est = os.stat(entry)
+    except FileNotFoundError:
+        raise EntryChanged(entry, "it is gone", None) from None
+    ident = (est.st_dev, est.st_ino)
+    try:
         manifest = read_manifest(entry)
         info = _link_info(entry)
         if info is None:
@@ -398,7 +416,7 @@ def link_entry(entry: str, env_dir: str, made: set | None = None) -> tuple:
             scripts = []
             dirs, rewrite = info
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise EntryChanged(entry, f"its metadata cannot be read ({e})") from None
+        raise EntryChanged(entry, f"its metadata cannot be read ({e})", ident) from None
     dst_prefix = env_dir + os.sep
     for d in dirs:
         if d not in made:
@@ -431,9 +449,9 @@ def link_entry(entry: str, env_dir: str, made: set | None = None) -> tuple:
             else:
                 st = _copy_checked(src, dst)
         except FileNotFoundError:
-            raise EntryChanged(entry, f"{rel} is missing") from None
+            raise EntryChanged(entry, f"{rel} is missing", ident) from None
         if st.st_size != size or st.st_mtime_ns != mtime or st.st_mode & 0o222:
-            raise EntryChanged(entry, f"{rel} was modified")
+            raise EntryChanged(entry, f"{rel} was modified", ident)
     return scripts, rewrites
 
 
