@@ -394,3 +394,254 @@ def test_warm_run_imports_only_stdlib(vp, tmp_path):
     modules = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     heavy = {"google.protobuf", "packaging", "virtualenv", "pex", "filelock", "installer", "tomllib", "tomli", "uv"}
     assert not {m for m in modules if m.split(".")[0] in heavy or m in heavy}, sorted(modules)
+
+
+# --- cold envs from a warm store: plans, verified linking, one download per wheel ----
+
+HEAVY = {"google", "packaging", "virtualenv", "pex", "filelock", "installer", "tomllib", "tomli", "uv"}
+
+
+def _cold_env_dirs(root):
+    """Delete what a cold env from a warm store lacks: the envs and the spec pointers."""
+    import shutil
+
+    for sub in ("envs", "specs"):
+        shutil.rmtree(root / "v1" / sub, ignore_errors=True)
+
+
+def _imported(stderr: str) -> set:
+    return {line.split("|")[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_cold_env_from_a_plan_skips_resolution_and_heavy_imports(vp, tmp_path):
+    import subprocess
+
+    script = write(tmp_path / "s.py", PEP723 + PRINT_DEPS)
+    vp(script, check=0)
+    assert len(list((vp.root / "v1" / "locks").glob("*.plan.json"))) == 1
+    _cold_env_dirs(vp.root)
+    before = len(vp.index.requests)
+    env = dict(os.environ, VPYTHON_INDEX_URL=vp.index.url, VPYTHON_VIRTUALENV_ROOT=str(vp.root),
+               PYTHONPATH=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "vpython", "install", str(script)],
+                          env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    modules = _imported(proc.stderr)
+    assert "vpython.env.build" in modules  # it did build an env
+    assert not {m for m in modules if m.split(".")[0] in HEAVY or m == "urllib.request"}, sorted(modules)
+    assert len(vp.index.requests) == before
+    assert "deps 1.0 1.1" in vp(script, check=0).stdout
+
+
+def test_plan_is_dropped_when_its_resolution_is(vp, wheelhouse, tmp_path):
+    """Deleting the cached resolution means "resolve again": the plan made from it must
+    not outlive it (here the new resolution picks up a newer tinydep)."""
+    from tests.support.wheels import make_wheel
+
+    script = write(tmp_path / "s.py", PEP723 + PRINT_DEPS)
+    assert "deps 1.0 1.1" in vp(script, check=0).stdout
+    make_wheel(wheelhouse, "tinydep", "1.2")
+    _cold_env_dirs(vp.root)
+    assert "deps 1.0 1.1" in vp(script, check=0).stdout  # the plan (and resolution) still hold
+    _cold_env_dirs(vp.root)
+    for cached in (vp.root / "v1" / "locks").glob("*.pylock.toml"):
+        cached.unlink()
+    assert "deps 1.0 1.2" in vp(script, check=0).stdout
+
+
+def test_plan_with_another_interpreter_identity_is_not_used(vp, tmp_path):
+    import json
+
+    script = write(tmp_path / "s.py", PEP723 + PRINT_DEPS)
+    vp(script, check=0)
+    (plan,) = (vp.root / "v1" / "locks").glob("*.plan.json")
+    _cold_env_dirs(vp.root)
+    r = vp("-vpython-log-level", "debug", script, check=0)
+    assert "plan hit" in r.stderr and "deps 1.0 1.1" in r.stdout
+    data = json.loads(plan.read_text())
+    real_id = data["interpreter"]["id"]
+    data["interpreter"]["id"] = "0:0:0"  # as if python had been rebuilt in place
+    plan.write_text(json.dumps(data))
+    _cold_env_dirs(vp.root)
+    r = vp("-vpython-log-level", "debug", script, check=0)
+    assert "plan hit" not in r.stderr and "deps 1.0 1.1" in r.stdout
+    assert json.loads(plan.read_text())["interpreter"]["id"] == real_id  # rewritten by the slow path
+
+
+def test_plan_hit_shows_the_same_warnings(vp, tmp_path):
+    script = write(tmp_path / "s.py", PEP723.replace("# ///\n", "# colour = 1\n# ///\n", 1) + PRINT_DEPS)
+    first = vp(script, check=0)
+    assert "unknown key 'colour'" in first.stderr
+    _cold_env_dirs(vp.root)
+    second = vp(script, check=0)
+    assert "deps 1.0 1.1" in second.stdout
+    assert second.stderr.count("unknown key 'colour'") == 1, second.stderr
+
+
+def test_console_and_data_scripts_in_an_env_path_with_spaces_and_over_127_bytes(local_index, wheelhouse, tmp_path):
+    """Such a path cannot be a shebang: scripts get installer's /bin/sh trampoline."""
+    from tests.support.wheels import make_wheel
+
+    make_wheel(wheelhouse, "withscript", "1.0",
+               data={"scripts": {"hello-data": b"#!python\nimport sys\nprint('data script', sys.prefix)\n"}})
+    root = tmp_path / ("a root with spaces " + "x" * 110)
+    script = write(tmp_path / "s.py", textwrap.dedent('''\
+        # /// script
+        # dependencies = ["tinycli", "withscript"]
+        # ///
+        import subprocess, sys
+        print(subprocess.run(["tinycli"], capture_output=True, text=True).stdout.strip())
+        print(subprocess.run(["hello-data"], capture_output=True, text=True).stdout.strip() == "data script " + sys.prefix)
+        '''))
+    r = run_vpython([script], cwd=tmp_path, env={"VPYTHON_INDEX_URL": local_index.url,
+                                                 "VPYTHON_VIRTUALENV_ROOT": str(root)}, check=0)
+    assert r.stdout.split() == ["tinycli", "1.0", "True"], r.stdout + r.stderr
+    (env,) = envs_in(root)
+    for name in ("tinycli", "hello-data"):
+        assert (root / "v1" / "envs" / env / "bin" / name).read_bytes().startswith(b"#!/bin/sh\n'''exec' ")
+    # The store keeps one rendering for every env: the placeholder, never a real path.
+    rendered = list((root / "v1" / "store" / "packages").glob("*/bin/tinycli"))
+    assert rendered and rendered[0].read_bytes().startswith(b"#!/__vpython_env_python__\n")
+
+
+def test_store_file_changed_since_its_entry_was_built_is_rebuilt_not_linked(vp, tmp_path):
+    script = write(tmp_path / "s.py", PEP723 + PRINT_DEPS)
+    vp(script, check=0)
+    (env,) = envs_in(vp.root)
+    target = next((vp.root / "v1" / "envs" / env).glob("lib/python*/site-packages/tinyapp/__init__.py"))
+    target.chmod(0o644)
+    target.write_text("__version__ = 'tampered'\n")  # the store's inode too
+    _cold_env_dirs(vp.root)
+    r = vp(script, check=0)  # a plan hit: the change is found while linking
+    assert "deps 1.0 1.1" in r.stdout
+    assert "changed since it was built" in r.stderr
+    (env,) = envs_in(vp.root)
+    fresh = next((vp.root / "v1" / "envs" / env).glob("lib/python*/site-packages/tinyapp/__init__.py"))
+    assert "tampered" not in fresh.read_text() and not fresh.stat().st_mode & 0o222
+
+
+def test_store_file_deleted_from_an_entry_is_rebuilt(vp, tmp_path):
+    script = write(tmp_path / "s.py", PEP723 + PRINT_DEPS)
+    vp(script, check=0)
+    (victim,) = (vp.root / "v1" / "store" / "packages").glob("*/lib/python*/site-packages/tinydep/__init__.py")
+    victim.unlink()
+    _cold_env_dirs(vp.root)
+    r = vp(script, check=0)
+    assert "deps 1.0 1.1" in r.stdout
+    assert "is missing" in r.stderr
+
+
+def _store_wheel(root, filename):
+    (path,) = (root / "v1" / "store" / "wheels").glob(f"*/{filename}")
+    return path
+
+
+def test_stored_wheel_gone_bad_is_fetched_again(vp, tmp_path):
+    import shutil
+
+    script = write(tmp_path / "s.py", PEP723 + PRINT_DEPS)
+    vp(script, check=0)
+    stored = _store_wheel(vp.root, "tinyapp-1.0-py3-none-any.whl")
+    stored.chmod(0o644)
+    stored.write_bytes(b"not the wheel any more")
+    for entry in (vp.root / "v1" / "store" / "packages").iterdir():  # so the wheel is unpacked again
+        shutil.rmtree(entry, onerror=lambda f, p, e: (os.chmod(os.path.dirname(p), 0o755), os.chmod(p, 0o755), f(p)))
+    _cold_env_dirs(vp.root)
+    before = vp.index.served_files().count("tinyapp-1.0-py3-none-any.whl")
+    r = vp(script, check=0)
+    assert "deps 1.0 1.1" in r.stdout
+    assert "fetching it again" in r.stderr
+    assert vp.index.served_files().count("tinyapp-1.0-py3-none-any.whl") == before + 1
+
+
+def test_stored_wheel_gone_bad_and_changed_upstream_is_an_error(vp, wheelhouse, tmp_path):
+    import shutil
+
+    from tests.support.wheels import make_wheel
+
+    script = write(tmp_path / "s.py", PEP723 + PRINT_DEPS)
+    vp(script, check=0)
+    stored = _store_wheel(vp.root, "tinyapp-1.0-py3-none-any.whl")
+    stored.chmod(0o644)
+    stored.write_bytes(b"not the wheel any more")
+    for entry in (vp.root / "v1" / "store" / "packages").iterdir():
+        shutil.rmtree(entry, onerror=lambda f, p, e: (os.chmod(os.path.dirname(p), 0o755), os.chmod(p, 0o755), f(p)))
+    _cold_env_dirs(vp.root)
+    make_wheel(wheelhouse, "tinyapp", "1.0", files={"tinyapp/__init__.py": "__version__ = 'other bytes'\n"},
+               requires=["tinydep>=1"])  # same name, different bytes on the index
+    r = vp(script)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "hash mismatch for tinyapp-1.0-py3-none-any.whl" in r.stderr
+    assert envs_in(vp.root) == []
+
+
+def test_concurrent_cold_runs_download_each_wheel_once(local_index, wheelhouse, vpython_root, tmp_path):
+    """Eight cold runs of one spec with an empty wheel store: one process downloads each
+    wheel (under its per-wheel lock), the others wait and use the verified file."""
+    import shutil
+    import subprocess
+
+    from tests.support.vp import vpython_cmd
+    from tests.support.wheels import make_wheel
+
+    make_wheel(wheelhouse, "bigpkg", "1.0", files={"bigpkg/__init__.py": "", "bigpkg/blob.bin": os.urandom(8 << 20)})
+    script = write(tmp_path / "s.py", '# /// script\n# dependencies = ["tinyapp", "bigpkg"]\n# ///\n'
+                                      "import bigpkg, tinyapp; print('ok')\n")
+    env = dict(os.environ, VPYTHON_INDEX_URL=local_index.url)
+    run_vpython(["install", script], cwd=tmp_path, env=env, check=0)
+    for sub in ("store", "envs", "specs"):  # the resolution (and plan) stay: all start fetching at once
+        shutil.rmtree(vpython_root / "v1" / sub, onerror=lambda f, p, e: (os.chmod(p, 0o755), f(p)))
+    wheels = ["bigpkg-1.0-py3-none-any.whl", "tinyapp-1.0-py3-none-any.whl", "tinydep-1.1-py3-none-any.whl"]
+    before = {w: local_index.served_files().count(w) for w in wheels}
+    procs = [subprocess.Popen(vpython_cmd() + [str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    results = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for p in procs]
+    assert all(rc == 0 and "ok" in out for rc, out, _ in results), results
+    assert {w: local_index.served_files().count(w) - before[w] for w in wheels} == {w: 1 for w in wheels}
+    assert not os.listdir(vpython_root / "v1" / "store" / "fetching")  # each lock file went with its holder
+
+
+def test_a_rebuilt_entry_is_not_discarded_for_an_older_change(tmp_path):
+    """Two runs find the same changed entry; the first rebuilds it. The second's
+    EntryChanged names the old entry dir (its identity): the new one stays."""
+    from vpython.store import packages
+    from vpython.store.root import Layout
+
+    layout = Layout(str(tmp_path / "root"))
+    entry = tmp_path / "root" / "v1" / "store" / "packages" / "e"
+    entry.mkdir(parents=True)
+    packages.discard_changed(packages.EntryChanged(str(entry), "x was modified", (0, 0)), layout)
+    assert entry.is_dir()
+    st = entry.stat()
+    packages.discard_changed(packages.EntryChanged(str(entry), "x was modified", (st.st_dev, st.st_ino)), layout)
+    assert not entry.exists()
+
+
+def test_store_entries_built_before_link_info_still_link(vp, tmp_path):
+    """An entry as earlier versions built it (no .vpython/link.json, entry points listed
+    in scripts.json rather than rendered in bin/) is linked, its scripts generated."""
+    import json
+
+    script = write(tmp_path / "s.py", textwrap.dedent('''\
+        # /// script
+        # dependencies = ["tinycli"]
+        # ///
+        import subprocess
+        print(subprocess.run(["tinycli"], capture_output=True, text=True).stdout.strip())
+        '''))
+    assert vp(script, check=0).stdout.strip() == "tinycli 1.0"
+    (entry,) = [e for e in (vp.root / "v1" / "store" / "packages").iterdir() if (e / "bin" / "tinycli").exists()]
+    meta = entry / ".vpython"
+    (meta / "link.json").unlink()
+    (entry / "bin").chmod(0o755)
+    (entry / "bin" / "tinycli").unlink()
+    (entry / "bin").rmdir()
+    manifest = meta / "manifest"
+    manifest.write_text("".join(line + "\n" for line in manifest.read_text().splitlines()
+                                if not line.startswith("bin/")))
+    (meta / "scripts.json").write_text(json.dumps(
+        [{"name": "tinycli", "module": "tinycli", "attr": "main", "section": "console"}]))
+    _cold_env_dirs(vp.root)
+    r = vp(script, check=0)
+    assert r.stdout.strip() == "tinycli 1.0"
+    assert "changed since it was built" not in r.stderr  # used as it is, not rebuilt
