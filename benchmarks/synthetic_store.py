@@ -11,8 +11,11 @@ cached resolution and interpreter probe stay warm) and times ``python -m vpython
 install w2.py`` as a whole process, interpreter start-up included.
 
 ``--profile FILE`` writes a cProfile of one more cold round; ``--importtime`` prints the
-slowest imports of one more cold round (``-X importtime``). Nothing here is a test: it
-is for before/after figures of the cold path (docs/benchmarks.md §2).
+slowest imports of one more cold round (``-X importtime``). ``--baseline-src DIR`` also
+times another checkout's ``vpython`` package (e.g. ``git archive <commit> vpython | tar
+-x -C DIR``), with its own store, interleaved round by round with this one, and prints
+the median of the per-round ratios. Nothing here is a test: it is for before/after
+figures of the cold path (docs/benchmarks.md §2).
 """
 
 from __future__ import annotations
@@ -101,23 +104,25 @@ def build_wheels(wheelhouse: str) -> None:
         make_wheel(wheelhouse, name, "1.0", files=files, requires=list(requires), entry_points=eps)
 
 
-def environ(scratch: str) -> dict:
+def environ(scratch: str, src: str | None = None) -> dict:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("VPYTHON_", "UV_", "PIP_")) and k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
+    if src:  # PYTHONPATH comes before the editable install's finder
+        env["PYTHONPATH"] = src
     env.update(VPYTHON_VIRTUALENV_ROOT=os.path.join(scratch, "root"), VPYTHON_INDEX_URL="none",
                VPYTHON_FIND_LINKS=os.path.join(scratch, "wheelhouse"), UV_CACHE_DIR=os.path.join(scratch, "uv"),
                UV_NO_CONFIG="1", XDG_CONFIG_HOME=os.path.join(scratch, "config"))
     return env
 
 
-def setup(scratch: str) -> str:
+def setup(scratch: str, src: str | None = None) -> str:
     script = os.path.join(scratch, "w2.py")
     if not os.path.isfile(script):
         build_wheels(os.path.join(scratch, "wheelhouse"))
         with open(script, "w") as f:
             f.write("# /// script\n# dependencies = [" + ", ".join(f'"{n}"' for n in TOP) + "]\n# ///\n"
                     "import synth_numpy, synth_pandas, synth_rich, synth_httpx, synth_pydantic\nprint('ok')\n")
-    r = subprocess.run([sys.executable, "-m", "vpython", "install", script], env=environ(scratch),
+    r = subprocess.run([sys.executable, "-P", "-m", "vpython", "install", script], env=environ(scratch, src),
                        capture_output=True, text=True, cwd=scratch)
     if r.returncode != 0:
         sys.exit(f"setup failed:\n{r.stderr}")
@@ -128,6 +133,10 @@ def reset(scratch: str) -> None:
     base = os.path.join(scratch, "root", "v1")
     for sub in ("envs", "specs"):
         shutil.rmtree(os.path.join(base, sub), ignore_errors=True)
+    # Deleting ~7,600 hardlinks leaves the filesystem writeback work that would otherwise
+    # land on the timed run (0.1 s of system time here, more for a run that links at once).
+    os.sync()
+    time.sleep(0.2)
 
 
 def timed(cmd: list, env: dict, cwd: str) -> float:
@@ -160,22 +169,42 @@ def main() -> int:
     ap.add_argument("--profile", help="write a cProfile of one cold round here")
     ap.add_argument("--importtime", action="store_true", help="print the slowest imports of one cold round")
     ap.add_argument("--fresh", action="store_true", help="delete the scratch dir first (wheels and store too)")
+    ap.add_argument("--baseline-src", help="a dir holding another version's vpython package, timed alongside")
     ns = ap.parse_args()
-    if ns.fresh:
-        shutil.rmtree(ns.scratch, ignore_errors=True)
-    os.makedirs(ns.scratch, exist_ok=True)
-    script = setup(ns.scratch)
-    env = environ(ns.scratch)
-    cmd = [sys.executable, "-m", "vpython", "install", script]
-    times = []
-    for _ in range(ns.rounds):
-        reset(ns.scratch)
-        times.append(timed(cmd, env, ns.scratch))
-    files, dirs = env_counts(ns.scratch)
-    times.sort()
-    print(f"cold env from warm store (synthetic W2: {files} files, {dirs} dirs): "
-          f"median {statistics.median(times) * 1000:.0f} ms, min {times[0] * 1000:.0f} ms, "
-          f"max {times[-1] * 1000:.0f} ms over {ns.rounds} rounds")
+    scratches = {"this": ns.scratch}
+    if ns.baseline_src:
+        scratches["baseline"] = ns.scratch + "-baseline"
+    srcs = {"this": None, "baseline": ns.baseline_src and os.path.abspath(ns.baseline_src)}
+    runs = {}
+    for name, scratch in scratches.items():
+        if ns.fresh:
+            shutil.rmtree(scratch, ignore_errors=True)
+        os.makedirs(scratch, exist_ok=True)
+        script = setup(scratch, srcs[name])
+        runs[name] = ([sys.executable, "-P", "-m", "vpython", "install", script], environ(scratch, srcs[name]), scratch)
+    times = {name: [] for name in runs}
+    ratios = []
+    for i in range(ns.rounds):
+        order = list(runs) if i % 2 == 0 else list(reversed(runs))
+        took = {}
+        for name in order:
+            cmd, env, scratch = runs[name]
+            reset(scratch)
+            took[name] = timed(cmd, env, scratch)
+            times[name].append(took[name])
+        if "baseline" in took:
+            ratios.append(took["this"] / took["baseline"])
+    for name, ts in times.items():
+        files, dirs = env_counts(runs[name][2])
+        ts.sort()
+        print(f"{name}: cold env from warm store (synthetic W2: {files} files, {dirs} dirs): "
+              f"median {statistics.median(ts) * 1000:.0f} ms, min {ts[0] * 1000:.0f} ms, "
+              f"max {ts[-1] * 1000:.0f} ms over {ns.rounds} rounds")
+    if ratios:
+        print(f"this / baseline, per round: median {statistics.median(ratios):.2f} "
+              f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
+    cmd, env, _ = runs["this"]
+    script = cmd[-1]
     if ns.profile:
         reset(ns.scratch)
         timed([sys.executable, "-m", "cProfile", "-o", ns.profile, "-m", "vpython", "install", script], env, ns.scratch)
