@@ -11,7 +11,9 @@ the resolution remain) skips spec parsing, interpreter probing, settings, the lo
 spec digest as the warm-path pointer (spec text, lockfile bytes, settings, config
 file, platform) and is used only while the interpreter's identity, the lock it was
 selected from (size, mtime, inode), the spec and lock paths and the vpython version
-are unchanged; any difference is a miss, and the slow path writes a new plan.
+are unchanged; any difference is a miss, and the slow path writes a new plan. Like the
+pointer, a plan keeps its interpreter while that binary is unchanged: a newer matching
+Python installed later is chosen when the spec, its lock or the settings change.
 """
 
 from __future__ import annotations
