@@ -151,12 +151,11 @@ def assemble(layout, key: str, interp, entries: list, metadata: dict, direct_url
 
     Raises ``packages.EntryChanged`` (nothing published, the work dir removed) if an
     entry's files do not match its manifest: the caller rebuilds it and calls again."""
-    from vpython.store.locks import flocked
+    from vpython.store.locks import exclusive_build_lock
 
     final = layout.env_dir(key)
     os.makedirs(layout.envs, exist_ok=True)
-    # An flock like filelock's (same file): exclusive, blocking, released on death.
-    with flocked(os.path.join(layout.envs, f".{key}.build.lock"), exclusive=True):
+    with exclusive_build_lock(os.path.join(layout.envs, f".{key}.build.lock")):
         if os.path.exists(os.path.join(final, "pyvenv.cfg")):
             return final
         if os.path.lexists(final):  # a dir without pyvenv.cfg cannot be ours: discard it

@@ -31,5 +31,26 @@ def flocked(path: str, *, exclusive: bool, blocking: bool = True):
         os.close(fd)
 
 
+@contextlib.contextmanager
+def exclusive_build_lock(path: str):
+    """One builder per cache entry, released when the holder dies.
+
+    On POSIX this is the same ``flock`` on the same file that ``filelock.UnixFileLock``
+    takes, without the ~30 ms its import adds to every cold run. Windows has no
+    ``fcntl``: there ``filelock`` (``msvcrt`` locking) keeps concurrent cold runs to one
+    build, which is what it is a dependency for."""
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:  # pragma: no cover - Windows
+        import filelock
+
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with filelock.FileLock(path):
+            yield
+        return
+    with flocked(path, exclusive=True):
+        yield
+
+
 def store_lock_path(layout) -> str:
     return os.path.join(layout.base, "store.lock")

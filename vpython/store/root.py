@@ -111,7 +111,7 @@ class Layout:
         return os.path.join(self.envs, key + ".lock")
 
     def env_build_lock(self, key: str) -> str:
-        # filelock's file, taken by vpython.env.build.assemble while it builds ``key``.
+        # Taken by vpython.env.build.assemble (store.locks.exclusive_build_lock) while it builds ``key``.
         return os.path.join(self.envs, f".{key}.build.lock")
 
     def spec_pointer(self, digest: str) -> str:
