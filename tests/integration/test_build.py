@@ -293,12 +293,16 @@ def test_pex_entry_point_and_venv_mode(tmp_path, project, wheels):
     build([script, "--format", "pex", "-o", str(out), "--entry-point", "tinycli:main", "--pex-venv",
            *offline_args(lock, wheels)], cwd=tmp_path)
     env = {"PEX_ROOT": str(tmp_path / "pex-root")}
-    for _ in range(2):  # first run creates the venv, the second reuses it
-        res = run([str(out)], env)
+    for cmd in ([str(out)], [str(out)], [REAL_PYTHON, str(out)]):  # the first run creates the venv
+        res = run(cmd, env)
         assert res.returncode == 0 and "tinycli 1.0" in res.stdout, res.stderr
     with zipfile.ZipFile(out) as zf:
         assert json.loads(zf.read("PEX-INFO"))["venv"] is True
     assert os.path.isdir(tmp_path / "pex-root" / "venvs")
+    # --sh-boot: warm runs exec the venv's python from a /bin/sh preamble, no Python boot first.
+    with open(out, "rb") as f:
+        head = f.read(4096)
+    assert head.startswith(b"#!/bin/sh\n") and f'"python{PY}"'.encode() in head
 
 
 # --------------------------------------------------------------------------- cross-platform

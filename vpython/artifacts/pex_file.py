@@ -36,7 +36,11 @@ def command(out: str, target, wheels, entry, *, pex_venv: bool, pex_root: str, p
         else:
             cmd += ["-m", f"{entry.module}:{entry.attr}"]
     if pex_venv:
-        cmd += ["--venv"]
+        # --sh-boot: a /bin/sh preamble execs the pex's venv python directly on warm runs,
+        # skipping a Python start-up to find it (W2 second run 0.51 s -> 0.38 s here; the
+        # venv tree itself starts in 0.37 s). `python OUT` still works: Python ignores the
+        # preamble and runs the zip.
+        cmd += ["--venv", "--sh-boot"]
     return cmd
 
 

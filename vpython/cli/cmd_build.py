@@ -59,7 +59,7 @@ def build_parser():
     group.add_argument("--entry-point", metavar="MODULE:FUNC", help="entry point function")
     p.add_argument("--entry-name", metavar="NAME", help="name of the venv's bin/NAME launcher")
     p.add_argument("--compile", action="store_true", help="venv: include reproducible .pyc files")
-    p.add_argument("--pex-venv", action="store_true", help="pex: boot in pex's --venv mode (faster warm starts)")
+    p.add_argument("--pex-venv", action="store_true", help="pex: pex's --venv mode with --sh-boot (installs itself into a venv under PEX_ROOT on first run; later runs exec that venv's python from a /bin/sh preamble)")
     add_common(p)
     return p
 
