@@ -112,7 +112,10 @@ def main() -> int:
     starts = []
     for name, display, argv in (
         ("vp-pex", "vpython pex", [py, "vp.pex"]),
-        ("vp-pex-venv", "vpython pex, `--pex-venv`", [py, "vp-venvmode.pex"]),
+        ("vp-pex-venv", "vpython pex, `--pex-venv`, as `python OUT`", [py, "vp-venvmode.pex"]),
+        # As users run it: ./OUT takes the --sh-boot preamble, which execs the pex's venv
+        # python directly once it exists (python OUT always boots Python first).
+        ("vp-pex-venv-sh", "vpython pex, `--pex-venv`, as `./OUT`", [os.path.join(work, "vp-venvmode.pex")]),
         ("pex-r", "`pex -r` pex", [py, "pexr.pex"]),
     ):
         root = os.path.join(work, f"pex-root-{name}")

@@ -282,6 +282,65 @@ def test_gc_collects_skeletons_build_locks_and_cached_resolutions(env_vars, vpyt
     assert r.returncode == 0 and len(os.listdir(v1 / "skeletons")) == 2
 
 
+def test_gc_collects_the_pex_build_cache_only_when_unused_and_not_in_use(vpython_root, tmp_path):
+    """`vpython build --format pex` keeps pex's cache in <root>/v1/pex-root, using it under
+    the shared store lock; gc deletes it whole once unused for the threshold."""
+    import fcntl
+
+    from vpython.store.gc import collect
+    from vpython.store.locks import store_lock_path
+    from vpython.store.root import Layout
+
+    layout = Layout(str(vpython_root))
+    cache = vpython_root / "v1" / "pex-root"
+    (cache / "installed_wheels" / "abc").mkdir(parents=True)
+    (cache / "installed_wheels" / "abc" / "mod.py").write_bytes(b"x" * 4096)
+    assert collect(layout, 7 * 86400).pex_cache_deleted == [] and cache.exists()  # fresh: kept
+    month_ago = time.time() - 30 * 86400
+    os.utime(cache, (month_ago, month_ago))
+    # A build holds the store lock shared while pex uses its cache: gc sweeps nothing.
+    fd = os.open(store_lock_path(layout), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    try:
+        report = collect(layout, 7 * 86400)
+    finally:
+        os.close(fd)
+    assert report.store_busy and cache.exists()
+    dry = collect(layout, 7 * 86400, dry_run=True)
+    assert dry.pex_cache_deleted == ["pex-root"] and cache.exists() and dry.bytes_freed >= 4096
+    report = collect(layout, 7 * 86400)
+    assert report.pex_cache_deleted == ["pex-root"] and not cache.exists() and report.bytes_freed >= 4096
+
+
+def test_a_pex_build_marks_its_cache_used_and_holds_the_store_lock(vpython_root):
+    import fcntl
+
+    from vpython.artifacts import build as artifact_build
+    from vpython.store.locks import store_lock_path
+    from vpython.store.root import Layout
+
+    layout = Layout(str(vpython_root))
+    os.makedirs(layout.pex_root)
+    month_ago = time.time() - 30 * 86400
+    os.utime(layout.pex_root, (month_ago, month_ago))
+    seen = {}
+
+    def what_gc_would_see():
+        fd = os.open(store_lock_path(layout), os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # gc's lock: must be refused now
+            seen["exclusive"] = True
+        except BlockingIOError:
+            seen["exclusive"] = False
+        finally:
+            os.close(fd)
+        seen["mtime"] = os.stat(layout.pex_root).st_mtime
+
+    with artifact_build._using_pex_cache(layout.pex_root):  # around pex_file.build
+        what_gc_would_see()
+    assert seen["exclusive"] is False and seen["mtime"] > month_ago + 86400
+
+
 def test_cache_info_shows_last_use_sizes_and_every_kind_of_file(env_vars, vpython_root, tmp_path):
     from vpython.cli.cmd_gc import human_bytes
 
@@ -300,7 +359,7 @@ def test_cache_info_shows_last_use_sizes_and_every_kind_of_file(env_vars, vpytho
     (wh,) = [line for line in lines if line.startswith("wheels")]
     assert wh.split()[1] == "2" and human_bytes(_disk_bytes(vpython_root / "v1" / "store" / "wheels")) in wh
     for name, count in (("skeletons", "1"), ("cached locks", "1"), ("spec pointers", "1"), ("build locks", "2"),
-                        ("interpreters", None), ("virtualenv data", None), ("tmp", None)):
+                        ("interpreters", None), ("virtualenv data", None), ("pex build cache", None), ("tmp", None)):
         (line,) = [x for x in lines if x.startswith(name)]
         if count:
             assert line[len(name):].split()[0] == count, line

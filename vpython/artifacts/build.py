@@ -176,12 +176,30 @@ def _pex_cache(flags, layout_factory) -> str | None:
     """pex's build cache in vpython's cache root, when that is writable (a sandboxed
     build without one gets a fresh pex root in its work dir: same bytes, slower)."""
     try:
-        path = os.path.join(layout_factory().base, "pex-root")
+        layout = layout_factory()
+        path = layout.pex_root
         os.makedirs(path, exist_ok=True)
     except (OSError, VPythonError) as e:  # e.g. a root below a file: the cache is optional here
         log.info(f"building the pex without a cache: {getattr(e, 'message', None) or e}")
         return None
     return path if os.access(path, os.W_OK) else None
+
+
+def _using_pex_cache(pex_root: str | None):
+    """Hold the store lock shared while pex reads and writes its cache in the root, and
+    mark the cache used: `vpython gc` deletes it (under the exclusive lock) once it has
+    not been used for its age threshold."""
+    import contextlib
+
+    if pex_root is None:
+        return contextlib.nullcontext()
+    from vpython.store.locks import flocked
+
+    try:
+        os.utime(pex_root)
+    except OSError:
+        pass
+    return flocked(os.path.join(os.path.dirname(pex_root), "store.lock"), exclusive=False)
 
 
 def _build_pex(work, output, target, wheels, entry, choice, name, pex_venv, pex_root=None) -> Result:
@@ -190,7 +208,8 @@ def _build_pex(work, output, target, wheels, entry, choice, name, pex_venv, pex_
     if entry is not None and entry.main is None and not wheels:
         raise UserError("--entry-point needs the package that provides it in the lock")
     built = os.path.join(work, "artifact.pex")
-    pex_file.build(built, target, wheels, entry, pex_venv=pex_venv, work=work, pex_root=pex_root)
+    with _using_pex_cache(pex_root):
+        pex_file.build(built, target, wheels, entry, pex_venv=pex_venv, work=work, pex_root=pex_root)
     os.chmod(built, 0o755)
     digest = reproducible.file_sha256(built)
     # The pex's bytes depend on pex's version (its bootstrap code and PEX-INFO's

@@ -134,6 +134,9 @@ def _info(layout) -> int:
         ("build locks", *_fmt(_count_size(build_locks), human_bytes), f"{len(orphan_locks)} for deleted envs"),
         ("interpreters", *_fmt(_count_size(listed(layout.interpreters)), human_bytes), "probe cache"),
         ("virtualenv data", "", human_bytes(_unique_size([layout.app_data])), ""),
+        ("pex build cache", "", human_bytes(_unique_size([layout.pex_root])),
+         f"vpython build --format pex; last used {_age(time.time() - os.stat(layout.pex_root).st_mtime)}"
+         if os.path.isdir(layout.pex_root) else "vpython build --format pex"),
         ("tmp", *_fmt(_count_size(listed(layout.tmp)), human_bytes), "work dirs and trash; gc removes them"),
     ]
     out("")

@@ -49,7 +49,8 @@ def main(args: list) -> int:
         f"{len(report.wheels_deleted)} wheel(s), {len(report.pointers_deleted)} spec pointer(s), "
         f"{len(report.skeletons_deleted)} skeleton template(s), {len(report.cached_locks_deleted)} cached "
         f"resolution/plan file(s), {len(report.build_locks_deleted)} build-lock file(s), "
-        f"{len(report.tmp_deleted)} leftover work file(s)")
+        f"{len(report.tmp_deleted)} leftover work file(s)"
+        + (", the pex build cache" if report.pex_cache_deleted else ""))
     out(f"{'would free' if ns.dry_run else 'freed'}: {human_bytes(report.bytes_freed)}")
     if report.envs_held:
         out(f"{'would keep' if ns.dry_run else 'kept'} {len(report.envs_held)} env(s) in use: "

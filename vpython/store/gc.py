@@ -322,7 +322,7 @@ class GcReport:
         self.envs_deleted, self.envs_held, self.envs_kept = [], [], []
         self.packages_deleted, self.wheels_deleted, self.pointers_deleted = [], [], []
         self.skeletons_deleted, self.build_locks_deleted, self.cached_locks_deleted = [], [], []
-        self.tmp_deleted = []
+        self.tmp_deleted, self.pex_cache_deleted = [], []
         self.bytes_freed = 0
         self.store_busy = False
 
@@ -367,7 +367,8 @@ def _skeleton_usable(path: str) -> bool:
 def collect(layout, older_than: float, dry_run: bool = False) -> GcReport:
     """Delete envs unused for ``older_than`` seconds (never a held one), then, under the
     exclusive store lock, every store entry, wheel, spec pointer, skeleton template,
-    build-lock file and cached resolution that no remaining env or pointer needs."""
+    build-lock file and cached resolution that no remaining env or pointer needs, and
+    pex's build cache when no build has used it for ``older_than``."""
     from vpython.store.locks import flocked, store_lock_path
 
     report = GcReport()
@@ -475,6 +476,14 @@ def collect(layout, older_than: float, dry_run: bool = False) -> GcReport:
                 continue
             if age > older_than:
                 delete(path, report.cached_locks_deleted, name)
+        # pex's build cache (`vpython build --format pex`): builds use it under the shared
+        # store lock and touch it first, so one untouched for the threshold goes whole.
+        try:
+            pex_age = now - os.stat(layout.pex_root).st_mtime
+        except OSError:
+            pex_age = None
+        if pex_age is not None and pex_age > older_than:
+            delete(layout.pex_root, report.pex_cache_deleted, "pex-root")
         # Work dirs of builders that crashed: nothing live is older than an hour; trash
         # (renamed there by deferred deletes) is never read by anyone.
         leftovers = [(layout.tmp, n) for n in _entries_in(layout.tmp)]

@@ -100,6 +100,8 @@ class Layout:
         # Made by vpython.env.build: per-interpreter venv templates, virtualenv's cache.
         self.skeletons = os.path.join(self.base, "skeletons")
         self.app_data = os.path.join(self.base, "virtualenv-app-data")
+        # pex's build cache for `vpython build --format pex` (vpython.artifacts.build).
+        self.pex_root = os.path.join(self.base, "pex-root")
         # mtime = when passive pruning last started a store sweep (vpython.store.gc).
         self.sweep_stamp = os.path.join(self.base, "last-sweep")
 
