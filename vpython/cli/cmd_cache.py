@@ -88,7 +88,7 @@ def _verify(layout, repair: bool) -> int:
 
 def _info(layout) -> int:
     from vpython.cli.cmd_gc import human_bytes
-    from vpython.store.gc import _entries_in, _unique_size, env_last_use, list_envs, read_env_meta
+    from vpython.store.gc import _entries_in, _unique_size, env_last_use, list_envs, read_env_meta, walk_stats
 
     now = time.time()
     rows = [("ENV", "PACKAGES", "OWN SIZE", "LAST USE", "SPEC")]
@@ -97,15 +97,8 @@ def _info(layout) -> int:
     for key in envs:
         env_dir = layout.env_dir(key)
         meta = read_env_meta(layout, key)
-        own = 0
-        for dirpath, _, files in os.walk(env_dir):
-            for name in files:
-                try:
-                    st = os.lstat(os.path.join(dirpath, name))
-                except OSError:
-                    continue
-                if st.st_nlink == 1:  # shared with the store otherwise
-                    own += st.st_size
+        # Files with one link are the env's own; the rest are shared with the store.
+        own = sum(st.st_size for _, st in walk_stats(env_dir) if st.st_nlink == 1)
         own_total += own
         rows.append((key[:16], str(len(meta.get("packages", []))), human_bytes(own),
                      _age(now - env_last_use(layout, key)), str(meta.get("spec", "?"))[:60]))

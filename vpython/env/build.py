@@ -155,7 +155,7 @@ def assemble(layout, key: str, interp, entries: list, metadata: dict, direct_url
 
     final = layout.env_dir(key)
     os.makedirs(layout.envs, exist_ok=True)
-    with exclusive_build_lock(os.path.join(layout.envs, f".{key}.build.lock")):
+    with exclusive_build_lock(layout.env_build_lock(key)):
         if os.path.exists(os.path.join(final, "pyvenv.cfg")):
             return final
         if os.path.lexists(final):  # a dir without pyvenv.cfg cannot be ours: discard it

@@ -97,7 +97,7 @@ def obtain_lock(discovered, spec, interp, sources, layout, digest, tags, environ
             f"{lock_path} is stale: {discovered.path} changed since it was locked; "
             f"resolving into the cache only (run `vpython lock {discovered.path}` to update the lockfile)"
         )
-    cached = os.path.join(layout.locks, digest + ".pylock.toml")
+    cached = layout.cached_lock(digest)
     if os.path.isfile(cached):
         lock, _ = pylock.read_lock(cached)
         return lock, cached

@@ -258,25 +258,30 @@ def referenced_entries(layout) -> tuple:
 def _unique_size(paths_iter) -> int:
     """Bytes on disk, counting each inode once (envs hardlink the store)."""
     seen, total = set(), 0
-
-    def one(p: str) -> None:
-        nonlocal total
-        try:
-            st = os.lstat(p)
-        except OSError:
-            return
-        if (st.st_dev, st.st_ino) not in seen:
-            seen.add((st.st_dev, st.st_ino))
-            total += st.st_size
-
     for path in paths_iter:
-        if not os.path.isdir(path) or os.path.islink(path):
-            one(path)  # a file (spec pointer, cached lock) is a path too
-            continue
-        for dirpath, _, filenames in os.walk(path):
-            for name in filenames:
-                one(os.path.join(dirpath, name))
+        for _, st in walk_stats(path):
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_size
     return total
+
+
+def walk_stats(path: str):
+    """``(file path, lstat)`` for ``path`` itself if it is not a directory (a spec pointer,
+    a cached lock), else for every file below it; files that vanish are skipped."""
+    try:
+        if not os.path.isdir(path) or os.path.islink(path):
+            yield path, os.lstat(path)
+            return
+    except OSError:
+        return
+    for dirpath, _, filenames in os.walk(path):
+        for name in filenames:
+            p = os.path.join(dirpath, name)
+            try:
+                yield p, os.lstat(p)
+            except OSError:
+                continue
 
 
 class FreedBytes:
@@ -288,23 +293,9 @@ class FreedBytes:
         self._inodes: dict = {}  # (dev, ino) -> [links seen, st_nlink, size]
 
     def add(self, path: str) -> None:
-        try:
-            if not os.path.isdir(path) or os.path.islink(path):
-                self._file(path)
-                return
-        except OSError:
-            return
-        for dirpath, _, filenames in os.walk(path):
-            for name in filenames:
-                self._file(os.path.join(dirpath, name))
-
-    def _file(self, path: str) -> None:
-        try:
-            st = os.lstat(path)
-        except OSError:
-            return
-        rec = self._inodes.setdefault((st.st_dev, st.st_ino), [0, st.st_nlink, st.st_size])
-        rec[0] += 1
+        for _, st in walk_stats(path):
+            rec = self._inodes.setdefault((st.st_dev, st.st_ino), [0, st.st_nlink, st.st_size])
+            rec[0] += 1
 
     def total(self) -> int:
         return sum(size for seen, nlink, size in self._inodes.values() if seen >= nlink)

@@ -123,6 +123,7 @@ class Layout:
         # Keyed by the same spec digest as the pointer (vpython.env.provision.obtain_lock).
         return os.path.join(self.locks, digest + ".pylock.toml")
 
+
 # errno names of failures that mean "this cache root cannot take writes" (disk full,
 # quota, read-only mount, permissions): reported as a clear error, never a traceback.
 # ENOTDIR: a path component below the root was replaced by a file after resolve_root

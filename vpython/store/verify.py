@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 
-from vpython.store.gc import ENV_META, _entries_in, delete_env, list_envs
+from vpython.store.gc import ENV_META, _entries_in, delete_env, list_envs, walk_stats
 
 
 class VerifyReport:
@@ -57,15 +57,7 @@ def _dist_of(entry: str) -> str:
 
 
 def _entry_inodes(entry: str) -> set:
-    inodes = set()
-    for dirpath, _, filenames in os.walk(entry):
-        for name in filenames:
-            try:
-                st = os.lstat(os.path.join(dirpath, name))
-            except OSError:
-                continue
-            inodes.add((st.st_dev, st.st_ino))
-    return inodes
+    return {(st.st_dev, st.st_ino) for _, st in walk_stats(entry)}
 
 
 def scan(layout) -> VerifyReport:
@@ -90,21 +82,15 @@ def scan(layout) -> VerifyReport:
         except OSError:
             built = None  # not one of ours (or half deleted): nothing to compare with
         reasons = set()
-        for dirpath, _, filenames in os.walk(env_dir):
-            for fname in filenames:
-                path = os.path.join(dirpath, fname)
-                try:
-                    st = os.lstat(path)
-                except OSError:
-                    continue
-                entry = damaged_inodes.get((st.st_dev, st.st_ino))
-                if entry is not None:
-                    reasons.add(f"shares damaged store entry {entry} ({report.damaged_entries[entry]})")
-                    if key not in report.entry_users[entry]:
-                        report.entry_users[entry].append(key)
-                elif built is not None and st.st_nlink > 1 and st.st_mtime_ns > built:
-                    rel = os.path.relpath(path, env_dir)
-                    reasons.add(f"{rel} (shared with {st.st_nlink - 1} other link(s)) changed after the env was built")
+        for path, st in walk_stats(env_dir):
+            entry = damaged_inodes.get((st.st_dev, st.st_ino))
+            if entry is not None:
+                reasons.add(f"shares damaged store entry {entry} ({report.damaged_entries[entry]})")
+                if key not in report.entry_users[entry]:
+                    report.entry_users[entry].append(key)
+            elif built is not None and st.st_nlink > 1 and st.st_mtime_ns > built:
+                rel = os.path.relpath(path, env_dir)
+                reasons.add(f"{rel} (shared with {st.st_nlink - 1} other link(s)) changed after the env was built")
         if reasons:
             report.env_damage[key] = sorted(reasons)
     return report
