@@ -27,8 +27,8 @@ import subprocess
 import sys
 import sysconfig
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from vpython import log
 from vpython.errors import InterpreterError, UserError
@@ -41,7 +41,7 @@ PROBE_TIMEOUT = 60
 # Runs inside the candidate interpreter. Stdlib only, and valid Python 2.7 *and* 3.x.
 # argv[1], when given, is a directory holding ``packaging``: then the interpreter's own
 # ``sys_tags()`` is reported too.
-_PROBE_SCRIPT = r'''
+_PROBE_SCRIPT = r"""
 import sys
 sys.path[:] = [p for p in sys.path if p not in ("", ".")]
 import json, os, platform
@@ -126,7 +126,7 @@ if len(sys.argv) > 1:
     except Exception as e:
         d["tags_error"] = "%s: %s" % (type(e).__name__, e)
 sys.stdout.write(json.dumps(d))
-'''
+"""
 
 _RELEASE_RANK = {"alpha": 0, "beta": 1, "candidate": 2, "final": 3}
 
@@ -232,8 +232,9 @@ def _write_cache(cache_dir: str | None, identity: tuple, kind: str, data: dict) 
 
 def _run(cmd: list) -> subprocess.CompletedProcess:
     """The one place interpreters are spawned (tests count calls here)."""
-    return subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=PROBE_TIMEOUT)
+    return subprocess.run(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=PROBE_TIMEOUT
+    )
 
 
 def _run_probe(path: str, extra: Iterable[str] = ()) -> dict:
@@ -248,13 +249,17 @@ def _run_probe(path: str, extra: Iterable[str] = ()) -> dict:
         raise InterpreterError(f"cannot run interpreter {path}: {e.strerror or e}") from None
     if proc.returncode != 0:
         detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise InterpreterError(f"interpreter {path} failed to start (exit {proc.returncode})"
-                               + (f": {detail[-1]}" if detail else ""))
+        raise InterpreterError(
+            f"interpreter {path} failed to start (exit {proc.returncode})"
+            + (f": {detail[-1]}" if detail else "")
+        )
     try:
         data = json.loads(proc.stdout.decode("utf-8"))
         data["version_info"][:3]
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise InterpreterError(f"{path} does not look like a Python interpreter (unexpected probe output)") from None
+        raise InterpreterError(
+            f"{path} does not look like a Python interpreter (unexpected probe output)"
+        ) from None
     return data
 
 
@@ -366,8 +371,13 @@ def _py_launcher_candidates() -> list:
     if not py:
         return []
     try:
-        proc = subprocess.run([py, "-0p"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, timeout=PROBE_TIMEOUT)
+        proc = subprocess.run(
+            [py, "-0p"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            timeout=PROBE_TIMEOUT,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return []
     out = []
@@ -398,8 +408,7 @@ def default_interpreter_path() -> str:
     home = _pyvenv_home(sys.prefix)
     if home:
         v = sys.version_info
-        names = (["python.exe"] if os.name == "nt" else
-                 [f"python{v[0]}.{v[1]}", f"python{v[0]}", "python"])
+        names = ["python.exe"] if os.name == "nt" else [f"python{v[0]}.{v[1]}", f"python{v[0]}", "python"]
         for name in names:
             cand = os.path.join(home, name)
             if os.path.isfile(cand):
@@ -409,7 +418,9 @@ def default_interpreter_path() -> str:
 
 def _inside(path: str, directory: str) -> bool:
     try:
-        return os.path.commonpath([os.path.abspath(path), os.path.abspath(directory)]) == os.path.abspath(directory)
+        return os.path.commonpath([os.path.abspath(path), os.path.abspath(directory)]) == os.path.abspath(
+            directory
+        )
     except ValueError:
         return False
 
@@ -429,8 +440,13 @@ def _pyvenv_home(prefix: str) -> str | None:
 def candidate_paths() -> list:
     """Interpreter paths worth probing, best-known first, de-duplicated by real path."""
     seen, out = set(), []
-    groups = [[default_interpreter_path()], _path_candidates(), _pyenv_candidates(),
-              _py_launcher_candidates(), [sys.executable]]
+    groups = [
+        [default_interpreter_path()],
+        _path_candidates(),
+        _pyenv_candidates(),
+        _py_launcher_candidates(),
+        [sys.executable],
+    ]
     for group in groups:
         for path in group:
             try:
@@ -487,6 +503,7 @@ def find_interpreters(cache_dir: str | None = None) -> list:
 
 # --------------------------------------------------------------------------- selection
 
+
 def _parse_version(version: str) -> tuple:
     text = version.strip()
     if text.lower().startswith("python"):
@@ -495,12 +512,16 @@ def _parse_version(version: str) -> tuple:
         raise UserError(f'python_version "{version}" is not a version like "3", "3.11" or "3.11.4"')
     want = tuple(int(x) for x in text.split("."))
     if want[0] < 3:
-        raise InterpreterError(f'python_version "{version}": {UNSUPPORTED_2}',
-                               hint='set python_version to "3.8" or newer (for example "3.11")')
+        raise InterpreterError(
+            f'python_version "{version}": {UNSUPPORTED_2}',
+            hint='set python_version to "3.8" or newer (for example "3.11")',
+        )
     if len(want) >= 2 and want[:2] < MIN_VERSION:
         raise InterpreterError(
             f'python_version "{version}": Python {want[0]}.{want[1]} is not supported by vpython; '
-            "envs need CPython 3.8+", hint='set python_version to "3.8" or newer (for example "3.11")')
+            "envs need CPython 3.8+",
+            hint='set python_version to "3.8" or newer (for example "3.11")',
+        )
     return want
 
 
@@ -516,22 +537,25 @@ def _parse_requires_python(text: str):
 def _matches(interp: Interpreter, want: tuple, spec) -> bool:
     if want and tuple(interp.version[: len(want)]) != want:
         return False
-    if spec is not None and not spec.contains(interp.version_string, prereleases=True):
-        return False
-    return True
+    return not (spec is not None and not spec.contains(interp.version_string, prereleases=True))
 
 
 def _check_supported(interp: Interpreter, origin: str) -> None:
     if interp.implementation != "cpython":
         raise InterpreterError(
-            f"{origin} {interp.path} is {interp.describe().split(' (')[0]}; vpython envs need CPython 3.8+")
+            f"{origin} {interp.path} is {interp.describe().split(' (')[0]}; vpython envs need CPython 3.8+"
+        )
     if interp.version[0] < 3:
-        raise InterpreterError(f"{origin} {interp.path} is Python {interp.version_string}: {UNSUPPORTED_2}",
-                               hint="point -vpython-interpreter at a CPython 3.8+ (for example python3.11)")
+        raise InterpreterError(
+            f"{origin} {interp.path} is Python {interp.version_string}: {UNSUPPORTED_2}",
+            hint="point -vpython-interpreter at a CPython 3.8+ (for example python3.11)",
+        )
     if tuple(interp.version[:2]) < MIN_VERSION:
         raise InterpreterError(
             f"{origin} {interp.path} is Python {interp.version_string}, which vpython does not support; "
-            "envs need CPython 3.8+", hint="point -vpython-interpreter at a CPython 3.8+")
+            "envs need CPython 3.8+",
+            hint="point -vpython-interpreter at a CPython 3.8+",
+        )
 
 
 def _resolve_explicit(explicit: str) -> str:
@@ -580,8 +604,10 @@ def select_interpreter(
         interp = probe(_unshim(_resolve_explicit(explicit)), cache_dir)
         _check_supported(interp, "-vpython-interpreter")
         if not _matches(interp, want, spec):
-            log.warning(f"-vpython-interpreter {interp.path} is Python {interp.version_string}, which does not "
-                        f"match the spec's {_describe_request(version, requires_python)}; using it anyway")
+            log.warning(
+                f"-vpython-interpreter {interp.path} is Python {interp.version_string}, which does not "
+                f"match the spec's {_describe_request(version, requires_python)}; using it anyway"
+            )
         return interp
     if not want and spec is None:
         interp = probe(default_interpreter_path(), cache_dir)
@@ -617,12 +643,15 @@ def _not_found(version: str, requires_python: str, want: tuple, found: list) -> 
     suggestion = ".".join(map(str, want)) if want else "<a version matching " + requires_python + ">"
     return InterpreterError(
         f"no installed CPython matches {_describe_request(version, requires_python)}; found: {listing}",
-        hint=(f"install one (e.g. `pyenv install {suggestion}`, or your OS package manager / python.org "
-              "installer), or choose one explicitly with -vpython-interpreter /path/to/python3"),
+        hint=(
+            f"install one (e.g. `pyenv install {suggestion}`, or your OS package manager / python.org "
+            "installer), or choose one explicitly with -vpython-interpreter /path/to/python3"
+        ),
     )
 
 
 # --------------------------------------------------------------------------- tags and markers
+
 
 def marker_environment(interp: Interpreter) -> dict:
     """PEP 508 marker values of ``interp`` itself (as packaging's default_environment())."""
@@ -640,10 +669,12 @@ def same_platform(interp: Interpreter) -> bool:
     """Whether ``interp`` runs on the platform this process's ``platform_tags()`` describe."""
     import platform
 
-    return (interp.platform == sysconfig.get_platform()
-            and interp.is_64bit == (sys.maxsize > 2**32)
-            and interp.probe.get("libc") == _host_libc()
-            and marker_environment(interp).get("platform_machine") == platform.machine())
+    return (
+        interp.platform == sysconfig.get_platform()
+        and interp.is_64bit == (sys.maxsize > 2**32)
+        and interp.probe.get("libc") == _host_libc()
+        and marker_environment(interp).get("platform_machine") == platform.machine()
+    )
 
 
 def cpython_abis(interp: Interpreter) -> list:
@@ -700,13 +731,17 @@ def _tags_in_target(interp: Interpreter) -> list:
     if "tags" not in data:
         from packaging import tags
 
-        log.warning(f"cannot compute PEP 425 tags inside {interp.path} ({data.get('tags_error', 'unknown error')}); "
-                    f"assuming only {interp.platform}-specific and pure-Python wheels fit")
+        log.warning(
+            f"cannot compute PEP 425 tags inside {interp.path} ({data.get('tags_error', 'unknown error')}); "
+            f"assuming only {interp.platform}-specific and pure-Python wheels fit"
+        )
         pyver = tuple(interp.version[:2])
         plats = [re.sub(r"[-. ]", "_", interp.platform)]
-        return (list(tags.cpython_tags(python_version=pyver, abis=cpython_abis(interp), platforms=plats))
-                + list(tags.compatible_tags(python_version=pyver, interpreter=f"cp{pyver[0]}{pyver[1]}",
-                                            platforms=plats)))
+        return list(
+            tags.cpython_tags(python_version=pyver, abis=cpython_abis(interp), platforms=plats)
+        ) + list(
+            tags.compatible_tags(python_version=pyver, interpreter=f"cp{pyver[0]}{pyver[1]}", platforms=plats)
+        )
     return [Tag(*t.split("-", 2)) for t in data["tags"]]
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -78,9 +77,8 @@ def _validated(data: dict, where: str) -> dict:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise UserError(f"{where}: key {key!r} must be a list of strings")
             value = tuple(value)
-        elif key == "offline":
-            if not isinstance(value, bool):
-                raise UserError(f"{where}: key {key!r} must be true or false")
+        elif key == "offline" and not isinstance(value, bool):
+            raise UserError(f"{where}: key {key!r} must be true or false")
         out[key] = value
     return out
 
@@ -167,10 +165,16 @@ def credentials_for(url: str, sources: Sources):
     """(user, password) for a download URL: from an index, find-links or direct-reference
     URL on the same host, else from ``~/.netrc``, else None."""
     target = urlsplit(url)
-    for candidate in (sources.index_urls() + list(sources.find_links)
-                      + list(getattr(sources, "credential_urls", ()))):
+    for candidate in (
+        sources.index_urls() + list(sources.find_links) + list(getattr(sources, "credential_urls", ()))
+    ):
         c = urlsplit(candidate)
-        if c.hostname and c.hostname == target.hostname and (c.port == target.port) and c.username is not None:
+        if (
+            c.hostname
+            and c.hostname == target.hostname
+            and (c.port == target.port)
+            and c.username is not None
+        ):
             from urllib.parse import unquote
 
             return unquote(c.username), unquote(c.password or "")

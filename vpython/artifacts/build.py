@@ -59,8 +59,9 @@ def _fallback_python(discovered, flags, layout_factory):
             import sys
 
             return tuple(sys.version_info[:2])
-        return default_python(parse_discovered(discovered), getattr(flags, "interpreter", None),
-                              layout_factory().interpreters)
+        return default_python(
+            parse_discovered(discovered), getattr(flags, "interpreter", None), layout_factory().interpreters
+        )
 
     return version
 
@@ -73,8 +74,20 @@ def artifact_name(discovered, entry) -> str:
     return "vpython-artifact"
 
 
-def build(discovered, *, flags, fmt: str, output: str, lock_flag=None, platform=None, python=None,
-          entry=None, compile_pyc=False, pex_venv=False, extra_inputs=()) -> Result:
+def build(
+    discovered,
+    *,
+    flags,
+    fmt: str,
+    output: str,
+    lock_flag=None,
+    platform=None,
+    python=None,
+    entry=None,
+    compile_pyc=False,
+    pex_venv=False,
+    extra_inputs=(),
+) -> Result:
     from vpython.settings import load_sources
 
     # Relative --find-links are relative to the working directory (Bazel passes
@@ -84,9 +97,17 @@ def build(discovered, *, flags, fmt: str, output: str, lock_flag=None, platform=
     # Before any work: OUT must be nothing or our own previous output, and no input.
     outputs.check(output, fmt, _input_paths(discovered, lock_flag, entry, sources, extra_inputs))
     layout_factory = _layout_factory(flags)
-    choice = inputs.obtain(discovered, lock_flag=lock_flag, flags=flags, layout_factory=layout_factory,
-                           platform=platform, python=python)
-    target = inputs.choose_target(choice, platform, python, _fallback_python(discovered, flags, layout_factory))
+    choice = inputs.obtain(
+        discovered,
+        lock_flag=lock_flag,
+        flags=flags,
+        layout_factory=layout_factory,
+        platform=platform,
+        python=python,
+    )
+    target = inputs.choose_target(
+        choice, platform, python, _fallback_python(discovered, flags, layout_factory)
+    )
     log.info(f"target: {target.key}" + (f" (lock {choice.path})" if choice.path else ""))
     artifacts = inputs.select(choice, target)
     wheels = inputs.wheel_files(artifacts, sources, layout_factory)
@@ -94,32 +115,44 @@ def build(discovered, *, flags, fmt: str, output: str, lock_flag=None, platform=
     work = reproducible.work_dir_beside(output)
     try:
         if fmt == "venv":
-            result = _build_venv(work, output, target, wheels, entry, choice, name, compile_pyc, flags, layout_factory)
+            result = _build_venv(
+                work, output, target, wheels, entry, choice, name, compile_pyc, flags, layout_factory
+            )
         else:
-            result = _build_pex(work, output, target, wheels, entry, choice, name, pex_venv,
-                                _pex_cache(flags, layout_factory))
+            result = _build_pex(
+                work, output, target, wheels, entry, choice, name, pex_venv, _pex_cache(flags, layout_factory)
+            )
     except OSError as e:  # a full or read-only disk: say so, without a traceback
         where = f" ({e.filename})" if getattr(e, "filename", None) else ""
-        raise VPythonError(f"cannot build {output}: {e.strerror or e}{where}",
-                           hint=f"{output} was left as it was") from None
+        raise VPythonError(
+            f"cannot build {output}: {e.strerror or e}{where}", hint=f"{output} was left as it was"
+        ) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result
 
 
 def _input_paths(discovered, lock_flag, entry, sources, extra) -> list:
-    paths = list(extra) + [("the lock", lock_flag), ("the --main script", entry.main if entry is not None else None),
-                           ("the spec", discovered.path), ("the spec's lockfile", discovered.lock_path)]
+    paths = list(extra) + [
+        ("the lock", lock_flag),
+        ("the --main script", entry.main if entry is not None else None),
+        ("the spec", discovered.path),
+        ("the spec's lockfile", discovered.lock_path),
+    ]
     paths += [("a --find-links directory", d) for d in inputs.local_wheel_dirs(sources)]
     paths.append(("the working directory", os.getcwd()))
     return paths
 
 
 def _packages(wheels) -> list:
-    return [{"name": a.name, "version": a.version, "wheel": a.filename, "sha256": a.sha256} for a, _ in wheels]
+    return [
+        {"name": a.name, "version": a.version, "wheel": a.filename, "sha256": a.sha256} for a, _ in wheels
+    ]
 
 
-def _build_venv(work, output, target, wheels, entry, choice, name, compile_pyc, flags, layout_factory) -> Result:
+def _build_venv(
+    work, output, target, wheels, entry, choice, name, compile_pyc, flags, layout_factory
+) -> Result:
     from vpython.artifacts import venv_tree
 
     compile_with = None
@@ -147,8 +180,15 @@ def _build_venv(work, output, target, wheels, entry, choice, name, compile_pyc, 
     }
     with open(os.path.join(tree, venv_tree.META_NAME), "w", encoding="utf-8", newline="\n") as f:
         f.write(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-    doc = sbom.document([a for a, _ in wheels], artifact_name=name, artifact_format="venv", target=target,
-                        artifact_sha256=digest, lock_sha256=choice.sha256, tools=_tools("installer"))
+    doc = sbom.document(
+        [a for a, _ in wheels],
+        artifact_name=name,
+        artifact_format="venv",
+        target=target,
+        artifact_sha256=digest,
+        lock_sha256=choice.sha256,
+        tools=_tools("installer"),
+    )
     with open(os.path.join(tree, venv_tree.SBOM_NAME), "wb") as f:
         f.write(sbom.render(doc))
     reproducible.normalize_tree(tree)
@@ -156,7 +196,9 @@ def _build_venv(work, output, target, wheels, entry, choice, name, compile_pyc, 
     # Replacing a pex: its SBOM beside it would describe a file that is gone.
     stale = outputs.stale_sbom(output, "venv")
     reproducible.publish_all([(tree, output)] + ([(None, stale)] if stale else []))
-    return Result(target, [a for a, _ in wheels], digest, os.path.join(output, venv_tree.SBOM_NAME), entry_rel)
+    return Result(
+        target, [a for a, _ in wheels], digest, os.path.join(output, venv_tree.SBOM_NAME), entry_rel
+    )
 
 
 def _tools(*distributions) -> list:
@@ -215,8 +257,15 @@ def _build_pex(work, output, target, wheels, entry, choice, name, pex_venv, pex_
     # The pex's bytes depend on pex's version (its bootstrap code and PEX-INFO's
     # build_properties.pex_version), so the SBOM names the version that wrote it.
     tools = [{"type": "application", "name": "pex", "version": pex_file.built_with(built)}]
-    doc = sbom.document([a for a, _ in wheels], artifact_name=name, artifact_format="pex", target=target,
-                        artifact_sha256=digest, lock_sha256=choice.sha256, tools=tools)
+    doc = sbom.document(
+        [a for a, _ in wheels],
+        artifact_name=name,
+        artifact_format="pex",
+        target=target,
+        artifact_sha256=digest,
+        lock_sha256=choice.sha256,
+        tools=tools,
+    )
     sbom_tmp = os.path.join(work, "artifact.cdx.json")
     with open(sbom_tmp, "wb") as f:
         f.write(sbom.render(doc))

@@ -55,6 +55,7 @@ def _read(path: str) -> LockChoice:
 
 # ------------------------------------------------------------------------ target
 
+
 def host_platform() -> str:
     """This machine's most specific platform tag (manylinux_2_36_x86_64, macosx_14_0_arm64 ...)."""
     from packaging.tags import platform_tags
@@ -77,13 +78,16 @@ def host_platform() -> str:
 def _os_arch(t) -> tuple:
     env = t.environment()
     machine = {"aarch64": "arm64", "amd64": "x86_64", "AMD64": "x86_64", "ARM64": "arm64"}.get(
-        env["platform_machine"], env["platform_machine"])
+        env["platform_machine"], env["platform_machine"]
+    )
     return env["sys_platform"], machine
 
 
 def _host_os_arch() -> tuple:
     machine = _platform.machine()
-    machine = {"aarch64": "arm64", "amd64": "x86_64", "AMD64": "x86_64", "ARM64": "arm64"}.get(machine, machine)
+    machine = {"aarch64": "arm64", "amd64": "x86_64", "AMD64": "x86_64", "ARM64": "arm64"}.get(
+        machine, machine
+    )
     return sys.platform, machine
 
 
@@ -99,25 +103,35 @@ def choose_target(choice: LockChoice, platform: str | None, python: str | None, 
         full = len(platform.strip().split("-")) == 3
         wanted = tg.parse_target(platform, [want_version or (0, 0)], "--platform")[0]
         if full and want_version and tuple(wanted.python[:2]) != tuple(want_version[:2]):
-            raise UserError(f"--platform {platform} names Python {wanted.python_version} but --python is {python}")
+            raise UserError(
+                f"--platform {platform} names Python {wanted.python_version} but --python is {python}"
+            )
         if not recorded:
             if wanted.python == (0, 0):
                 wanted = replace(wanted, python=tuple(fallback_python()[:2]))
             return wanted
-        same_platform = [t for t in recorded if t.platform == wanted.platform and (not wanted.abi or t.abi == wanted.abi)]
+        same_platform = [
+            t for t in recorded if t.platform == wanted.platform and (not wanted.abi or t.abi == wanted.abi)
+        ]
         if wanted.python != (0, 0):
             same_platform = [t for t in same_platform if tuple(t.python[:2]) == tuple(wanted.python[:2])]
         if len(same_platform) > 1:
-            raise UserError(f"--platform {platform}: the lock {choice.path} has it for Python "
-                            f"{', '.join(t.python_version for t in same_platform)}", hint="pass --python X.Y")
+            raise UserError(
+                f"--platform {platform}: the lock {choice.path} has it for Python "
+                f"{', '.join(t.python_version for t in same_platform)}",
+                hint="pass --python X.Y",
+            )
         if not same_platform:
             shown = wanted.key if wanted.python != (0, 0) else wanted.platform
             raise UserError(
                 f"the lock {choice.path} has no target {shown}; it covers: "
                 f"{', '.join(t.key for t in recorded)}",
-                hint=(f"lock for it first: vpython lock --platform {wanted.platform}"
-                      + (f" --python {wanted.python_version}" if wanted.python != (0, 0) else "")
-                      + " (plus the platforms you already lock for), or build one of the listed targets"))
+                hint=(
+                    f"lock for it first: vpython lock --platform {wanted.platform}"
+                    + (f" --python {wanted.python_version}" if wanted.python != (0, 0) else "")
+                    + " (plus the platforms you already lock for), or build one of the listed targets"
+                ),
+            )
         return same_platform[0]
     # No --platform: the lock's target for this machine's OS and CPU.
     host = _host_os_arch()
@@ -129,9 +143,11 @@ def choose_target(choice: LockChoice, platform: str | None, python: str | None, 
         mine = [t for t in mine if tuple(t.python[:2]) == tuple(want_version[:2])]
     if not mine:
         what = f"{host[0]} {host[1]}" + (f" with Python {python}" if python else "")
-        raise UserError(f"the lock {choice.path} has no target for this machine ({what}); it covers: "
-                        f"{', '.join(t.key for t in recorded)}",
-                        hint="pass --platform TAG (and --python X.Y) to build one of those")
+        raise UserError(
+            f"the lock {choice.path} has no target for this machine ({what}); it covers: "
+            f"{', '.join(t.key for t in recorded)}",
+            hint="pass --platform TAG (and --python X.Y) to build one of those",
+        )
     # Prefer what this machine can run, most specific first in its own tag order (so the
     # highest glibc / macOS floor it supports, manylinux before musllinux on glibc);
     # a target it cannot run (a newer floor) still builds, for deploying elsewhere.
@@ -148,8 +164,10 @@ def _host_platform_tags() -> list:
 
 # ------------------------------------------------------------------------ lock
 
-def obtain(discovered, *, lock_flag: str | None, flags, layout_factory, platform: str | None,
-           python: str | None) -> LockChoice:
+
+def obtain(
+    discovered, *, lock_flag: str | None, flags, layout_factory, platform: str | None, python: str | None
+) -> LockChoice:
     """The lock this build installs (see the module docstring)."""
     if lock_flag:
         if not os.path.isfile(lock_flag):
@@ -167,8 +185,10 @@ def obtain(discovered, *, lock_flag: str | None, flags, layout_factory, platform
         if stamp is None or stamp == spec_hash(discovered):
             log.info(f"building from lockfile {lock_path}")
             return choice
-        log.warning(f"{lock_path} is stale: {discovered.path} changed since it was locked; "
-                    f"locking into the cache for this build (run `vpython lock {discovered.path}` to update it)")
+        log.warning(
+            f"{lock_path} is stale: {discovered.path} changed since it was locked; "
+            f"locking into the cache for this build (run `vpython lock {discovered.path}` to update it)"
+        )
     return _lock_into_cache(discovered, flags, layout_factory(), platform, python)
 
 
@@ -180,13 +200,24 @@ def _lock_into_cache(discovered, flags, layout, platform, python) -> LockChoice:
     # --platform, else the spec's declared platforms (the same on every builder), else
     # this machine's own most specific tag: that one depends on the builder (its glibc
     # or macOS version), which docs/artifacts.md and `vpython build --help` say.
-    plan = locker.make_plan(discovered, flags=flags, platforms=[platform] if platform else [], pythons=pythons,
-                            cache_dir=layout.interpreters)
+    plan = locker.make_plan(
+        discovered,
+        flags=flags,
+        platforms=[platform] if platform else [],
+        pythons=pythons,
+        cache_dir=layout.interpreters,
+    )
     if not platform and plan.target_origin == "default platforms":
-        plan = locker.make_plan(discovered, flags=flags, platforms=[host_platform()], pythons=pythons,
-                                cache_dir=layout.interpreters)
-    key = hashlib.sha256("\n".join(
-        [plan.spec_hash, *[t.key for t in plan.targets], repr(plan.sources), plan.engine]).encode()).hexdigest()[:32]
+        plan = locker.make_plan(
+            discovered,
+            flags=flags,
+            platforms=[host_platform()],
+            pythons=pythons,
+            cache_dir=layout.interpreters,
+        )
+    key = hashlib.sha256(
+        "\n".join([plan.spec_hash, *[t.key for t in plan.targets], repr(plan.sources), plan.engine]).encode()
+    ).hexdigest()[:32]
     cached = os.path.join(layout.locks, f"build-{key}.pylock.toml")
     if os.path.isfile(cached):
         log.info(f"building from the cached resolution {cached}")
@@ -194,7 +225,9 @@ def _lock_into_cache(discovered, flags, layout, platform, python) -> LockChoice:
     os.makedirs(layout.locks, exist_ok=True)
     # Relative wheel paths in the lock are written relative to where the lock will live.
     plan = replace(plan, lock_path=cached)
-    log.progress(f"no lockfile for {discovered.path}: locking {', '.join(t.key for t in plan.targets)} into the cache")
+    log.progress(
+        f"no lockfile for {discovered.path}: locking {', '.join(t.key for t in plan.targets)} into the cache"
+    )
     _, text = locker.lock(plan)
     parse_lock_text(text, cached)
     write_lock(cached, text)
@@ -203,13 +236,19 @@ def _lock_into_cache(discovered, flags, layout, platform, python) -> LockChoice:
 
 # ------------------------------------------------------------------------ wheels
 
+
 def select(choice: LockChoice, target) -> list:
     from vpython.lock.pylock import select_artifacts
 
     if choice.lock is None:
         return []
-    return select_artifacts(choice.lock, source=choice.path, environment=target.environment(),
-                            tags=target.tags(), platform_label=target.key)
+    return select_artifacts(
+        choice.lock,
+        source=choice.path,
+        environment=target.environment(),
+        tags=target.tags(),
+        platform_label=target.key,
+    )
 
 
 def local_wheel_dirs(sources) -> list:
@@ -232,7 +271,8 @@ def _verified_in_place(artifact, path: str) -> str:
         raise IntegrityError(
             f"hash mismatch for {artifact.filename} at {path}: the lock expects sha256 {artifact.sha256} "
             f"but the file has sha256 {actual}",
-            hint="the file is not the one that was locked; replace it or re-lock")
+            hint="the file is not the one that was locked; replace it or re-lock",
+        )
     return path
 
 
@@ -260,8 +300,10 @@ def wheel_files(artifacts, sources, layout_factory) -> list:
             found.update(wheels.fetch_all(todo, layout, sources, wheel_dirs=dirs, progress=log.progress))
         except UserError as e:
             if sources.offline:
-                raise UserError(f"{e.message} (looked in --find-links: {', '.join(dirs) or 'none given'})",
-                                hint="pass --find-links DIR with the locked wheel files") from None
+                raise UserError(
+                    f"{e.message} (looked in --find-links: {', '.join(dirs) or 'none given'})",
+                    hint="pass --find-links DIR with the locked wheel files",
+                ) from None
             raise
         for a in todo:  # the store verified on the way in; check again before shipping
             _verified_in_place(a, found[a.sha256])

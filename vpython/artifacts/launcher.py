@@ -140,13 +140,16 @@ _next_sitecustomize()
 
 
 def _win_python(version: tuple) -> str:
-    return (f'if defined VPYTHON_PYTHON (set "_vp_py=%VPYTHON_PYTHON%") else (set "_vp_py=py -{version[0]}.{version[1]}")\r\n'
-            'set "PYTHONPATH=%~dp0..\\Lib\\vpython-boot;%~dp0..\\Lib\\site-packages;%PYTHONPATH%"\r\n')
+    return (
+        f'if defined VPYTHON_PYTHON (set "_vp_py=%VPYTHON_PYTHON%") else (set "_vp_py=py -{version[0]}.{version[1]}")\r\n'
+        'set "PYTHONPATH=%~dp0..\\Lib\\vpython-boot;%~dp0..\\Lib\\site-packages;%PYTHONPATH%"\r\n'
+    )
 
 
 def windows_entry(version: tuple, script_name: str) -> bytes:
-    return ("@echo off\r\nsetlocal\r\n" + _win_python(version)
-            + f'%_vp_py% "%~dp0{script_name}" %*\r\n').encode()
+    return (
+        "@echo off\r\nsetlocal\r\n" + _win_python(version) + f'%_vp_py% "%~dp0{script_name}" %*\r\n'
+    ).encode()
 
 
 def windows_python(version: tuple) -> bytes:

@@ -77,9 +77,11 @@ def check(output: str, fmt: str, inputs) -> None:
                 if (p == t_real) if exact else _inside(p, t_real):
                     subject = f"-o {output}" if t == out else f"-o {output}: {t}"
                     shown = "" if os.path.abspath(path) == out else f" ({path})"
-                    raise UserError(f"{subject} {'is' if exact else 'contains'} {what}{shown}, which the build "
-                                    f"would delete; pass an -o path outside the inputs and the working "
-                                    f"directory (e.g. -o out/app.{fmt})")
+                    raise UserError(
+                        f"{subject} {'is' if exact else 'contains'} {what}{shown}, which the build "
+                        f"would delete; pass an -o path outside the inputs and the working "
+                        f"directory (e.g. -o out/app.{fmt})"
+                    )
     if real == os.sep:
         raise UserError(f"-o {output}: is the root directory; pass a path that does not exist yet")
     try:
@@ -90,22 +92,30 @@ def check(output: str, fmt: str, inputs) -> None:
         raise UserError(f"-o {output}: {e.strerror}; pass another output path") from None
     if st is not None:
         if stat.S_ISLNK(st.st_mode):
-            raise UserError(f"-o {output}: is a symlink; vpython build replaces only its own previous output, "
-                            f"so remove the link or pass a path that does not exist yet")
+            raise UserError(
+                f"-o {output}: is a symlink; vpython build replaces only its own previous output, "
+                f"so remove the link or pass a path that does not exist yet"
+            )
         if stat.S_ISDIR(st.st_mode):
             # An empty directory loses nothing: Bazel creates a tree artifact's (-o) directory before the action runs.
             if not is_venv_artifact(out) and os.listdir(out):
-                raise UserError(f"-o {output}: is a directory that is not a vpython build output (it has no "
-                                f"{META_NAME}) and building would delete its contents; pass a path that does not "
-                                f"exist yet (e.g. -o {os.path.join(output, 'app.' + fmt)})")
+                raise UserError(
+                    f"-o {output}: is a directory that is not a vpython build output (it has no "
+                    f"{META_NAME}) and building would delete its contents; pass a path that does not "
+                    f"exist yet (e.g. -o {os.path.join(output, 'app.' + fmt)})"
+                )
         elif not (stat.S_ISREG(st.st_mode) and is_pex(out)):
-            raise UserError(f"-o {output}: is an existing file that is not a pex built before, and building "
-                            f"would replace it; pass a path that does not exist yet (or delete the file)")
+            raise UserError(
+                f"-o {output}: is an existing file that is not a pex built before, and building "
+                f"would replace it; pass a path that does not exist yet (or delete the file)"
+            )
     if fmt == "pex":
         sbom = sbom_path(out)
         if os.path.lexists(sbom) and not is_sbom(sbom):
-            raise UserError(f"-o {output}: {sbom} exists and is not a CycloneDX SBOM, and a pex build writes "
-                            f"its SBOM there; move it away or pass another -o path")
+            raise UserError(
+                f"-o {output}: {sbom} exists and is not a CycloneDX SBOM, and a pex build writes "
+                f"its SBOM there; move it away or pass another -o path"
+            )
 
 
 def stale_sbom(output: str, fmt: str) -> str | None:

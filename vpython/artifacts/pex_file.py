@@ -21,12 +21,35 @@ from vpython import log
 from vpython.errors import UserError, VPythonError
 
 
-def command(out: str, target, wheels, entry, *, pex_venv: bool, pex_root: str, platform_file: str,
-            python: str | None = None) -> list:
-    cmd = [python or sys.executable, "-m", "pex", "-o", out, "--no-pypi", "--no-build", "--intransitive",
-           "--no-pep723", "--complete-platform", platform_file,
-           "--python-shebang", f"/usr/bin/env python{target.python_version}",
-           "--pex-root", pex_root, "--no-emit-warnings"]
+def command(
+    out: str,
+    target,
+    wheels,
+    entry,
+    *,
+    pex_venv: bool,
+    pex_root: str,
+    platform_file: str,
+    python: str | None = None,
+) -> list:
+    cmd = [
+        python or sys.executable,
+        "-m",
+        "pex",
+        "-o",
+        out,
+        "--no-pypi",
+        "--no-build",
+        "--intransitive",
+        "--no-pep723",
+        "--complete-platform",
+        platform_file,
+        "--python-shebang",
+        f"/usr/bin/env python{target.python_version}",
+        "--pex-root",
+        pex_root,
+        "--no-emit-warnings",
+    ]
     for _artifact, path in wheels:
         cmd += ["--pre-resolved-dists", path]
     cmd += [f"{a.name}=={a.version}" for a, _ in wheels]
@@ -74,12 +97,21 @@ def build(out: str, target, wheels, entry, *, pex_venv: bool, work: str, pex_roo
     with open(platform_file, "w", encoding="utf-8") as f:
         json.dump(target.complete_platform(), f, sort_keys=True)
     pex_root = pex_root or os.path.join(work, "pex-root")
-    cmd = command(out, target, wheels, entry, pex_venv=pex_venv, pex_root=pex_root, platform_file=platform_file)
+    cmd = command(
+        out, target, wheels, entry, pex_venv=pex_venv, pex_root=pex_root, platform_file=platform_file
+    )
     env = build_env(os.environ)
     log.debug("running " + " ".join(cmd))
     try:
-        proc = subprocess.run(cmd, env=env, cwd=work, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.run(
+            cmd,
+            env=env,
+            cwd=work,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     except OSError as e:
         raise VPythonError(f"cannot run pex: {e}") from None
     if proc.returncode != 0:

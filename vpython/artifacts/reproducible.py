@@ -31,8 +31,10 @@ def epoch() -> int:
     try:
         return int(value)
     except ValueError:
-        raise UserError(f"SOURCE_DATE_EPOCH={value!r} is not an integer number of seconds",
-                        hint="unset it or set it to e.g. $(git log -1 --format=%ct)") from None
+        raise UserError(
+            f"SOURCE_DATE_EPOCH={value!r} is not an integer number of seconds",
+            hint="unset it or set it to e.g. $(git log -1 --format=%ct)",
+        ) from None
 
 
 def _walk(root: str):
@@ -59,7 +61,9 @@ def normalize_tree(root: str, mtime: int | None = None) -> None:
             target = os.readlink(p)
             resolved = os.path.normpath(os.path.join(os.path.dirname(rel), target))
             if os.path.isabs(target) or resolved.startswith(".."):
-                raise VPythonError(f"refusing to ship symlink {rel} -> {target}: it points outside the artifact")
+                raise VPythonError(
+                    f"refusing to ship symlink {rel} -> {target}: it points outside the artifact"
+                )
             continue
         if stat.S_ISDIR(st.st_mode):
             os.chmod(p, 0o755)
@@ -69,7 +73,7 @@ def normalize_tree(root: str, mtime: int | None = None) -> None:
             raise VPythonError(f"refusing to ship {rel}: not a file, directory or symlink")
     # Children before parents: setting a child's mtime does not touch its parent's, but
     # creating/chmod-ing did, so parents go last.
-    for rel, p in reversed(entries):
+    for _rel, p in reversed(entries):
         os.utime(p, (when, when), follow_symlinks=False)
     os.utime(root, (when, when))
     os.chmod(root, 0o755)
@@ -105,6 +109,7 @@ def tree_digest(root: str, exclude=()) -> str:
 
 
 # ------------------------------------------------------------------------ publication
+
 
 def work_dir_beside(out: str) -> str:
     """A fresh temp dir in OUT's directory (same filesystem: the final step is a rename)."""

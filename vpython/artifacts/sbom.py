@@ -28,8 +28,16 @@ def purl(name: str, version: str, filename: str | None = None) -> str:
     return p
 
 
-def document(artifacts, *, artifact_name: str, artifact_format: str, target, artifact_sha256: str | None,
-             lock_sha256: str | None = None, tools=()) -> dict:
+def document(
+    artifacts,
+    *,
+    artifact_name: str,
+    artifact_format: str,
+    target,
+    artifact_sha256: str | None,
+    lock_sha256: str | None = None,
+    tools=(),
+) -> dict:
     """``tools``: more ``metadata.tools.components`` entries after vpython's own (for a
     pex, the pex version that wrote it: its bytes depend on it)."""
     from packaging.utils import canonicalize_name
@@ -66,12 +74,14 @@ def document(artifacts, *, artifact_name: str, artifact_format: str, target, art
         "serialNumber": "",
         "version": 1,
         "metadata": {
-            "tools": {"components": [{"type": "application", "name": "vpython", "version": __version__},
-                                     *tools]},
+            "tools": {
+                "components": [{"type": "application", "name": "vpython", "version": __version__}, *tools]
+            },
             "component": main,
         },
         "components": components,
-        "dependencies": [{"ref": "artifact", "dependsOn": refs}] + [{"ref": r, "dependsOn": []} for r in refs],
+        "dependencies": [{"ref": "artifact", "dependsOn": refs}]
+        + [{"ref": r, "dependsOn": []} for r in refs],
     }
     digest = hashlib.sha256(render(doc)).digest()
     doc["serialNumber"] = f"urn:uuid:{uuid.UUID(bytes=digest[:16], version=5)}"

@@ -48,10 +48,20 @@ def scheme_paths(target) -> dict:
     """Relative install paths of the target's venv scheme (sysconfig 'venv' scheme)."""
     py = f"python{target.python[0]}.{target.python[1]}"
     if is_windows(target):
-        return {"purelib": "Lib/site-packages", "platlib": "Lib/site-packages", "scripts": "Scripts",
-                "headers": "Include/site", "data": "."}
-    return {"purelib": f"lib/{py}/site-packages", "platlib": f"lib/{py}/site-packages", "scripts": "bin",
-            "headers": f"include/site/{py}", "data": "."}
+        return {
+            "purelib": "Lib/site-packages",
+            "platlib": "Lib/site-packages",
+            "scripts": "Scripts",
+            "headers": "Include/site",
+            "data": ".",
+        }
+    return {
+        "purelib": f"lib/{py}/site-packages",
+        "platlib": f"lib/{py}/site-packages",
+        "scripts": "bin",
+        "headers": f"include/site/{py}",
+        "data": ".",
+    }
 
 
 def _destination(root: str, target, dist_name: str, shipped=frozenset()):
@@ -89,17 +99,28 @@ def _destination(root: str, target, dist_name: str, shipped=frozenset()):
             cmd = (script[:-3] if script.lower().endswith(".py") else script) + ".cmd"
             if cmd in shipped or os.path.lexists(os.path.join(self.scheme_dict["scripts"], cmd)):
                 return
-            self.extra_records.append(self.write_to_fs(Scheme("scripts"), cmd,
-                                                       io.BytesIO(launcher.windows_entry(version, script)), False))
+            self.extra_records.append(
+                self.write_to_fs(
+                    Scheme("scripts"), cmd, io.BytesIO(launcher.windows_entry(version, script)), False
+                )
+            )
 
         def write_script(self, name, module, attr, section):
             if windows:
                 script = f"{name}-script.py"
                 body = launcher.ENTRY_BODY.format(module=module, head=attr.split(".")[0], call=attr).encode()
-                self.extra_records.append(self.write_to_fs(Scheme("scripts"), f"{name}.cmd",
-                                                           io.BytesIO(launcher.windows_entry(version, script)), False))
+                self.extra_records.append(
+                    self.write_to_fs(
+                        Scheme("scripts"),
+                        f"{name}.cmd",
+                        io.BytesIO(launcher.windows_entry(version, script)),
+                        False,
+                    )
+                )
                 return self.write_to_fs(Scheme("scripts"), script, io.BytesIO(body), False)
-            return self.write_to_fs(Scheme("scripts"), name, io.BytesIO(launcher.entry_launcher(module, attr)), True)
+            return self.write_to_fs(
+                Scheme("scripts"), name, io.BytesIO(launcher.entry_launcher(module, attr)), True
+            )
 
         def finalize_installation(self, scheme, record_file_path, records):
             records = list(records)
@@ -147,8 +168,9 @@ class _CheckedStream:
         self._done = True
         actual = base64.urlsafe_b64encode(self._hash.digest()).decode("ascii").rstrip("=")
         if actual != self._expected or (self._size is not None and self._size != self._read):
-            raise IntegrityError(f"{self._display}: {self._path} does not match its RECORD hash/size; "
-                                 "the wheel is corrupt")
+            raise IntegrityError(
+                f"{self._display}: {self._path} does not match its RECORD hash/size; the wheel is corrupt"
+            )
 
 
 def _checked_wheel(wheel_path: str, display: str):
@@ -172,22 +194,30 @@ def install_wheel(root: str, target, wheel_path: str, display: str) -> None:
     check_archive(wheel_path, display)
     dist_name = parse_wheel_filename(os.path.basename(wheel_path)).distribution
     with zipfile.ZipFile(wheel_path) as zf:
-        shipped = frozenset(n.split("/", 2)[2] for n in zf.namelist()
-                            if n.count("/") >= 2 and n.split("/", 2)[0].endswith(".data")
-                            and n.split("/", 2)[1] == "scripts")
+        shipped = frozenset(
+            n.split("/", 2)[2]
+            for n in zf.namelist()
+            if n.count("/") >= 2 and n.split("/", 2)[0].endswith(".data") and n.split("/", 2)[1] == "scripts"
+        )
     try:
         with _checked_wheel(wheel_path, display) as source:
             try:
                 # Names and the presence of hashes here; contents while they are written.
                 source.validate_record(validate_contents=False)
-            except Exception as e:  # installer raises a private _WheelFileValidationError
+            except Exception as e:  # installer raises a private _WheelFileValidationError  # noqa: BLE001
                 raise IntegrityError(f"{display}: RECORD does not match the archive: {e}") from None
-            install(source, _destination(root, target, dist_name, shipped), additional_metadata={"INSTALLER": b"vpython\n"})
+            install(
+                source,
+                _destination(root, target, dist_name, shipped),
+                additional_metadata={"INSTALLER": b"vpython\n"},
+            )
     except IntegrityError:
         raise
     except FileExistsError as e:
-        raise UserError(f"{display}: installs a file another locked wheel already installed ({e})",
-                        hint="two packages in the lock ship the same file; drop one of them") from None
+        raise UserError(
+            f"{display}: installs a file another locked wheel already installed ({e})",
+            hint="two packages in the lock ship the same file; drop one of them",
+        ) from None
     except (InstallerError, ValueError, KeyError, zipfile.BadZipFile) as e:
         raise IntegrityError(f"{display}: cannot install wheel: {e}") from None
 
@@ -213,8 +243,10 @@ def check_clashes(wheels) -> None:
                 key = _member_key(name)
                 other = owner.setdefault(key, artifact.filename)
                 if other != artifact.filename:
-                    raise UserError(f"{artifact.filename} and {other} both install {key.split(':', 1)[1]}",
-                                    hint="two packages in the lock ship the same file; drop one of them")
+                    raise UserError(
+                        f"{artifact.filename} and {other} both install {key.split(':', 1)[1]}",
+                        hint="two packages in the lock ship the same file; drop one of them",
+                    )
 
 
 def write(path: str, data: bytes, executable: bool = False) -> None:
@@ -227,14 +259,18 @@ def write(path: str, data: bytes, executable: bool = False) -> None:
 def skeleton(root: str, target) -> None:
     version = target.python
     ver = f"{version[0]}.{version[1]}"
-    write(os.path.join(root, "pyvenv.cfg"),
-          f"include-system-site-packages = false\nversion = {ver}\n".encode())
+    write(
+        os.path.join(root, "pyvenv.cfg"), f"include-system-site-packages = false\nversion = {ver}\n".encode()
+    )
     paths = scheme_paths(target)
     os.makedirs(os.path.join(root, paths["purelib"]), exist_ok=True)
     bindir = os.path.join(root, paths["scripts"])
     if is_windows(target):
         write(os.path.join(bindir, "python.cmd"), launcher.windows_python(version))
-        write(os.path.join(root, launcher.WINDOWS_BOOT_DIR, "sitecustomize.py"), launcher.WINDOWS_SITECUSTOMIZE.encode())
+        write(
+            os.path.join(root, launcher.WINDOWS_BOOT_DIR, "sitecustomize.py"),
+            launcher.WINDOWS_SITECUSTOMIZE.encode(),
+        )
         return
     write(os.path.join(bindir, "python"), launcher.python_shim(version), executable=True)
     for alias in (f"python{version[0]}", f"python{ver}"):
@@ -254,14 +290,26 @@ def add_entry(root: str, target, entry) -> str | None:
         same = _existing_launcher(root, bindir, name, entry.module, entry.attr, windows)
         if same:
             return same
-    taken = [f"{bindir}/{n}" for n in ([f"{name}.cmd", f"{name}-script.py"] if windows else [name])
-             if os.path.lexists(os.path.join(root, bindir, n))]
+    taken = [
+        f"{bindir}/{n}"
+        for n in ([f"{name}.cmd", f"{name}-script.py"] if windows else [name])
+        if os.path.lexists(os.path.join(root, bindir, n))
+    ]
     if taken or name in ("python", "python3", f"python{target.python[0]}.{target.python[1]}"):
-        what = (f"{taken[0]}, a launcher an installed package ships" if taken
-                else f"{bindir}/{name}, the venv's interpreter")
-        target_text = f"--main {os.path.basename(entry.main)}" if entry.main else f"--entry-point {entry.module}:{entry.attr}"
-        raise UserError(f"the entry launcher name {name!r} for {target_text} clashes with {what}; "
-                        f"pass --entry-name NAME to choose another")
+        what = (
+            f"{taken[0]}, a launcher an installed package ships"
+            if taken
+            else f"{bindir}/{name}, the venv's interpreter"
+        )
+        target_text = (
+            f"--main {os.path.basename(entry.main)}"
+            if entry.main
+            else f"--entry-point {entry.module}:{entry.attr}"
+        )
+        raise UserError(
+            f"the entry launcher name {name!r} for {target_text} clashes with {what}; "
+            f"pass --entry-name NAME to choose another"
+        )
     if entry.main:
         rel = f"{APP_DIR}/{os.path.basename(entry.main)}"
         dst = os.path.join(root, APP_DIR, os.path.basename(entry.main))
@@ -269,8 +317,10 @@ def add_entry(root: str, target, entry) -> str | None:
         shutil.copyfile(entry.main, dst)
         os.chmod(dst, 0o644)
         if windows:
-            write(os.path.join(root, bindir, f"{name}.cmd"),
-                  launcher.windows_entry(target.python, f"..\\{APP_DIR}\\{os.path.basename(entry.main)}"))
+            write(
+                os.path.join(root, bindir, f"{name}.cmd"),
+                launcher.windows_entry(target.python, f"..\\{APP_DIR}\\{os.path.basename(entry.main)}"),
+            )
             return f"{bindir}/{name}.cmd"
         write(os.path.join(root, bindir, name), launcher.main_launcher(rel), executable=True)
         return f"{bindir}/{name}"
@@ -278,13 +328,18 @@ def add_entry(root: str, target, entry) -> str | None:
     if windows:
         body = launcher.ENTRY_BODY.format(module=module, head=attr.split(".")[0], call=attr).encode()
         write(os.path.join(root, bindir, f"{name}-script.py"), body)
-        write(os.path.join(root, bindir, f"{name}.cmd"), launcher.windows_entry(target.python, f"{name}-script.py"))
+        write(
+            os.path.join(root, bindir, f"{name}.cmd"),
+            launcher.windows_entry(target.python, f"{name}-script.py"),
+        )
         return f"{bindir}/{name}.cmd"
     write(os.path.join(root, bindir, name), launcher.entry_launcher(module, attr), executable=True)
     return f"{bindir}/{name}"
 
 
-def _existing_launcher(root: str, bindir: str, name: str, module: str, attr: str, windows: bool) -> str | None:
+def _existing_launcher(
+    root: str, bindir: str, name: str, module: str, attr: str, windows: bool
+) -> str | None:
     """``bindir/name`` when it already is exactly the launcher for ``module:attr``."""
     if windows:
         script = os.path.join(root, bindir, f"{name}-script.py")
@@ -316,8 +371,13 @@ def compile_tree(root: str, target, python: str) -> None:
     )
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "SOURCE_DATE_EPOCH")}
     env["PYTHONHASHSEED"] = "0"
-    proc = subprocess.run([python, "-I", "-c", code, root, *rel_dirs], env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(
+        [python, "-I", "-c", code, root, *rel_dirs],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     if proc.returncode != 0:
         raise UserError(f"--compile: {python} could not byte-compile the tree: {proc.stderr.strip()[-500:]}")
 

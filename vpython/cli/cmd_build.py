@@ -47,19 +47,33 @@ def build_parser():
     p.add_argument("target", help="script (its spec is discovered as for runs) or spec file")
     p.add_argument("--format", choices=["venv", "pex"], default="venv", help="artifact kind (default: venv)")
     p.add_argument("-o", "--output", dest="output", required=True, metavar="OUT", help="output path")
-    p.add_argument("--lock", metavar="PYLOCK", help="build exactly this PEP 751 lock (default: the spec's "
-                   "lockfile if fresh, else lock first into the cache)")
-    p.add_argument("--platform", metavar="TAG", help="target platform tag, e.g. manylinux_2_28_aarch64, "
-                   "macosx_11_0_arm64, win_amd64, or cp311-cp311-<platform> (default: the lock's target "
-                   "for this machine; without a lock: the spec's platforms, else this machine's own "
-                   "tag, which differs between machines)")
+    p.add_argument(
+        "--lock",
+        metavar="PYLOCK",
+        help="build exactly this PEP 751 lock (default: the spec's "
+        "lockfile if fresh, else lock first into the cache)",
+    )
+    p.add_argument(
+        "--platform",
+        metavar="TAG",
+        help="target platform tag, e.g. manylinux_2_28_aarch64, "
+        "macosx_11_0_arm64, win_amd64, or cp311-cp311-<platform> (default: the lock's target "
+        "for this machine; without a lock: the spec's platforms, else this machine's own "
+        "tag, which differs between machines)",
+    )
     p.add_argument("--python", metavar="X.Y", help="target Python version (default: the lock's / the spec's)")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--main", metavar="FILE", help="entry point script (default: SCRIPT_OR_SPEC if it is a script)")
+    group.add_argument(
+        "--main", metavar="FILE", help="entry point script (default: SCRIPT_OR_SPEC if it is a script)"
+    )
     group.add_argument("--entry-point", metavar="MODULE:FUNC", help="entry point function")
     p.add_argument("--entry-name", metavar="NAME", help="name of the venv's bin/NAME launcher")
     p.add_argument("--compile", action="store_true", help="venv: include reproducible .pyc files")
-    p.add_argument("--pex-venv", action="store_true", help="pex: pex's --venv mode with --sh-boot (installs itself into a venv under PEX_ROOT on first run; later runs exec that venv's python from a /bin/sh preamble)")
+    p.add_argument(
+        "--pex-venv",
+        action="store_true",
+        help="pex: pex's --venv mode with --sh-boot (installs itself into a venv under PEX_ROOT on first run; later runs exec that venv's python from a /bin/sh preamble)",
+    )
     add_common(p)
     return p
 
@@ -77,7 +91,9 @@ def _entry(ns, discovered) -> Entry | None:
         main = ns.target
     if main is None:
         if ns.entry_name:
-            raise UserError("--entry-name needs an entry point", hint="pass --main FILE or --entry-point MODULE:FUNC")
+            raise UserError(
+                "--entry-name needs an entry point", hint="pass --main FILE or --entry-point MODULE:FUNC"
+            )
         return None
     if not os.path.isfile(main):
         raise UserError(f"--main {main}: no such file")
@@ -88,16 +104,20 @@ def _entry(ns, discovered) -> Entry | None:
 
 def _check_name(entry: Entry | None) -> None:
     if entry is not None and not _NAME.match(entry.name):
-        raise UserError(f"entry launcher name {entry.name!r} is not a plain file name",
-                        hint="pass --entry-name NAME (letters, digits, . _ + -)")
+        raise UserError(
+            f"entry launcher name {entry.name!r} is not a plain file name",
+            hint="pass --entry-name NAME (letters, digits, . _ + -)",
+        )
 
 
 def main(args: list) -> int:
     ns = build_parser().parse_args(args)
     log.set_level(ns.log_level)
     if ns.compile and ns.format == "pex":
-        raise UserError("--compile applies to --format venv only",
-                        hint="a pex compiles on first boot into its PEX_ROOT; pex --compile is not reproducible")
+        raise UserError(
+            "--compile applies to --format venv only",
+            hint="a pex compiles on first boot into its PEX_ROOT; pex --compile is not reproducible",
+        )
     if ns.pex_venv and ns.format != "pex":
         raise UserError("--pex-venv applies to --format pex only")
     if ns.python:
@@ -116,14 +136,25 @@ def main(args: list) -> int:
     entry = _entry(ns, discovered)
     _check_name(entry)
     try:
-        result = builder.build(discovered, flags=flags_from_namespace(ns), fmt=ns.format, output=ns.output,
-                               lock_flag=ns.lock, platform=ns.platform, python=ns.python, entry=entry,
-                               compile_pyc=ns.compile, pex_venv=ns.pex_venv,
-                               extra_inputs=[("the script or spec to build", ns.target)])
+        result = builder.build(
+            discovered,
+            flags=flags_from_namespace(ns),
+            fmt=ns.format,
+            output=ns.output,
+            lock_flag=ns.lock,
+            platform=ns.platform,
+            python=ns.python,
+            entry=entry,
+            compile_pyc=ns.compile,
+            pex_venv=ns.pex_venv,
+            extra_inputs=[("the script or spec to build", ns.target)],
+        )
     except OSError as e:  # reading inputs (an unreadable wheel, lock or cache dir)
         where = f": {e.filename}" if getattr(e, "filename", None) else ""
         raise VPythonError(f"vpython build: {e.strerror or e}{where}") from None
-    out(f"built {ns.format} {ns.output} for {result.target.key}: {len(result.artifacts)} package(s), "
-        f"sha256 {result.sha256}")
+    out(
+        f"built {ns.format} {ns.output} for {result.target.key}: {len(result.artifacts)} package(s), "
+        f"sha256 {result.sha256}"
+    )
     out(f"  sbom: {result.sbom_path}")
     return 0

@@ -34,11 +34,17 @@ def _files(base: str, pred) -> list:
 
 def main(args: list) -> int:
     p = parser("cache", "Inspect the cache.")
-    p.add_argument("action", choices=["info", "dir", "verify"],
-                   help="info: a table of envs and store sizes; dir: print the root; verify: check every "
-                        "store entry and env for files edited in place (exit 1 if any)")
-    p.add_argument("--repair", action="store_true",
-                   help="verify: delete the damaged entries and the envs that use them (the next run rebuilds them)")
+    p.add_argument(
+        "action",
+        choices=["info", "dir", "verify"],
+        help="info: a table of envs and store sizes; dir: print the root; verify: check every "
+        "store entry and env for files edited in place (exit 1 if any)",
+    )
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="verify: delete the damaged entries and the envs that use them (the next run rebuilds them)",
+    )
     p.add_argument("--root", help="cache root")
     ns = p.parse_args(args)
     from vpython.store.root import Layout, resolve_root
@@ -62,25 +68,33 @@ def _verify(layout, repair: bool) -> int:
     report = verify(layout, repair=repair)
     for name, dist in sorted(report.damaged_entries.items()):
         users = report.entry_users.get(name, [])
-        out(f"damaged store entry {name} ({dist}): files differ from its manifest; "
-            f"linked into {len(users)} env(s){': ' + ', '.join(k[:16] for k in users) if users else ''}")
+        out(
+            f"damaged store entry {name} ({dist}): files differ from its manifest; "
+            f"linked into {len(users)} env(s){': ' + ', '.join(k[:16] for k in users) if users else ''}"
+        )
     for key, reasons in sorted(report.env_damage.items()):
         for reason in reasons:
             out(f"damaged env {key[:16]}: {reason}")
     if not report.damaged:
-        out(f"ok: {report.entries_checked} store entr(ies) and {report.envs_checked} env(s) match their manifests")
+        out(
+            f"ok: {report.entries_checked} store entr(ies) and {report.envs_checked} env(s) match their manifests"
+        )
         return 0
     if not repair:
-        out(f"{len(report.damaged_entries)} damaged store entr(ies), {len(report.env_damage)} damaged env(s); "
-            "run `vpython cache verify --repair` to delete them (the next run rebuilds them)")
+        out(
+            f"{len(report.damaged_entries)} damaged store entr(ies), {len(report.env_damage)} damaged env(s); "
+            "run `vpython cache verify --repair` to delete them (the next run rebuilds them)"
+        )
         return 1
     for key in report.envs_deleted:
         out(f"deleted env {key[:16]}")
     for name in report.entries_deleted:
         out(f"deleted store entry {name}")
     for key in report.envs_held:
-        out(f"skipped env {key[:16]}: in use by a running script; run `vpython cache verify --repair` "
-            "again after it exits")
+        out(
+            f"skipped env {key[:16]}: in use by a running script; run `vpython cache verify --repair` "
+            "again after it exits"
+        )
     for name in report.entries_kept:
         out(f"kept store entry {name} for now: a skipped env uses it")
     return 1 if report.envs_held else 0
@@ -100,15 +114,22 @@ def _info(layout) -> int:
         # Files with one link are the env's own; the rest are shared with the store.
         own = sum(st.st_size for _, st in walk_stats(env_dir) if st.st_nlink == 1)
         own_total += own
-        rows.append((key[:16], str(len(meta.get("packages", []))), human_bytes(own),
-                     _age(now - env_last_use(layout, key)), str(meta.get("spec", "?"))[:60]))
+        rows.append(
+            (
+                key[:16],
+                str(len(meta.get("packages", []))),
+                human_bytes(own),
+                _age(now - env_last_use(layout, key)),
+                str(meta.get("spec", "?"))[:60],
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out(f"root: {layout.root}")
     for r in rows:
         out("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     env_set = set(envs)
     build_locks = _files(layout.envs, lambda n: n.startswith(".") and n.endswith(".build.lock"))
-    orphan_locks = [b for b in build_locks if os.path.basename(b)[1:-len(".build.lock")] not in env_set]
+    orphan_locks = [b for b in build_locks if os.path.basename(b)[1 : -len(".build.lock")] not in env_set]
 
     def listed(base):
         return [os.path.join(base, n) for n in _entries_in(base)]
@@ -117,27 +138,47 @@ def _info(layout) -> int:
         ("envs (own files)", str(len(envs)), human_bytes(own_total), "the rest are links into the store"),
         ("package entries", *_fmt(_count_size(listed(layout.packages)), human_bytes), ""),
         ("wheels", *_fmt(_count_size(listed(layout.wheels)), human_bytes), ""),
-        ("skeletons", *_fmt(_count_size(listed(layout.skeletons)), human_bytes),
-         "venv templates, one per interpreter"),
-        ("cached locks", *_fmt(_count_size(_files(layout.locks, lambda n: n.endswith(".pylock.toml"))), human_bytes),
-         "resolutions of unlocked specs"),
-        ("build plans", *_fmt(_count_size(_files(layout.locks, lambda n: n.endswith(".plan.json"))), human_bytes),
-         "what the last build of a spec chose"),
+        (
+            "skeletons",
+            *_fmt(_count_size(listed(layout.skeletons)), human_bytes),
+            "venv templates, one per interpreter",
+        ),
+        (
+            "cached locks",
+            *_fmt(_count_size(_files(layout.locks, lambda n: n.endswith(".pylock.toml"))), human_bytes),
+            "resolutions of unlocked specs",
+        ),
+        (
+            "build plans",
+            *_fmt(_count_size(_files(layout.locks, lambda n: n.endswith(".plan.json"))), human_bytes),
+            "what the last build of a spec chose",
+        ),
         ("spec pointers", *_fmt(_count_size(listed(layout.specs)), human_bytes), ""),
-        ("build locks", *_fmt(_count_size(build_locks), human_bytes), f"{len(orphan_locks)} for deleted envs"),
+        (
+            "build locks",
+            *_fmt(_count_size(build_locks), human_bytes),
+            f"{len(orphan_locks)} for deleted envs",
+        ),
         ("interpreters", *_fmt(_count_size(listed(layout.interpreters)), human_bytes), "probe cache"),
         ("virtualenv data", "", human_bytes(_unique_size([layout.app_data])), ""),
-        ("pex build cache", "", human_bytes(_unique_size([layout.pex_root])),
-         f"vpython build --format pex; last used {_age(time.time() - os.stat(layout.pex_root).st_mtime)}"
-         if os.path.isdir(layout.pex_root) else "vpython build --format pex"),
+        (
+            "pex build cache",
+            "",
+            human_bytes(_unique_size([layout.pex_root])),
+            f"vpython build --format pex; last used {_age(time.time() - os.stat(layout.pex_root).st_mtime)}"
+            if os.path.isdir(layout.pex_root)
+            else "vpython build --format pex",
+        ),
         ("tmp", *_fmt(_count_size(listed(layout.tmp)), human_bytes), "work dirs and trash; gc removes them"),
     ]
     out("")
     widths = [max(len(r[i]) for r in table) for i in range(3)]
     for name, count, size, note in table:
         out(f"{name:<{widths[0]}}  {count:>{widths[1]}}  {size:>{widths[2]}}  {note}".rstrip())
-    out(f"{'total':<{widths[0]}}  {'':>{widths[1]}}  {human_bytes(_unique_size([layout.root])):>{widths[2]}}  "
-        "on disk, each file counted once")
+    out(
+        f"{'total':<{widths[0]}}  {'':>{widths[1]}}  {human_bytes(_unique_size([layout.root])):>{widths[2]}}  "
+        "on disk, each file counted once"
+    )
     return 0
 
 

@@ -30,10 +30,15 @@ def human_bytes(n: float) -> str:
 
 
 def main(args: list) -> int:
-    p = parser("gc", "Delete envs not used recently (never one in use), then every store "
-                     "entry, wheel, skeleton template, spec pointer and cached resolution that no "
-                     "remaining env needs.")
-    p.add_argument("--older-than", default="7d", help="age of last use above which an env is deleted (default 7d)")
+    p = parser(
+        "gc",
+        "Delete envs not used recently (never one in use), then every store "
+        "entry, wheel, skeleton template, spec pointer and cached resolution that no "
+        "remaining env needs.",
+    )
+    p.add_argument(
+        "--older-than", default="7d", help="age of last use above which an env is deleted (default 7d)"
+    )
     p.add_argument("--dry-run", action="store_true", help="report what would be deleted; delete nothing")
     p.add_argument("--root", help="cache root")
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
@@ -45,16 +50,20 @@ def main(args: list) -> int:
     age = parse_duration(ns.older_than)
     report = collect(Layout(resolve_root(ns.root)), age, dry_run=ns.dry_run)
     verb = "would delete" if ns.dry_run else "deleted"
-    out(f"{verb}: {len(report.envs_deleted)} env(s), {len(report.packages_deleted)} package entr(ies), "
+    out(
+        f"{verb}: {len(report.envs_deleted)} env(s), {len(report.packages_deleted)} package entr(ies), "
         f"{len(report.wheels_deleted)} wheel(s), {len(report.pointers_deleted)} spec pointer(s), "
         f"{len(report.skeletons_deleted)} skeleton template(s), {len(report.cached_locks_deleted)} cached "
         f"resolution/plan file(s), {len(report.build_locks_deleted)} build-lock file(s), "
         f"{len(report.tmp_deleted)} leftover work file(s)"
-        + (", the pex build cache" if report.pex_cache_deleted else ""))
+        + (", the pex build cache" if report.pex_cache_deleted else "")
+    )
     out(f"{'would free' if ns.dry_run else 'freed'}: {human_bytes(report.bytes_freed)}")
     if report.envs_held:
-        out(f"{'would keep' if ns.dry_run else 'kept'} {len(report.envs_held)} env(s) in use: "
-            f"{', '.join(k[:12] for k in report.envs_held)}")
+        out(
+            f"{'would keep' if ns.dry_run else 'kept'} {len(report.envs_held)} env(s) in use: "
+            f"{', '.join(k[:12] for k in report.envs_held)}"
+        )
     if report.store_busy:
         out("store sweep skipped: a build is running; run gc again later")
     return 0

@@ -11,7 +11,9 @@ from vpython.cli.commands import add_common, out, parser
 
 def main(args: list) -> int:
     p = parser("install", "Build (or reuse) the env for a script or spec without running it.")
-    p.add_argument("target", nargs="?", help="script, spec file, or directory (default: the working directory)")
+    p.add_argument(
+        "target", nargs="?", help="script, spec file, or directory (default: the working directory)"
+    )
     add_common(p)
     ns = p.parse_args(args)
     log.set_level(ns.log_level)
@@ -25,8 +27,9 @@ def main(args: list) -> int:
     discovered = discover_target(ns.target)
     from vpython.cli.run import _settings_tuple
 
-    digest = fastpath.spec_digest(discovered.kind, discovered.text, discovered.lock_path,
-                                  _settings_tuple(flags), fastpath.config_path())
+    digest = fastpath.spec_digest(
+        discovered.kind, discovered.text, discovered.lock_path, _settings_tuple(flags), fastpath.config_path()
+    )
     pointer = provision(discovered, layout=layout, flags=flags, digest=digest, install_only=True)
     out(os.path.join(layout.env_dir(pointer.env_key)))
     return 0

@@ -23,23 +23,49 @@ DESCRIPTION = (
 
 def build_parser():
     p = parser("lock", DESCRIPTION)
-    p.add_argument("target", nargs="?", help="script, spec file, or directory (default: the working directory)")
-    p.add_argument("--platform", action="append", default=[], metavar="TAG",
-                   help="target platform tag, e.g. manylinux_2_28_x86_64, macosx_11_0_arm64, win_amd64, or a "
-                        "full tag cp311-cp311-PLATFORM (repeatable; default: [tool.vpython] platforms, the "
-                        "spec's verify_pep425_tag list, or Linux/macOS/Windows x86_64+arm64)")
-    p.add_argument("--python", action="append", default=[], metavar="VERSION",
-                   help="target Python version X.Y (repeatable; default: the spec's)")
-    p.add_argument("--check", action="store_true",
-                   help="do not resolve: exit 1 if the lockfile is missing or stale, 0 if fresh")
-    p.add_argument("--upgrade", action="append", nargs="?", const=":all:", default=[], metavar="PKG",
-                   help="ignore the current lockfile's pins (all, or just PKG; repeatable)")
+    p.add_argument(
+        "target", nargs="?", help="script, spec file, or directory (default: the working directory)"
+    )
+    p.add_argument(
+        "--platform",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="target platform tag, e.g. manylinux_2_28_x86_64, macosx_11_0_arm64, win_amd64, or a "
+        "full tag cp311-cp311-PLATFORM (repeatable; default: [tool.vpython] platforms, the "
+        "spec's verify_pep425_tag list, or Linux/macOS/Windows x86_64+arm64)",
+    )
+    p.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="VERSION",
+        help="target Python version X.Y (repeatable; default: the spec's)",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="do not resolve: exit 1 if the lockfile is missing or stale, 0 if fresh",
+    )
+    p.add_argument(
+        "--upgrade",
+        action="append",
+        nargs="?",
+        const=":all:",
+        default=[],
+        metavar="PKG",
+        help="ignore the current lockfile's pins (all, or just PKG; repeatable)",
+    )
     p.add_argument("--upgrade-package", action="append", default=[], metavar="PKG", help=argparse.SUPPRESS)
-    p.add_argument("--exclude-newer", metavar="TIMESTAMP",
-                   help="ignore files uploaded after TIMESTAMP (RFC 3339 or a date; recorded in the lock "
-                        "and reused by later re-locks; 'none' drops a recorded cutoff)")
-    p.add_argument("--engine", choices=["uv", "pex"], default=None,
-                   help="resolver (default: $VPYTHON_LOCK_ENGINE or uv)")
+    p.add_argument(
+        "--exclude-newer",
+        metavar="TIMESTAMP",
+        help="ignore files uploaded after TIMESTAMP (RFC 3339 or a date; recorded in the lock "
+        "and reused by later re-locks; 'none' drops a recorded cutoff)",
+    )
+    p.add_argument(
+        "--engine", choices=["uv", "pex"], default=None, help="resolver (default: $VPYTHON_LOCK_ENGINE or uv)"
+    )
     add_common(p)
     return p
 
@@ -125,8 +151,11 @@ def _refuse_foreign(lock_path: str, raw, spec_path) -> None:
         raise UserError(
             f"{lock_path} is the lock of {os.path.join(os.path.dirname(lock_path), other)}, not of {spec_path}: "
             "both specs map to that lockfile name",
-            hint=("rename one of them (a script locks to pylock.<name>.toml: its file name without .py, "
-                  "other dots turned into '-'), or delete the lockfile if that spec no longer exists"))
+            hint=(
+                "rename one of them (a script locks to pylock.<name>.toml: its file name without .py, "
+                "other dots turned into '-'), or delete the lockfile if that spec no longer exists"
+            ),
+        )
 
 
 def main(args: list) -> int:
@@ -146,12 +175,24 @@ def main(args: list) -> int:
     if lock_path and not ns.check and os.path.isfile(lock_path):
         previous_text, previous_raw = _previous(lock_path)
         _refuse_foreign(lock_path, previous_raw, discovered.path)
-    plan_kw = dict(flags=flags, platforms=ns.platform, pythons=ns.python, engine=ns.engine,
-                   exclude_newer=ns.exclude_newer, previous=previous_raw)
+    plan_kw = {
+        "flags": flags,
+        "platforms": ns.platform,
+        "pythons": ns.python,
+        "engine": ns.engine,
+        "exclude_newer": ns.exclude_newer,
+        "previous": previous_raw,
+    }
     early = None
     if not ns.check:
-        early = locker.start_early(discovered, upgrade=upgrade_all, upgrade_packages=upgrade_packages,
-                                   previous_text=previous_text, python=ns.interpreter, **plan_kw)
+        early = locker.start_early(
+            discovered,
+            upgrade=upgrade_all,
+            upgrade_packages=upgrade_packages,
+            previous_text=previous_text,
+            python=ns.interpreter,
+            **plan_kw,
+        )
     try:
         from vpython.store.root import Layout, resolve_root
 
@@ -165,17 +206,27 @@ def main(args: list) -> int:
     if ns.check:
         reason = locker.staleness(lock_path, plan.spec_hash, plan.targets, spec_path=discovered.path)
         if reason:
-            sys.stderr.write(f"vpython: error: {shown} is stale: {reason}\n"
-                             f"  fix: run `{fix_command(ns)}` and commit {os.path.basename(lock_path)}\n")
+            sys.stderr.write(
+                f"vpython: error: {shown} is stale: {reason}\n"
+                f"  fix: run `{fix_command(ns)}` and commit {os.path.basename(lock_path)}\n"
+            )
             return 1
         out(f"{shown} is up to date ({len(plan.targets)} target(s))")
         return 0
-    result, text = locker.lock(plan, upgrade=upgrade_all, upgrade_packages=upgrade_packages,
-                               previous_text=previous_text, python=ns.interpreter, early=early)
+    result, text = locker.lock(
+        plan,
+        upgrade=upgrade_all,
+        upgrade_packages=upgrade_packages,
+        previous_text=previous_text,
+        python=ns.interpreter,
+        early=early,
+    )
     from vpython.lock.pylock import write_lock
 
     changed = write_lock(lock_path, text)
     verb = "wrote" if changed else "unchanged:"
-    out(f"{verb} {shown} ({len(result.packages)} package(s), {len(plan.targets)} target(s): "
-        f"{', '.join(t.key for t in plan.targets)})")
+    out(
+        f"{verb} {shown} ({len(result.packages)} package(s), {len(plan.targets)} target(s): "
+        f"{', '.join(t.key for t in plan.targets)})"
+    )
     return 0

@@ -30,10 +30,14 @@ def _lock_gaps(lock, targets):
         selector = create_compatible_tags_selector(tags)
         lock_env = dict(env, extras=frozenset(), dependency_groups=frozenset())
         count = 0
-        if lock.environments and not any(m.evaluate(lock_env, context="lock_file") for m in lock.environments):
+        if lock.environments and not any(
+            m.evaluate(lock_env, context="lock_file") for m in lock.environments
+        ):
             shown = ", ".join(str(m) for m in lock.environments)
-            report[t.key] = ([f"the lock's environments ({shown}) exclude {t.key}: re-lock with "
-                              f"--platform {t.platform}"], 0)
+            report[t.key] = (
+                [f"the lock's environments ({shown}) exclude {t.key}: re-lock with --platform {t.platform}"],
+                0,
+            )
             continue
         for package in lock.packages:
             if package.marker and not package.marker.evaluate(lock_env, context="lock_file"):
@@ -43,8 +47,10 @@ def _lock_gaps(lock, targets):
             best = next(selector((w, parse_wheel_filename(w.filename)[-1]) for w in wheels), None)
             if best is None:
                 have = ", ".join(sorted(w.filename for w in wheels)) or "none"
-                problems.append(f"{package.name} {package.version or ''}".rstrip()
-                                + f" has no wheel for {t.key} (wheels: {have})")
+                problems.append(
+                    f"{package.name} {package.version or ''}".rstrip()
+                    + f" has no wheel for {t.key} (wheels: {have})"
+                )
         if not problems:
             try:
                 for _, dist in lock.select(environment=env, tags=tags):
@@ -62,9 +68,13 @@ def _verify_targets(spec, recorded_keys, flags, layout):
 
     platforms = list(getattr(flags, "platforms", None) or ())
     pythons = list(getattr(flags, "pythons", None) or ())
-    wanted, origin = choose_targets(spec, platforms=platforms, pythons=pythons,
-                                    interpreter=getattr(flags, "interpreter", None),
-                                    cache_dir=layout.interpreters)
+    wanted, origin = choose_targets(
+        spec,
+        platforms=platforms,
+        pythons=pythons,
+        interpreter=getattr(flags, "interpreter", None),
+        cache_dir=layout.interpreters,
+    )
     if recorded_keys is None:
         return wanted
     recorded = tg.parse_recorded(recorded_keys)
@@ -100,10 +110,17 @@ def verify(discovered, flags, layout) -> int:
             log.warning(f"{lock_path} is stale (the spec changed); verifying by resolving the spec")
             lock_path = None
     if not report:
-        plan = locker.make_plan(discovered, flags=flags, platforms=getattr(flags, "platforms", None) or (),
-                                pythons=getattr(flags, "pythons", None) or (),
-                                engine=getattr(flags, "engine", None), cache_dir=layout.interpreters)
-        out(f"verify: {discovered.path} by resolving for {len(plan.targets)} target(s) ({plan.target_origin})")
+        plan = locker.make_plan(
+            discovered,
+            flags=flags,
+            platforms=getattr(flags, "platforms", None) or (),
+            pythons=getattr(flags, "pythons", None) or (),
+            engine=getattr(flags, "engine", None),
+            cache_dir=layout.interpreters,
+        )
+        out(
+            f"verify: {discovered.path} by resolving for {len(plan.targets)} target(s) ({plan.target_origin})"
+        )
         result = locker.resolve(plan, python=getattr(flags, "interpreter", None))
         report = {t.key: ([], 0) for t in plan.targets}
         for p in result.packages:
@@ -113,7 +130,9 @@ def verify(discovered, flags, layout) -> int:
             report[g.target][0].append(g.describe())
         for name, version, keys in locker.missing_from_closed(plan, result):
             for key in keys:
-                report[key][0].append(f"{name}=={version} is needed (a dependency) but the spec does not list it")
+                report[key][0].append(
+                    f"{name}=={version} is needed (a dependency) but the spec does not list it"
+                )
     failed = 0
     for key in sorted(report):
         problems, count = report[key]
@@ -133,11 +152,25 @@ def verify(discovered, flags, layout) -> int:
 
 def main(args: list) -> int:
     p = parser("verify", "Check that a spec (and its lockfile) can be installed on every target platform.")
-    p.add_argument("target", nargs="?", help="script, spec file, or directory (default: the working directory)")
-    p.add_argument("--platform", dest="platforms", action="append", default=[], metavar="TAG",
-                   help="verify this platform too (repeatable; see `vpython lock --help`)")
-    p.add_argument("--python", dest="pythons", action="append", default=[], metavar="VERSION",
-                   help="target Python version X.Y (repeatable)")
+    p.add_argument(
+        "target", nargs="?", help="script, spec file, or directory (default: the working directory)"
+    )
+    p.add_argument(
+        "--platform",
+        dest="platforms",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="verify this platform too (repeatable; see `vpython lock --help`)",
+    )
+    p.add_argument(
+        "--python",
+        dest="pythons",
+        action="append",
+        default=[],
+        metavar="VERSION",
+        help="target Python version X.Y (repeatable)",
+    )
     p.add_argument("--engine", choices=["uv", "pex"], default=None, help="resolver when there is no lockfile")
     add_common(p)
     ns = p.parse_args(args)

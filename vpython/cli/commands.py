@@ -16,7 +16,7 @@ from vpython.errors import UsageError
 class ArgumentParser(argparse.ArgumentParser):
     """argparse that raises UsageError (exit 2, one line) instead of exiting itself."""
 
-    def error(self, message):  # noqa: D102
+    def error(self, message):
         raise UsageError(f"{self.prog}: {message}", hint=f"see `{self.prog} --help`")
 
 
@@ -48,12 +48,16 @@ def verify_discovered(discovered, flags, layout) -> int:
     from vpython.cli.cmd_verify import verify
     from vpython.spec.model import KIND_TEXTPROTO
 
-    if discovered.kind == KIND_TEXTPROTO and not (discovered.lock_path and os.path.isfile(discovered.lock_path)):
+    if discovered.kind == KIND_TEXTPROTO and not (
+        discovered.lock_path and os.path.isfile(discovered.lock_path)
+    ):
         from vpython.env.provision import parse_discovered
 
         if not parse_discovered(discovered).verify_pep425_tags:
-            out(f"verify: {discovered.origin} has no verify_pep425_tag; nothing to verify "
-                "(as Chromium's vpython; `vpython verify` checks the default platforms)")
+            out(
+                f"verify: {discovered.origin} has no verify_pep425_tag; nothing to verify "
+                "(as Chromium's vpython; `vpython verify` checks the default platforms)"
+            )
             return 0
     return verify(discovered, flags, layout)
 

@@ -50,8 +50,17 @@ _HELP_HINT = "run `vpython -help` for vpython's flags"
 class VPythonFlags:
     """The flags vpython itself understood. ``None`` means "not given"."""
 
-    __slots__ = ("root", "spec", "log_level", "tool", "interpreter", "index_url",
-                 "find_links", "offline", "help")
+    __slots__ = (
+        "root",
+        "spec",
+        "log_level",
+        "tool",
+        "interpreter",
+        "index_url",
+        "find_links",
+        "offline",
+        "help",
+    )
     __match_args__ = __slots__
 
     def __init__(
@@ -64,7 +73,7 @@ class VPythonFlags:
         index_url: str | None = None,
         find_links: list | None = None,
         offline: bool = False,
-        help: bool = False,  # noqa: A002 - the flag's name
+        help: bool = False,
     ) -> None:
         self.root = root  # "" is meaningful: a temporary root (reference §6.5)
         self.spec = spec
@@ -125,7 +134,8 @@ def _set_valued(flags: VPythonFlags, attr: str, display: str, value: str) -> Non
     elif attr == "tool" and value not in TOOLS:
         raise UsageError(
             f"unknown -vpython-tool command: {_printable(value)!r}",
-            hint="use one of: " + ", ".join(TOOLS)
+            hint="use one of: "
+            + ", ".join(TOOLS)
             + " (or the subcommands: vpython install / vpython verify)",
         )
     setattr(flags, attr, value)
@@ -136,8 +146,10 @@ def _parse_bool(display: str, value: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise UsageError(f"invalid boolean value {_printable(value)!r} for {display}",
-                     hint="write it as FLAG, FLAG=true or FLAG=false")
+    raise UsageError(
+        f"invalid boolean value {_printable(value)!r} for {display}",
+        hint="write it as FLAG, FLAG=true or FLAG=false",
+    )
 
 
 def split_flags(argv: list) -> tuple[VPythonFlags, list]:
@@ -165,7 +177,7 @@ def split_flags(argv: list) -> tuple[VPythonFlags, list]:
         value = None
         eq = name.find("=")
         if eq >= 0:
-            name, value = name[:eq], name[eq + 1:]
+            name, value = name[:eq], name[eq + 1 :]
         display = arg if eq < 0 else arg[: arg.index("=")]
         attr = _VALUED.get(name)
         if attr is not None:

@@ -83,13 +83,13 @@ class PythonCommandLine:
     __hash__ = None  # type: ignore[assignment]  # mutable, like a non-frozen dataclass
 
     def __repr__(self) -> str:
-        return ("PythonCommandLine(flags={!r}, target_kind={!r}, target={!r}, args={!r}, "
-                "separator={!r})").format(*self._astuple())
+        return (
+            "PythonCommandLine(flags={!r}, target_kind={!r}, target={!r}, args={!r}, separator={!r})"
+        ).format(*self._astuple())
 
     def copy(self) -> PythonCommandLine:
         """A deep-enough copy: its lists can be changed without touching this one."""
-        return PythonCommandLine(self.flags, self.target_kind, self.target, self.args,
-                                 self.separator)
+        return PythonCommandLine(self.flags, self.target_kind, self.target, self.args, self.separator)
 
     def flag_count(self, name: str) -> int:
         """How many times flag ``name`` was given (``-vv`` → 2); ``--version`` counts as
@@ -101,10 +101,7 @@ class PythonCommandLine:
         """Whether flag ``name`` (a letter like ``"I"``/``"E"``/``"S"``/``"s"``, or a long
         name) was given."""
         want = _CANONICAL.get(name, name)
-        for n, _ in self.flags:
-            if _CANONICAL.get(n, n) == want:
-                return True
-        return False
+        return any(_CANONICAL.get(n, n) == want for n, _ in self.flags)
 
     def flag_values(self, name: str) -> list:
         """The values of every ``name`` flag in order (``flag_values("W")`` is
@@ -184,7 +181,8 @@ def parse_python_argv(args: list) -> PythonCommandLine:
                     if value not in CHECK_HASH_MODES:
                         raise UsageError(
                             f"--{name} must be one of 'default', 'always', or 'never' "
-                            f"(got {_printable(value)!r})")
+                            f"(got {_printable(value)!r})"
+                        )
                     flags.append((name, value))
                 else:
                     hint = None
@@ -215,7 +213,7 @@ def parse_python_argv(args: list) -> PythonCommandLine:
     if i < n:
         target = args[i]
         kind = "stdin" if target == "-" else "script"
-        return PythonCommandLine(flags, kind, target, args[i + 1:], separator)
+        return PythonCommandLine(flags, kind, target, args[i + 1 :], separator)
     return PythonCommandLine(flags, "none", None, [], separator)
 
 

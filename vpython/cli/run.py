@@ -33,16 +33,20 @@ def run(argv: list) -> int:
     layout = Layout(resolve_root(flags.root))
     cwd = os.getcwd()
     discovered = discover(
-        target_kind=cl.target_kind, target=cl.target, cwd=cwd,
-        explicit=flags.spec, default_spec=os.environ.get("VPYTHON_DEFAULT_SPEC") or None,
+        target_kind=cl.target_kind,
+        target=cl.target,
+        cwd=cwd,
+        explicit=flags.spec,
+        default_spec=os.environ.get("VPYTHON_DEFAULT_SPEC") or None,
     )
     if cl.target_kind == "none" and flags.tool is None and not flags.help:
         sys.stderr.write(f"Starting interactive mode, loading vpython spec from {discovered.origin}\n")
     elif cl.target_kind == "stdin":
         log.info(f"Reading from stdin, loading vpython spec from {discovered.origin}")
     log.info(f"spec: {discovered.origin}")
-    digest = fastpath.spec_digest(discovered.kind, discovered.text, discovered.lock_path,
-                                  _settings_tuple(flags), fastpath.config_path())
+    digest = fastpath.spec_digest(
+        discovered.kind, discovered.text, discovered.lock_path, _settings_tuple(flags), fastpath.config_path()
+    )
     if flags.tool == "verify":
         from vpython.cli.commands import verify_discovered
 
@@ -81,8 +85,9 @@ def _provision_and_hold(discovered, layout, flags, digest):
     from vpython.errors import VPythonError
 
     for _ in range(_PROVISION_ATTEMPTS):
-        pointer = provision(discovered, layout=layout, flags=flags, digest=digest,
-                            install_only=flags.tool == "install")
+        pointer = provision(
+            discovered, layout=layout, flags=flags, digest=digest, install_only=flags.tool == "install"
+        )
         env_dir = layout.env_dir(pointer.env_key)
         if flags.tool == "install":
             log.info(f"env ready: {env_dir}")
@@ -97,9 +102,11 @@ def _provision_and_hold(discovered, layout, flags, digest):
         if fd is not None:
             os.close(fd)
         log.info(f"env {pointer.env_key[:12]} was collected by a concurrent gc before use; building it again")
-    raise VPythonError(f"env {layout.env_dir(pointer.env_key)} was deleted by a concurrent `vpython gc` "
-                       f"{_PROVISION_ATTEMPTS} times before it could be used",
-                       hint="do not run `vpython gc --older-than 0` in a loop beside builds")
+    raise VPythonError(
+        f"env {layout.env_dir(pointer.env_key)} was deleted by a concurrent `vpython gc` "
+        f"{_PROVISION_ATTEMPTS} times before it could be used",
+        hint="do not run `vpython gc --older-than 0` in a loop beside builds",
+    )
 
 
 def bypass(argv: list) -> int:

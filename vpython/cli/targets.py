@@ -30,7 +30,7 @@ def flags_from_namespace(ns) -> Flags:
 
 def is_spec_file(path: str) -> bool:
     name = os.path.basename(path)
-    return name.endswith(".vpython3") or name == "vpython.toml" or name.endswith(".vpython")
+    return name.endswith((".vpython3", ".vpython")) or name == "vpython.toml"
 
 
 def discover_target(target: str | None) -> DiscoveredSpec:
@@ -47,5 +47,7 @@ def discover_target(target: str | None) -> DiscoveredSpec:
     if os.path.isfile(target) and is_spec_file(target):
         return spec_file(os.path.abspath(target), f"spec file {target}")
     if os.path.isdir(target) and not os.path.isfile(os.path.join(target, "__main__.py")):
-        return discover(target_kind="none", target=None, cwd=os.path.abspath(target), default_spec=default_spec)
+        return discover(
+            target_kind="none", target=None, cwd=os.path.abspath(target), default_spec=default_spec
+        )
     return discover(target_kind="script", target=target, cwd=cwd, default_spec=default_spec)

@@ -109,9 +109,18 @@ def _skeleton_template(interp, layout) -> str:
     work = _work_dir(base, f".tmp-{key}-")
     try:
         _virtualenv(work, interp, layout)
-        with open(os.path.join(work, SKELETON_META), "w", encoding="utf-8") as f:  # gc drops templates of gone interpreters
-            json.dump({"interpreter": os.path.realpath(interp.path), "interpreter_id": fastpath.interpreter_id(interp.path),
-                       "vpython": __version__}, f, sort_keys=True)
+        with open(
+            os.path.join(work, SKELETON_META), "w", encoding="utf-8"
+        ) as f:  # gc drops templates of gone interpreters
+            json.dump(
+                {
+                    "interpreter": os.path.realpath(interp.path),
+                    "interpreter_id": fastpath.interpreter_id(interp.path),
+                    "vpython": __version__,
+                },
+                f,
+                sort_keys=True,
+            )
         try:
             os.rename(work, final)
             work = None
@@ -133,8 +142,18 @@ def _virtualenv(work: str, interp, layout) -> None:
     app_data = os.path.join(layout.base, "virtualenv-app-data")
     try:
         cli_run(
-            [work, "--no-seed", "--no-periodic-update", "--activators", "",
-             "--app-data", app_data, "-p", interp.path, "-q"],
+            [
+                work,
+                "--no-seed",
+                "--no-periodic-update",
+                "--activators",
+                "",
+                "--app-data",
+                app_data,
+                "-p",
+                interp.path,
+                "-q",
+            ],
             setup_logging=False,
         )
     except SystemExit as e:  # virtualenv reports its own errors by exiting
@@ -204,16 +223,19 @@ def _write_direct_url(entry: str, work: str, url: str, sha256: str) -> None:
             continue
         rel = os.path.relpath(os.path.join(dirpath, infos[0]), entry)
         dist_info = os.path.join(work, rel)
-        data = json.dumps({"url": url, "archive_info": {"hashes": {"sha256": sha256}}},
-                          sort_keys=True).encode()
+        data = json.dumps(
+            {"url": url, "archive_info": {"hashes": {"sha256": sha256}}}, sort_keys=True
+        ).encode()
         with open(os.path.join(dist_info, "direct_url.json"), "wb") as f:
             f.write(data)
         record = os.path.join(dist_info, "RECORD")
         with open(record, encoding="utf-8", newline="") as f:
             rows = [r for r in csv.reader(f) if r and not r[0].endswith("/direct_url.json")]
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        rows.insert(len(rows) - 1 if rows and rows[-1][0].endswith("/RECORD") else len(rows),
-                    [f"{infos[0]}/direct_url.json", f"sha256={digest}", str(len(data))])
+        rows.insert(
+            len(rows) - 1 if rows and rows[-1][0].endswith("/RECORD") else len(rows),
+            [f"{infos[0]}/direct_url.json", f"sha256={digest}", str(len(data))],
+        )
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows(rows)
         os.unlink(record)
@@ -233,9 +255,9 @@ def shebang_for(python: str) -> bytes:
 
     # installer renders "<shebang>\n<code>"; take the shebang through its public API.
     script = Script("x", "x", "x", "console")
-    code = script.generate(pkgstore.PLACEHOLDER_PYTHON, "posix")[1][len(pkgstore.PLACEHOLDER_PYTHON) + 3:]
+    code = script.generate(pkgstore.PLACEHOLDER_PYTHON, "posix")[1][len(pkgstore.PLACEHOLDER_PYTHON) + 3 :]
     data = script.generate(python, "posix")[1]
-    return data[:len(data) - len(code) - 1]
+    return data[: len(data) - len(code) - 1]
 
 
 def _write_scripts_for(final: str, work: str, scripts: list, rewrites: list) -> None:
@@ -249,7 +271,9 @@ def _write_scripts_for(final: str, work: str, scripts: list, rewrites: list) -> 
 
         bindir = fastpath.env_bin(work)
         for spec in scripts:
-            name, data = Script(spec["name"], spec["module"], spec["attr"], spec["section"]).generate(python, "posix")
+            name, data = Script(spec["name"], spec["module"], spec["attr"], spec["section"]).generate(
+                python, "posix"
+            )
             path = os.path.join(bindir, name)
             if os.path.lexists(path):
                 os.unlink(path)
@@ -296,4 +320,3 @@ def write_new(parent: str, prefix: str, text: str) -> str:
         os.unlink(path)
         raise
     return path
-

@@ -85,7 +85,7 @@ class Pointer:
         return f"env={self.env_key}\ninterpreter={self.interpreter}\ninterpreter_id={self.interpreter_id}\n"
 
     @classmethod
-    def load(cls, path: str) -> "Pointer | None":
+    def load(cls, path: str) -> Pointer | None:
         try:
             with open(path, encoding="utf-8") as f:
                 fields = dict(line.split("=", 1) for line in f.read().splitlines() if "=" in line)

@@ -68,15 +68,19 @@ def check_closed(requirements, lock, source: str) -> None:
     from packaging.utils import canonicalize_name
 
     pinned = {canonicalize_name(Requirement(r).name) for r in requirements.requirements}
-    extra = sorted((str(p.name), str(p.version)) for p in lock.packages if canonicalize_name(str(p.name)) not in pinned)
+    extra = sorted(
+        (str(p.name), str(p.version)) for p in lock.packages if canonicalize_name(str(p.name)) not in pinned
+    )
     if extra:
         listed = ", ".join(f"{n}=={v}" for n, v in extra)
         first = extra[0]
         raise UserError(
             f"{source}: the spec is not closed: it does not list {listed}, which the listed packages "
             "depend on (text-proto specs must pin every dependency)",
-            hint=(f'add  wheel: < name: "infra/python/wheels/{first[0]}-py3" version: "version:{first[1]}" >'
-                  " (or the PyPI name) for each missing package"),
+            hint=(
+                f'add  wheel: < name: "infra/python/wheels/{first[0]}-py3" version: "version:{first[1]}" >'
+                " (or the PyPI name) for each missing package"
+            ),
         )
 
 
@@ -107,8 +111,9 @@ def obtain_lock(discovered, spec, interp, sources, layout, digest, tags, environ
     from vpython.lock.engine_uv import compile_pylock
 
     log.progress(f"resolving {len(requirements.requirements)} requirement(s) for {interp.path}")
-    text = compile_pylock(list(requirements.requirements), sources, python=interp.path,
-                          context=discovered.path or "the spec")
+    text = compile_pylock(
+        list(requirements.requirements), sources, python=interp.path, context=discovered.path or "the spec"
+    )
     # The cache root must hold no credentials (a direct reference's URL may carry
     # some); downloads get them back from Sources.credential_urls.
     from vpython.settings import strip_credentials_in_text
@@ -169,8 +174,12 @@ def _mark_direct_references(spec, tags, artifacts):
             direct[canonicalize_name(req.name)] = strip_credentials(req.url)
     if not direct:
         return artifacts
-    return [dataclasses.replace(a, direct_url=direct[canonicalize_name(a.name)])
-            if canonicalize_name(a.name) in direct else a for a in artifacts]
+    return [
+        dataclasses.replace(a, direct_url=direct[canonicalize_name(a.name)])
+        if canonicalize_name(a.name) in direct
+        else a
+        for a in artifacts
+    ]
 
 
 def _build(layout, key, interp, artifacts, fetch_many, discovered) -> None:
@@ -183,23 +192,33 @@ def _build(layout, key, interp, artifacts, fetch_many, discovered) -> None:
 
     verify = False
     for attempt in (1, 2):
-        entries = packages.ensure_entries(artifacts, layout, interp, fetch_many, progress=log.progress,
-                                          verify=verify)
+        entries = packages.ensure_entries(
+            artifacts, layout, interp, fetch_many, progress=log.progress, verify=verify
+        )
         log.progress(f"assembling env {key[:12]} ({len(artifacts)} package(s))")
         try:
-            assemble(layout, key, interp, [entries[a.sha256] for a in artifacts], {
-                "interpreter": interp.path,
-                "spec": discovered.origin,
-                "packages": [f"{a.name}=={a.version}" for a in artifacts],
-                "wheels": {a.filename: a.sha256 for a in artifacts},
-                "entries": sorted(os.path.basename(entries[a.sha256]) for a in artifacts),
-            }, direct_urls={entries[a.sha256]: (a.direct_url, a.sha256) for a in artifacts if a.direct_url})
+            assemble(
+                layout,
+                key,
+                interp,
+                [entries[a.sha256] for a in artifacts],
+                {
+                    "interpreter": interp.path,
+                    "spec": discovered.origin,
+                    "packages": [f"{a.name}=={a.version}" for a in artifacts],
+                    "wheels": {a.filename: a.sha256 for a in artifacts},
+                    "entries": sorted(os.path.basename(entries[a.sha256]) for a in artifacts),
+                },
+                direct_urls={entries[a.sha256]: (a.direct_url, a.sha256) for a in artifacts if a.direct_url},
+            )
             return
         except packages.EntryChanged as e:
             if attempt == 2:
-                raise IntegrityError(f"{e}, again after it was rebuilt",
-                                     hint="something keeps changing the store's files; check who writes "
-                                          "into the envs and the cache") from None
+                raise IntegrityError(
+                    f"{e}, again after it was rebuilt",
+                    hint="something keeps changing the store's files; check who writes "
+                    "into the envs and the cache",
+                ) from None
             log.warning(f"{e}; rebuilding it (an env's file edited in place changes every env sharing it)")
             packages.discard_changed(e, layout)
             verify = True
@@ -207,10 +226,11 @@ def _build(layout, key, interp, artifacts, fetch_many, discovered) -> None:
 
 # --------------------------------------------------------------------------- plans
 
+
 class PlanInterpreter:
     """What building needs of an Interpreter (see vpython.interpreters), from a plan."""
 
-    __slots__ = ("path", "version", "cache_tag")
+    __slots__ = ("cache_tag", "path", "version")
 
     def __init__(self, path: str, version: tuple, cache_tag: str) -> None:
         self.path = path
@@ -233,7 +253,7 @@ class PlanArtifact:
 
 
 class Plan:
-    __slots__ = ("interp", "artifacts", "key", "warnings")
+    __slots__ = ("artifacts", "interp", "key", "warnings")
 
     def __init__(self, interp, artifacts: list, key: str, warnings: list) -> None:
         self.interp = interp
@@ -261,8 +281,13 @@ def load_plan(layout, digest: str, discovered):
     try:
         with open(plan_path(layout, digest), encoding="utf-8") as f:
             data = json.load(f)
-        if (data["format"] != PLAN_FORMAT or data["vpython"] != __version__ or data["digest"] != digest
-                or data["spec_path"] != discovered.path or data["lock_path"] != discovered.lock_path):
+        if (
+            data["format"] != PLAN_FORMAT
+            or data["vpython"] != __version__
+            or data["digest"] != digest
+            or data["spec_path"] != discovered.path
+            or data["lock_path"] != discovered.lock_path
+        ):
             return None
         i = data["interpreter"]
         if fastpath.interpreter_id(i["path"]) != i["id"] or _stamp(data["lock_source"]) != data["lock_stamp"]:
@@ -288,13 +313,22 @@ def save_plan(layout, digest: str, discovered, interp, artifacts, key: str, lock
         return
 
     data = {
-        "format": PLAN_FORMAT, "vpython": __version__, "digest": digest,
-        "spec_path": discovered.path, "lock_path": discovered.lock_path,
-        "interpreter": {"path": interp.path, "id": fastpath.interpreter_id(interp.path),
-                        "version": list(interp.version), "cache_tag": interp.cache_tag},
-        "lock_source": lock_source, "lock_stamp": _stamp(lock_source),
+        "format": PLAN_FORMAT,
+        "vpython": __version__,
+        "digest": digest,
+        "spec_path": discovered.path,
+        "lock_path": discovered.lock_path,
+        "interpreter": {
+            "path": interp.path,
+            "id": fastpath.interpreter_id(interp.path),
+            "version": list(interp.version),
+            "cache_tag": interp.cache_tag,
+        },
+        "lock_source": lock_source,
+        "lock_stamp": _stamp(lock_source),
         "artifacts": [dict(vars(a)) for a in artifacts],  # every field, whatever Artifact grows
-        "env_key": key, "warnings": warnings,
+        "env_key": key,
+        "warnings": warnings,
     }
     try:
         text = json.dumps(data, indent=1, sort_keys=True)
@@ -348,8 +382,13 @@ def _resolve(discovered, layout, flags, digest):
     lock, lock_source = obtain_lock(discovered, spec, interp, sources, layout, digest, tags, environment)
     artifacts = []
     if lock is not None:
-        artifacts = pylock.select_artifacts(lock, source=lock_source, environment=environment, tags=tags,
-                                            platform_label=f"{interp.path} ({'.'.join(map(str, interp.version))})")
+        artifacts = pylock.select_artifacts(
+            lock,
+            source=lock_source,
+            environment=environment,
+            tags=tags,
+            platform_label=f"{interp.path} ({'.'.join(map(str, interp.version))})",
+        )
     artifacts = _mark_direct_references(spec, tags, artifacts)
     return interp, artifacts, env_key(interp, artifacts), lock_source, sources
 
@@ -402,6 +441,7 @@ def _provision(discovered, *, layout, flags, digest, install_only: bool = False)
             interp, artifacts, key, lock_source, sources = _resolve(discovered, layout, flags, digest)
     env_dir = layout.env_dir(key)
     if not os.path.exists(os.path.join(env_dir, "pyvenv.cfg")):
+
         def fetch_many(missing):
             nonlocal sources
             from vpython.store import wheels

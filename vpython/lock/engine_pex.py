@@ -103,8 +103,12 @@ def candidates_from_lock(data: dict, targets) -> list:
                     entry[0].setdefault(raw.filename, raw)
             entry[1].update(keys)
     return [
-        Candidate(name=name, version=version, wheels=tuple(w for _, w in sorted(wheels.items())),
-                  installed_on=frozenset(keys))
+        Candidate(
+            name=name,
+            version=version,
+            wheels=tuple(w for _, w in sorted(wheels.items())),
+            installed_on=frozenset(keys),
+        )
         for (name, version), (wheels, keys) in sorted(merged.items())
     ]
 
@@ -153,8 +157,16 @@ def _lowest(versions) -> str:
         return min(versions)
 
 
-def resolve(requirements: list, sources: Sources, targets: list, *, context: str = "",
-            previous_lock: str | None = None, upgrade: bool = False, upgrade_packages=()) -> list:
+def resolve(
+    requirements: list,
+    sources: Sources,
+    targets: list,
+    *,
+    context: str = "",
+    previous_lock: str | None = None,
+    upgrade: bool = False,
+    upgrade_packages=(),
+) -> list:
     """One pex lock for all targets, as [Candidate].
 
     * Re-locking keeps the current lockfile's pins (``previous_pins``, as pex constraints)
@@ -168,11 +180,15 @@ def resolve(requirements: list, sources: Sources, targets: list, *, context: str
       per-target versions.
     """
     if sources.offline:
-        raise UserError("the pex lock engine cannot work offline",
-                        hint="use the default engine (uv) with --offline, or go online")
+        raise UserError(
+            "the pex lock engine cannot work offline",
+            hint="use the default engine (uv) with --offline, or go online",
+        )
     if sources.exclude_newer:  # locker.make_plan refuses this earlier, naming where the cutoff came from
-        raise UserError("the pex lock engine cannot apply an exclude-newer cutoff",
-                        hint="lock with --engine uv, or pass --exclude-newer none")
+        raise UserError(
+            "the pex lock engine cannot apply an exclude-newer cutoff",
+            hint="lock with --engine uv, or pass --exclude-newer none",
+        )
     pins = previous_pins(previous_lock, upgrade, upgrade_packages)
     candidates = None
     if pins:
@@ -187,8 +203,11 @@ def resolve(requirements: list, sources: Sources, targets: list, *, context: str
     if split:
         common = dict(pins)
         common.update({name: _lowest(versions) for name, versions in split.items()})
-        log.info("pex picked different versions per target for " + ", ".join(sorted(split))
-                 + "; resolving again with one version each")
+        log.info(
+            "pex picked different versions per target for "
+            + ", ".join(sorted(split))
+            + "; resolving again with one version each"
+        )
         try:
             shared = _resolve(requirements, sources, targets, context, common)
         except ResolutionError as e:
@@ -218,8 +237,11 @@ def _diagnosed(requirements: list, sources: Sources, targets: list, context: str
             # combination does): the requirements are, so no platform hint.
             raise _hinted(whole) from None
         text = "\n".join(f"for {t.key}: {e.message}" for t, e in failed)
-        raise ResolutionError(text, hint=f"drop {failed[0][0].key} from the targets, or change the "
-                              "requirements so that every target has wheels") from None
+        raise ResolutionError(
+            text,
+            hint=f"drop {failed[0][0].key} from the targets, or change the "
+            "requirements so that every target has wheels",
+        ) from None
 
 
 def _hinted(error: ResolutionError) -> ResolutionError:
@@ -227,16 +249,34 @@ def _hinted(error: ResolutionError) -> ResolutionError:
         return error
     # pex runs pip with --only-binary: a package that publishes only an sdist shows up
     # as "no matching distribution", like a name that does not exist.
-    return ResolutionError(error.message, hint=(
-        "check the name and version; if the package publishes only an sdist: vpython locks wheels only, "
-        "so build a wheel (pip wheel --no-deps NAME -w DIR) into a --find-links directory"))
+    return ResolutionError(
+        error.message,
+        hint=(
+            "check the name and version; if the package publishes only an sdist: vpython locks wheels only, "
+            "so build a wheel (pip wheel --no-deps NAME -w DIR) into a --find-links directory"
+        ),
+    )
 
 
 def _resolve(requirements: list, sources: Sources, targets: list, context: str, pins=None) -> list:
     with tempfile.TemporaryDirectory(prefix="vpython-pex-lock-") as tmp:
-        cmd = [sys.executable, "-m", "pex.cli", "lock", "create", "--style", "strict",
-               "--resolver-version", "pip-2020-resolver", "--no-build", "--wheel",
-               "--pex-root", pex_root(), "-o", os.path.join(tmp, "lock.json")]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pex.cli",
+            "lock",
+            "create",
+            "--style",
+            "strict",
+            "--resolver-version",
+            "pip-2020-resolver",
+            "--no-build",
+            "--wheel",
+            "--pex-root",
+            pex_root(),
+            "-o",
+            os.path.join(tmp, "lock.json"),
+        ]
         for i, t in enumerate(targets):
             path = os.path.join(tmp, f"platform-{i}.json")
             with open(path, "w", encoding="utf-8") as f:
@@ -252,8 +292,14 @@ def _resolve(requirements: list, sources: Sources, targets: list, context: str, 
             with open(constraints, "w", encoding="utf-8") as f:
                 f.write("".join(f"{name}=={version}\n" for name, version in sorted(pins.items())))
             cmd += ["--constraints", constraints]
-        proc = subprocess.run(cmd, env=_env(), stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.run(
+            cmd,
+            env=_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         if proc.returncode != 0:
             detail = redact((proc.stderr or proc.stdout).strip())
             errors = [line.strip() for line in detail.splitlines() if "ERROR" in line]

@@ -32,7 +32,9 @@ def uv_binary() -> str:
     try:
         from uv import find_uv_bin
     except ImportError:
-        raise UserError("the `uv` package is not installed", hint="pip install uv (it is a dependency of vpython)") from None
+        raise UserError(
+            "the `uv` package is not installed", hint="pip install uv (it is a dependency of vpython)"
+        ) from None
     return find_uv_bin()
 
 
@@ -66,7 +68,8 @@ def source_args(sources: Sources) -> list:
 # a flag the user never passed (vpython passes --only-binary :all:), so vpython says
 # what it means instead.
 _SDIST_ONLY_HINT = re.compile(
-    r"^\s*hint: Wheels are required for `([^`]+)` because building from source is disabled[^\n]*\n?", re.M)
+    r"^\s*hint: Wheels are required for `([^`]+)` because building from source is disabled[^\n]*\n?", re.M
+)
 
 
 def resolution_error(detail: str, context: str = "", hint: str | None = None) -> ResolutionError:
@@ -80,8 +83,11 @@ def resolution_error(detail: str, context: str = "", hint: str | None = None) ->
         return ResolutionError(
             f"cannot resolve the requirements{where}: {listed} {verb} only an sdist (no usable wheel); "
             f"vpython locks and installs wheels only\n{detail}",
-            hint=(f"build a wheel (pip wheel --no-deps {names[0]} -w wheelhouse) into a --find-links "
-                  "directory and pass --find-links wheelhouse, or pick a version that publishes wheels"))
+            hint=(
+                f"build a wheel (pip wheel --no-deps {names[0]} -w wheelhouse) into a --find-links "
+                "directory and pass --find-links wheelhouse, or pick a version that publishes wheels"
+            ),
+        )
     return ResolutionError(f"cannot resolve the requirements{where}:\n{detail}", hint=hint)
 
 
@@ -106,8 +112,19 @@ def compile_pylock(
             f.write("".join(r + "\n" for r in requirements))
         out = os.path.join(tmp, "pylock.toml")
         cmd = [
-            uv_binary(), "pip", "compile", req_file, "-o", out, "--format", "pylock.toml",
-            "--no-config", "--quiet", "--no-header", "--only-binary", ":all:",
+            uv_binary(),
+            "pip",
+            "compile",
+            req_file,
+            "-o",
+            out,
+            "--format",
+            "pylock.toml",
+            "--no-config",
+            "--quiet",
+            "--no-header",
+            "--only-binary",
+            ":all:",
         ]
         if python:
             cmd += ["--python", python]
@@ -120,8 +137,14 @@ def compile_pylock(
         if no_deps:
             cmd += ["--no-deps"]
         cmd += source_args(sources)
-        proc = subprocess.run(cmd, env=_uv_env(), stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.run(
+            cmd,
+            env=_uv_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         if proc.returncode != 0:
             raise resolution_error(redact((proc.stderr or proc.stdout).strip()), context)
         with open(out, encoding="utf-8") as f:
@@ -184,13 +207,15 @@ def candidates_from_pylock(data: dict, targets, base_dir: str) -> list:
             # as an `archive`; it is one more wheel to select by tags.
             entries = [pkg["archive"]]
         wheels = tuple(w for w in (_raw_wheel(e, base_dir) for e in entries) if w is not None)
-        out.append(Candidate(
-            name=str(canonicalize_name(pkg["name"])),
-            version=str(pkg.get("version") or ""),
-            wheels=wheels,
-            installed_on=frozenset(t.key for t in targets if evaluate(t)),
-            has_sdist_only=not wheels and "sdist" in pkg,
-        ))
+        out.append(
+            Candidate(
+                name=str(canonicalize_name(pkg["name"])),
+                version=str(pkg.get("version") or ""),
+                wheels=wheels,
+                installed_on=frozenset(t.key for t in targets if evaluate(t)),
+                has_sdist_only=not wheels and "sdist" in pkg,
+            )
+        )
     return out
 
 
@@ -233,16 +258,25 @@ class UvJob:
     private temp dir holds ``pylock.toml``.
     """
 
-    def __init__(self, cmd: list, stdin_text: str, tmp, out, targets: list, sources: Sources,
-                 context: str) -> None:
+    def __init__(
+        self, cmd: list, stdin_text: str, tmp, out, targets: list, sources: Sources, context: str
+    ) -> None:
         self.tmp, self.out, self.targets, self.sources, self.context = tmp, out, targets, sources, context
         try:
-            self.proc = subprocess.Popen(cmd, env=_uv_env(), stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.proc = subprocess.Popen(
+                cmd,
+                env=_uv_env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
         except OSError as e:
             self._cleanup()
-            raise UserError(f"cannot run uv ({cmd[0]}): {e.strerror or e}",
-                            hint="pip install uv, or point VPYTHON_UV_BIN at a uv binary") from None
+            raise UserError(
+                f"cannot run uv ({cmd[0]}): {e.strerror or e}",
+                hint="pip install uv, or point VPYTHON_UV_BIN at a uv binary",
+            ) from None
         try:
             self.proc.stdin.write(stdin_text)
             self.proc.stdin.close()
@@ -313,9 +347,22 @@ def start(
     """
     lowest = min(t.python[:2] for t in targets)
     cmd = [
-        uv_binary(), "pip", "compile", "-", "--format", "pylock.toml",
-        "--no-config", "--quiet", "--no-header", "--only-binary", ":all:", "--universal",
-        "--python-version", f"{lowest[0]}.{lowest[1]}", "--python", python or sys.executable,
+        uv_binary(),
+        "pip",
+        "compile",
+        "-",
+        "--format",
+        "pylock.toml",
+        "--no-config",
+        "--quiet",
+        "--no-header",
+        "--only-binary",
+        ":all:",
+        "--universal",
+        "--python-version",
+        f"{lowest[0]}.{lowest[1]}",
+        "--python",
+        python or sys.executable,
     ]
     if upgrade:
         cmd += ["--upgrade"]

@@ -18,8 +18,7 @@ from vpython.errors import LockError, ResolutionError, UserError
 from vpython.lock import targets as tg
 
 ENGINES = ("uv", "pex")
-_TIMESTAMP = re.compile(
-    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?$")
 
 
 @dataclass
@@ -42,6 +41,7 @@ class Plan:
 
 # ------------------------------------------------------------------------ decisions
 
+
 def engine_name(flag: str | None) -> str:
     name = flag or os.environ.get("VPYTHON_LOCK_ENGINE") or "uv"
     if name not in ENGINES:
@@ -54,8 +54,10 @@ def validate_exclude_newer(value: str | None, where: str = "--exclude-newer") ->
     if value is None:
         return None
     if not _TIMESTAMP.match(value.strip()):
-        raise UserError(f"{where} {value!r}: not a timestamp",
-                        hint="use RFC 3339, e.g. 2026-01-31T00:00:00Z, or a date 2026-01-31")
+        raise UserError(
+            f"{where} {value!r}: not a timestamp",
+            hint="use RFC 3339, e.g. 2026-01-31T00:00:00Z, or a date 2026-01-31",
+        )
     return value.strip()
 
 
@@ -88,16 +90,28 @@ def default_python(spec, explicit_interpreter: str | None = None, cache_dir: str
         try:
             wanted = SpecifierSet(spec.requires_python)
         except InvalidSpecifier:
-            raise UserError(f"{where}: requires-python {spec.requires_python!r} is not a PEP 440 specifier") from None
-        versions = sorted({tuple(i.version[:2]) for i in interpreters.find_interpreters(cache_dir)
-                           if i.supported and wanted.contains(i.version_string, prereleases=True)})
+            raise UserError(
+                f"{where}: requires-python {spec.requires_python!r} is not a PEP 440 specifier"
+            ) from None
+        versions = sorted(
+            {
+                tuple(i.version[:2])
+                for i in interpreters.find_interpreters(cache_dir)
+                if i.supported and wanted.contains(i.version_string, prereleases=True)
+            }
+        )
         if not versions:
-            raise UserError(f"{where}: no installed interpreter satisfies requires-python "
-                            f"{spec.requires_python!r}", hint="pass --python X.Y to lock for a version anyway")
+            raise UserError(
+                f"{where}: no installed interpreter satisfies requires-python {spec.requires_python!r}",
+                hint="pass --python X.Y to lock for a version anyway",
+            )
         chosen = versions[0]
         try:
-            runner = tuple(interpreters.select_interpreter(requires_python=spec.requires_python,
-                                                           cache_dir=cache_dir).version[:2])
+            runner = tuple(
+                interpreters.select_interpreter(
+                    requires_python=spec.requires_python, cache_dir=cache_dir
+                ).version[:2]
+            )
         except UserError:
             runner = chosen
         if runner != chosen:
@@ -105,17 +119,21 @@ def default_python(spec, explicit_interpreter: str | None = None, cache_dir: str
                 f"{where}: locking for Python {chosen[0]}.{chosen[1]} (the lowest installed version that "
                 f"satisfies requires-python {spec.requires_python!r}), but runs here use "
                 f"{runner[0]}.{runner[1]}; set [tool.vpython] python-version, or pass "
-                f"--python {chosen[0]}.{chosen[1]} --python {runner[0]}.{runner[1]}")
+                f"--python {chosen[0]}.{chosen[1]} --python {runner[0]}.{runner[1]}"
+            )
         return chosen
     if explicit_interpreter:
         from vpython import interpreters
 
-        return tuple(interpreters.select_interpreter(explicit=explicit_interpreter, cache_dir=cache_dir).version[:2])
+        return tuple(
+            interpreters.select_interpreter(explicit=explicit_interpreter, cache_dir=cache_dir).version[:2]
+        )
     return tuple(sys.version_info[:2])
 
 
-def choose_targets(spec, *, platforms=(), pythons=(), interpreter: str | None = None,
-                   cache_dir: str | None = None):
+def choose_targets(
+    spec, *, platforms=(), pythons=(), interpreter: str | None = None, cache_dir: str | None = None
+):
     """(targets, where they came from).
 
     ``--platform`` > ``[tool.vpython] platforms`` > the text proto's
@@ -187,7 +205,9 @@ def _entry_markers(spec) -> dict:
     for entry in spec.wheels:
         try:
             project = cipd.pypi_name(entry.name, entry=entry, path=spec.path)
-            plain = str(replace_marker(f"{project}{cipd.pypi_specifier(entry.version, entry=entry, path=spec.path)}"))
+            plain = str(
+                replace_marker(f"{project}{cipd.pypi_specifier(entry.version, entry=entry, path=spec.path)}")
+            )
         except UserError:
             continue  # normalize_spec reports it (or the entry is a template it expands)
         found.setdefault(plain, []).append(entry_marker(entry) or "")
@@ -241,7 +261,9 @@ def closed_requirements(spec, targets):
                 except ValueError as e:
                     raise ResolutionError(
                         f"{spec.path}: {plain} applies to some targets but not to others that markers "
-                        f"cannot tell apart ({e})", hint="lock these platforms separately (--platform)") from None
+                        f"cannot tell apart ({e})",
+                        hint="lock these platforms separately (--platform)",
+                    ) from None
         requirements.append(f"{plain} ; {marker}" if marker else plain)
     return requirements, per_target
 
@@ -255,19 +277,36 @@ def replace_marker(req):
     return r
 
 
-def make_plan(discovered, *, flags, platforms=(), pythons=(), engine=None, exclude_newer=None,
-              previous=None, cache_dir: str | None = None, spec=None) -> Plan:
+def make_plan(
+    discovered,
+    *,
+    flags,
+    platforms=(),
+    pythons=(),
+    engine=None,
+    exclude_newer=None,
+    previous=None,
+    cache_dir: str | None = None,
+    spec=None,
+) -> Plan:
     from vpython.env.provision import parse_discovered, spec_hash
     from vpython.settings import load_sources
 
     if discovered.kind == "empty" or not discovered.lock_path:
-        raise UserError(f"nothing to lock: {discovered.origin}",
-                        hint="pass a script with a spec, or a .vpython3 / vpython.toml file")
+        raise UserError(
+            f"nothing to lock: {discovered.origin}",
+            hint="pass a script with a spec, or a .vpython3 / vpython.toml file",
+        )
     provisional = spec is not None  # start_early's tomllib-only read: no hash needed yet
     if spec is None:
         spec = parse_discovered(discovered)
-    chosen, origin = choose_targets(spec, platforms=platforms, pythons=pythons,
-                                    interpreter=getattr(flags, "interpreter", None), cache_dir=cache_dir)
+    chosen, origin = choose_targets(
+        spec,
+        platforms=platforms,
+        pythons=pythons,
+        interpreter=getattr(flags, "interpreter", None),
+        cache_dir=cache_dir,
+    )
     if not chosen:
         raise UserError("no lock targets", hint="pass --platform TAG")
     base_dir = os.path.dirname(discovered.path) if discovered.path else os.getcwd()
@@ -293,18 +332,28 @@ def make_plan(discovered, *, flags, platforms=(), pythons=(), engine=None, exclu
         raise UserError(
             f"the pex engine cannot apply the exclude-newer cutoff {cutoff} (from {cutoff_origin}): pex "
             "resolves with its bundled pip 20.3.4, which cannot filter files by upload time",
-            hint="lock with --engine uv (the default), or pass --exclude-newer none to lock without a cutoff")
+            hint="lock with --engine uv (the default), or pass --exclude-newer none to lock without a cutoff",
+        )
     if spec.closed:
         requirements, expected = closed_requirements(spec, chosen)
     else:
         requirements, expected = sorted(spec.dependencies), {}
     from vpython.lock.pylock import spec_path_in_lock
 
-    return Plan(discovered=discovered, spec=spec, lock_path=discovered.lock_path, targets=chosen,
-                requirements=requirements, closed=spec.closed, sources=sources,
-                engine=engine, spec_hash="" if provisional else spec_hash(discovered), expected=expected,
-                target_origin=origin,
-                spec_path=spec_path_in_lock(discovered.lock_path, discovered.path) if discovered.path else "")
+    return Plan(
+        discovered=discovered,
+        spec=spec,
+        lock_path=discovered.lock_path,
+        targets=chosen,
+        requirements=requirements,
+        closed=spec.closed,
+        sources=sources,
+        engine=engine,
+        spec_hash="" if provisional else spec_hash(discovered),
+        expected=expected,
+        target_origin=origin,
+        spec_path=spec_path_in_lock(discovered.lock_path, discovered.path) if discovered.path else "",
+    )
 
 
 # ------------------------------------------------------------------------ early start
@@ -314,6 +363,7 @@ def make_plan(discovered, *, flags, platforms=(), pythons=(), engine=None, exclu
 # real parser (and its packaging imports, ~30 ms) runs; the real plan is then compared
 # with the provisional one and uv is restarted if they differ (they do not, unless the
 # real parser rejects the spec, which cancels the job).
+
 
 def _quick_spec(discovered):
     """A provisional Spec from tomllib alone (PEP 723 / vpython.toml), or None."""
@@ -333,11 +383,20 @@ def _quick_spec(discovered):
     requires_python = data.get("requires-python", "")
     tool = data.get("tool", {})
     tool = tool.get("vpython", {}) if isinstance(tool, dict) else None
-    if (not isinstance(deps, list) or not all(isinstance(d, str) for d in deps)
-            or not isinstance(requires_python, str) or not isinstance(tool, dict)):
+    if (
+        not isinstance(deps, list)
+        or not all(isinstance(d, str) for d in deps)
+        or not isinstance(requires_python, str)
+        or not isinstance(tool, dict)
+    ):
         return None
-    return Spec(kind=discovered.kind, path=discovered.path, dependencies=tuple(deps),
-                requires_python=requires_python, tool=dict(tool))
+    return Spec(
+        kind=discovered.kind,
+        path=discovered.path,
+        dependencies=tuple(deps),
+        requires_python=requires_python,
+        tool=dict(tool),
+    )
 
 
 class Early:
@@ -364,11 +423,17 @@ class Early:
 
 
 def _same(a: Plan, b: Plan) -> bool:
-    return (a.requirements == b.requirements and [t.key for t in a.targets] == [t.key for t in b.targets]
-            and a.sources == b.sources and a.engine == b.engine)
+    return (
+        a.requirements == b.requirements
+        and [t.key for t in a.targets] == [t.key for t in b.targets]
+        and a.sources == b.sources
+        and a.engine == b.engine
+    )
 
 
-def start_early(discovered, *, upgrade=False, upgrade_packages=(), previous_text=None, python=None, **plan_kw):
+def start_early(
+    discovered, *, upgrade=False, upgrade_packages=(), previous_text=None, python=None, **plan_kw
+):
     """Start uv from a provisional plan (None when that is not possible)."""
     if discovered.kind not in ("pep723", "toml") or not discovered.lock_path:
         return None
@@ -395,13 +460,21 @@ def start_early(discovered, *, upgrade=False, upgrade_packages=(), previous_text
     from vpython.lock import engine_uv
 
     inputs = (bool(upgrade), tuple(upgrade_packages), previous_text, python)
-    job = engine_uv.start(plan.requirements, plan.sources, plan.targets, python=python,
-                          previous_lock=previous_text, upgrade=upgrade, upgrade_packages=upgrade_packages,
-                          context=discovered.path or "the spec")
+    job = engine_uv.start(
+        plan.requirements,
+        plan.sources,
+        plan.targets,
+        python=python,
+        previous_lock=previous_text,
+        upgrade=upgrade,
+        upgrade_packages=upgrade_packages,
+        context=discovered.path or "the spec",
+    )
     return Early(plan, job, inputs)
 
 
 # ------------------------------------------------------------------------ resolution
+
 
 def _requires_python(targets) -> str:
     lowest = min(t.python[:2] for t in targets)
@@ -411,6 +484,7 @@ def _requires_python(targets) -> str:
 def _prepare(targets) -> None:
     """Work that does not need the resolution: imports and per-target tag tables."""
     import tempfile  # noqa: F401 - the lockfile is written through a temp file
+
     import packaging.pylock  # noqa: F401 - validation of the written lock
     import tomli_w  # noqa: F401
 
@@ -428,22 +502,37 @@ def resolve(plan: Plan, *, upgrade=False, upgrade_packages=(), previous_text=Non
         from vpython.lock.model import LockResult
 
         return LockResult([], plan.targets, plan.engine, _requires_python(plan.targets))
-    log.progress(f"resolving {len(plan.requirements)} requirement(s) for {len(plan.targets)} target(s) "
-                 f"with {plan.engine}")
+    log.progress(
+        f"resolving {len(plan.requirements)} requirement(s) for {len(plan.targets)} target(s) "
+        f"with {plan.engine}"
+    )
     if plan.engine == "pex":
         from vpython.lock import engine_pex
 
-        candidates = engine_pex.resolve(plan.requirements, plan.sources, plan.targets, context=context,
-                                        previous_lock=previous_text, upgrade=upgrade,
-                                        upgrade_packages=upgrade_packages)
+        candidates = engine_pex.resolve(
+            plan.requirements,
+            plan.sources,
+            plan.targets,
+            context=context,
+            previous_lock=previous_text,
+            upgrade=upgrade,
+            upgrade_packages=upgrade_packages,
+        )
         _prepare(plan.targets)
     else:
         from vpython.lock import engine_uv
 
         if job is None:
-            job = engine_uv.start(plan.requirements, plan.sources, plan.targets, python=python,
-                                  previous_lock=previous_text, upgrade=upgrade,
-                                  upgrade_packages=upgrade_packages, context=context)
+            job = engine_uv.start(
+                plan.requirements,
+                plan.sources,
+                plan.targets,
+                python=python,
+                previous_lock=previous_text,
+                upgrade=upgrade,
+                upgrade_packages=upgrade_packages,
+                context=context,
+            )
         try:
             _prepare(plan.targets)  # while uv resolves
         finally:
@@ -455,14 +544,23 @@ def resolve(plan: Plan, *, upgrade=False, upgrade_packages=(), previous_text=Non
                 # uv reads preferences from the current lockfile; one it cannot use must
                 # not block re-locking.
                 log.info("resolving again without the current lockfile's preferences")
-                candidates = engine_uv.start(plan.requirements, plan.sources, plan.targets, python=python,
-                                             upgrade_packages=upgrade_packages, context=context).result()
+                candidates = engine_uv.start(
+                    plan.requirements,
+                    plan.sources,
+                    plan.targets,
+                    python=python,
+                    upgrade_packages=upgrade_packages,
+                    context=context,
+                ).result()
     from vpython.lock.model import LockResult
     from vpython.lock.select import select_packages
 
-    packages, gaps = select_packages(candidates, plan.targets,
-                                     lock_dir=os.path.dirname(os.path.abspath(plan.lock_path)),
-                                     sources=plan.sources)
+    packages, gaps = select_packages(
+        candidates,
+        plan.targets,
+        lock_dir=os.path.dirname(os.path.abspath(plan.lock_path)),
+        sources=plan.sources,
+    )
     return LockResult(packages, plan.targets, plan.engine, _requires_python(plan.targets), gaps)
 
 
@@ -491,27 +589,40 @@ def raise_for_missing(plan: Plan, missing) -> None:
     raise ResolutionError(
         f"{plan.discovered.path}: the spec is not closed: the listed packages depend on packages it "
         f"does not list; the resolver would pick:\n" + "\n".join(lines),
-        hint=(f'add a wheel entry for each, e.g.  wheel: < name: "infra/python/wheels/{name}-py3" '
-              f'version: "version:{version}" >'),
+        hint=(
+            f'add a wheel entry for each, e.g.  wheel: < name: "infra/python/wheels/{name}-py3" '
+            f'version: "version:{version}" >'
+        ),
     )
 
 
 def lock(plan: Plan, *, upgrade=False, upgrade_packages=(), previous_text=None, python=None, early=None):
     """Resolve and render; raise on gaps or an open closed spec. Returns (result, text)."""
-    result = resolve(plan, upgrade=upgrade, upgrade_packages=upgrade_packages,
-                     previous_text=previous_text, python=python, early=early)
+    result = resolve(
+        plan,
+        upgrade=upgrade,
+        upgrade_packages=upgrade_packages,
+        previous_text=previous_text,
+        python=python,
+        early=early,
+    )
     from vpython.lock.pylock import render_lock
     from vpython.lock.select import raise_for_gaps
 
     raise_for_missing(plan, missing_from_closed(plan, result))
     raise_for_gaps(result.gaps, f"cannot lock {plan.discovered.path}")
-    text = render_lock(result, spec_hash=plan.spec_hash, exclude_newer=plan.sources.exclude_newer,
-                       spec_path=plan.spec_path or None)
+    text = render_lock(
+        result,
+        spec_hash=plan.spec_hash,
+        exclude_newer=plan.sources.exclude_newer,
+        spec_path=plan.spec_path or None,
+    )
     log.info(f"resolved by {plan.engine}")  # not in the file: both engines write the same bytes
     return result, text
 
 
 # ------------------------------------------------------------------------ freshness
+
 
 def staleness(lock_path: str, spec_hash: str, wanted_targets, spec_path: str | None = None) -> str | None:
     """Why ``lock_path`` does not serve the spec (None = fresh)."""

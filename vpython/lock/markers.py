@@ -59,7 +59,10 @@ def synthesize(installed_keys, targets) -> str | None:
                 return terms[0]
             return " or ".join(f"({t})" for t in terms)
     raise ValueError(
-        "targets " + ", ".join(sorted(inside_keys)) + " and " + ", ".join(sorted(outside_keys))
+        "targets "
+        + ", ".join(sorted(inside_keys))
+        + " and "
+        + ", ".join(sorted(outside_keys))
         + " have the same marker environment but resolve differently"
     )
 

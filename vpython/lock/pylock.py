@@ -10,8 +10,8 @@ through (``render_lock``: ``tomli_w``, fixed key order, validated before it is w
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from vpython.errors import LockError, ResolutionError
 
@@ -51,12 +51,14 @@ def parse_lock_text(text: str, source: str):
     except PylockUnsupportedVersionError as e:
         # Name the key, like every other lockfile error (found by the parser fuzzing in
         # tests/reliability/test_hostile_specs.py).
-        raise LockError(f"{source}: key 'lock-version': {e}",
-                        hint="upgrade vpython or re-lock with `vpython lock`") from None
+        raise LockError(
+            f"{source}: key 'lock-version': {e}", hint="upgrade vpython or re-lock with `vpython lock`"
+        ) from None
     except PylockValidationError as e:
         where = f" (key {e.context})" if e.context else ""
-        raise LockError(f"{source}: invalid PEP 751 lockfile{where}: {e.message}",
-                        hint="re-create it with `vpython lock`") from None
+        raise LockError(
+            f"{source}: invalid PEP 751 lockfile{where}: {e.message}", hint="re-create it with `vpython lock`"
+        ) from None
 
 
 def read_lock(path: str):
@@ -86,8 +88,10 @@ def select_artifacts(
     try:
         selected = list(lock.select(environment=dict(environment) if environment else None, tags=tags))
     except PylockSelectError as e:
-        raise ResolutionError(f"{source}: cannot install on {platform_label}: {e}",
-                              hint="re-lock for this platform with `vpython lock --platform ...`") from None
+        raise ResolutionError(
+            f"{source}: cannot install on {platform_label}: {e}",
+            hint="re-lock for this platform with `vpython lock --platform ...`",
+        ) from None
     out = []
     for package, dist in selected:
         if isinstance(dist, PackageArchive) and _archive_filename(dist).endswith(".whl"):
@@ -107,10 +111,17 @@ def select_artifacts(
         path = None
         if dist.path:
             path = dist.path if os.path.isabs(dist.path) else os.path.normpath(os.path.join(base, dist.path))
-        out.append(Artifact(
-            name=str(package.name), version=str(package.version or ""), filename=dist.filename,
-            sha256=sha.lower(), url=dist.url, path=path, size=dist.size,
-        ))
+        out.append(
+            Artifact(
+                name=str(package.name),
+                version=str(package.version or ""),
+                filename=dist.filename,
+                sha256=sha.lower(),
+                url=dist.url,
+                path=path,
+                size=dist.size,
+            )
+        )
     out.sort(key=lambda a: (a.name, a.filename))
     return out
 
@@ -132,10 +143,18 @@ def _archive_as_wheel(archive, package, source: str, tags, platform_label: str):
     except InvalidWheelFilename as e:
         raise LockError(f"{source}: package {package.name}: {e}") from None
     if tags is not None and not set(wheel_tags) & set(tags):
-        raise ResolutionError(f"{source}: package {package.name}: {filename} does not fit {platform_label}",
-                              hint="reference a wheel built for this platform")
-    return PackageWheel(name=filename, url=archive.url, path=archive.path, size=archive.size,
-                        hashes=archive.hashes, upload_time=None)
+        raise ResolutionError(
+            f"{source}: package {package.name}: {filename} does not fit {platform_label}",
+            hint="reference a wheel built for this platform",
+        )
+    return PackageWheel(
+        name=filename,
+        url=archive.url,
+        path=archive.path,
+        size=archive.size,
+        hashes=archive.hashes,
+        upload_time=None,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -159,8 +178,9 @@ def environments_for(targets) -> list:
     return sorted({f"sys_platform == '{t.environment()['sys_platform']}'" for t in targets})
 
 
-def lock_document(result, *, spec_hash: str, exclude_newer: str | None = None,
-                  spec_path: str | None = None) -> dict:
+def lock_document(
+    result, *, spec_hash: str, exclude_newer: str | None = None, spec_path: str | None = None
+) -> dict:
     """The PEP 751 document for a LockResult, keys in a fixed order.
 
     Deliberately absent: ``upload-time`` (a timestamp that changes nothing an installer
@@ -211,12 +231,15 @@ def lock_document(result, *, spec_hash: str, exclude_newer: str | None = None,
     return doc
 
 
-def render_lock(result, *, spec_hash: str, exclude_newer: str | None = None, spec_path: str | None = None) -> str:
+def render_lock(
+    result, *, spec_hash: str, exclude_newer: str | None = None, spec_path: str | None = None
+) -> str:
     """Lockfile text; validated with packaging.pylock before anyone sees it."""
     import tomli_w
 
-    text = tomli_w.dumps(lock_document(result, spec_hash=spec_hash, exclude_newer=exclude_newer,
-                                       spec_path=spec_path))
+    text = tomli_w.dumps(
+        lock_document(result, spec_hash=spec_hash, exclude_newer=exclude_newer, spec_path=spec_path)
+    )
     parse_lock_text(text, "<generated lock>")
     return text
 

@@ -48,7 +48,9 @@ def lock_wheel(raw, lock_dir: str) -> LockedWheel:
             size = os.path.getsize(raw.path)
         except OSError:
             pass
-        return LockedWheel(raw.filename, raw.sha256.lower(), path=relative_path(raw.path, lock_dir), size=size)
+        return LockedWheel(
+            raw.filename, raw.sha256.lower(), path=relative_path(raw.path, lock_dir), size=size
+        )
     return LockedWheel(raw.filename, raw.sha256.lower(), url=strip_credentials(raw.url or ""), size=raw.size)
 
 
@@ -95,7 +97,8 @@ def select_packages(candidates, targets, *, lock_dir: str, sources=None):
             other = seen.get((t.key, c.name))
             if other is not None and other != version:
                 raise ResolutionError(
-                    f"the resolver selected two versions of {c.name} ({other} and {version}) for {t.key}")
+                    f"the resolver selected two versions of {c.name} ({other} and {version}) for {t.key}"
+                )
             seen[(t.key, c.name)] = version
             best = next(selectors[t.key](tagged), None)
             if best is None:
@@ -110,10 +113,13 @@ def select_packages(candidates, targets, *, lock_dir: str, sources=None):
         try:
             marker = markers.synthesize(c.installed_on, targets)
         except ValueError as e:
-            raise ResolutionError(f"cannot express where {c.name} {version} is installed: {e}",
-                                  hint="lock these platforms separately") from None
-        packages.append(LockedPackage(c.name, version, marker, wheels, index,
-                                      tuple(sorted(t.key for t in on))))
+            raise ResolutionError(
+                f"cannot express where {c.name} {version} is installed: {e}",
+                hint="lock these platforms separately",
+            ) from None
+        packages.append(
+            LockedPackage(c.name, version, marker, wheels, index, tuple(sorted(t.key for t in on)))
+        )
     packages.sort(key=lambda p: (p.name, p.marker or "", p.version))
     gaps.sort(key=lambda g: (g.name, g.target))
     return packages, gaps
@@ -126,6 +132,8 @@ def raise_for_gaps(gaps, context: str) -> None:
     first = gaps[0]
     raise ResolutionError(
         f"{context}: {len(gaps)} package/platform pair(s) have no compatible wheel:\n{lines}",
-        hint=(f"pick a version of {first.name} that publishes a wheel for {first.target}, "
-              f"or drop the platform (--platform / [tool.vpython] platforms / verify_pep425_tag)"),
+        hint=(
+            f"pick a version of {first.name} that publishes a wheel for {first.target}, "
+            f"or drop the platform (--platform / [tool.vpython] platforms / verify_pep425_tag)"
+        ),
     )

@@ -40,9 +40,20 @@ DEFAULT_PLATFORMS = (
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 _LEGACY_ALIAS = {(2, 5): "manylinux1", (2, 12): "manylinux2010", (2, 17): "manylinux2014"}
 _LINUX_ARCH = {"arm64": "aarch64", "amd64": "x86_64", "x64": "x86_64"}
-_MAC_MACHINE = {"arm64": "arm64", "x86_64": "x86_64", "intel": "x86_64", "fat64": "x86_64",
-                "fat3": "x86_64", "universal": "x86_64", "universal2": "arm64", "i386": "i386",
-                "fat32": "i386", "fat": "i386", "ppc": "ppc", "ppc64": "ppc64"}
+_MAC_MACHINE = {
+    "arm64": "arm64",
+    "x86_64": "x86_64",
+    "intel": "x86_64",
+    "fat64": "x86_64",
+    "fat3": "x86_64",
+    "universal": "x86_64",
+    "universal2": "arm64",
+    "i386": "i386",
+    "fat32": "i386",
+    "fat": "i386",
+    "ppc": "ppc",
+    "ppc64": "ppc64",
+}
 _WINDOWS = {"win_amd64": "AMD64", "win32": "x86", "win_arm64": "ARM64"}
 _PY_TAG = re.compile(r"^(?:cp|py)(\d)(\d+)?$")
 _VERSION = re.compile(r"^(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
@@ -60,8 +71,10 @@ def parse_python_version(text: str, what: str = "--python") -> tuple:
         return (3, int(t[1:]))
     m = _VERSION.match(t)
     if not m or m.group(2) is None:
-        raise UserError(f"{what} {text!r}: not a Python version",
-                        hint="write MAJOR.MINOR (e.g. 3.11), MAJOR.MINOR.PATCH, or a cpXY tag")
+        raise UserError(
+            f"{what} {text!r}: not a Python version",
+            hint="write MAJOR.MINOR (e.g. 3.11), MAJOR.MINOR.PATCH, or a cpXY tag",
+        )
     version = tuple(int(g) for g in m.groups() if g is not None)
     if version[0] != 3:
         raise UserError(f"{what} {text!r}: only Python 3 can be locked")
@@ -162,7 +175,8 @@ class Target:
             py = (self.python[0], self.python[1])
             abis = [self.abi_tag]
             cached = list(cpython_tags(py, abis=abis, platforms=plats)) + list(
-                compatible_tags(py, self.py_tag, plats))
+                compatible_tags(py, self.py_tag, plats)
+            )
             _TAGS[self] = cached
         return list(cached)
 
@@ -180,8 +194,8 @@ def _linux_arch(platform: str) -> str:
         return m.group(1)
     for legacy in _LEGACY_MANYLINUX:
         if platform.startswith(legacy + "_"):
-            return platform[len(legacy) + 1:]
-    arch = platform[len("linux_"):]
+            return platform[len(legacy) + 1 :]
+    arch = platform[len("linux_") :]
     return _LINUX_ARCH.get(arch, arch)
 
 
@@ -202,7 +216,7 @@ def parse_platform(text: str, what: str = "--platform") -> str:
         return p
     for legacy, floor in _LEGACY_MANYLINUX.items():
         if p.startswith(legacy + "_") and len(p) > len(legacy) + 1:
-            return f"manylinux_{floor[0]}_{floor[1]}_{p[len(legacy) + 1:]}"
+            return f"manylinux_{floor[0]}_{floor[1]}_{p[len(legacy) + 1 :]}"
     if re.fullmatch(r"(manylinux|musllinux)_\d+_\d+_[a-z0-9_]+", p):
         return p
     if re.fullmatch(r"macosx_\d+_\d+_[a-z0-9_]+", p):
@@ -211,8 +225,10 @@ def parse_platform(text: str, what: str = "--platform") -> str:
         return f"linux_{_LINUX_ARCH.get(p[6:], p[6:])}"
     raise UserError(
         f"{what} {text!r}: not a platform tag this lock can target",
-        hint=("use a PEP 425 platform tag such as manylinux_2_28_x86_64, musllinux_1_2_aarch64, "
-              "macosx_11_0_arm64, win_amd64 (or a full tag cp311-cp311-<platform>)"),
+        hint=(
+            "use a PEP 425 platform tag such as manylinux_2_28_x86_64, musllinux_1_2_aarch64, "
+            "macosx_11_0_arm64, win_amd64 (or a full tag cp311-cp311-<platform>)"
+        ),
     )
 
 
@@ -224,7 +240,11 @@ def parse_target(text: str, pythons, what: str = "--platform") -> list:
         py, abi, plat = parts
         version = parse_python_version(py, what) if py not in ("", "*", "py3") else None
         platform = parse_platform(plat, what)
-        abi = "" if abi in ("", "*", "none", "abi3") or (version and abi == f"cp{version[0]}{version[1]}") else abi
+        abi = (
+            ""
+            if abi in ("", "*", "none", "abi3") or (version and abi == f"cp{version[0]}{version[1]}")
+            else abi
+        )
         if version is None:
             return [Target(v, platform, abi) for v in pythons]
         return [Target(version, platform, abi)]
@@ -237,7 +257,7 @@ def parse_target(text: str, pythons, what: str = "--platform") -> list:
 def from_pep425(tag, pythons, where: str) -> list:
     """Targets for one spec ``verify_pep425_tag`` (empty fields = the spec's python)."""
     if not tag.platform:
-        raise UserError(f"{where}: verify_pep425_tag {tag} has no platform", hint="set platform: \"...\"")
+        raise UserError(f"{where}: verify_pep425_tag {tag} has no platform", hint='set platform: "..."')
     return parse_target(f"{tag.python or '*'}-{tag.abi or '*'}-{tag.platform}", pythons, where)
 
 

@@ -29,14 +29,14 @@ from vpython.errors import SpecError
 from vpython.spec.model import WheelEntry
 
 __all__ = [
-    "CIPD_WHEEL_PREFIX",
-    "pypi_name",
-    "pypi_version",
-    "pypi_specifier",
-    "is_version_range",
-    "denylist_reason",
     "CHROMIUM_INTERNAL",
+    "CIPD_WHEEL_PREFIX",
     "PY2_ONLY_BACKPORTS",
+    "denylist_reason",
+    "is_version_range",
+    "pypi_name",
+    "pypi_specifier",
+    "pypi_version",
 ]
 
 CIPD_WHEEL_PREFIX = "infra/python/wheels/"
@@ -87,7 +87,7 @@ def pep503(name: str) -> str:
 
 def _pick_segment(cipd_name: str) -> str | None:
     if cipd_name.startswith(CIPD_WHEEL_PREFIX):
-        return cipd_name[len(CIPD_WHEEL_PREFIX):].split("/")[0]
+        return cipd_name[len(CIPD_WHEEL_PREFIX) :].split("/")[0]
     # Other prefixes: the last segment that is not a template. EXTENSION over luci's
     # pipname: literal CIPD platform segments are skipped too, so
     # "custom/third_party/numpy/linux-amd64" maps to "numpy", not "linux-amd64".
@@ -141,9 +141,9 @@ def _unmappable(cipd_version: str, entry: WheelEntry | None, path: str | None) -
 def _strip_tag(cipd_version: str, entry: WheelEntry | None, path: str | None) -> str:
     v = cipd_version.strip()
     if v.startswith("version:2@"):
-        return v[len("version:2@"):]
+        return v[len("version:2@") :]
     if v.startswith("version:"):
-        return v[len("version:"):]
+        return v[len("version:") :]
     raise _unmappable(v, entry, path)
 
 
@@ -172,7 +172,10 @@ def pypi_version(cipd_version: str, *, entry: WheelEntry | None = None, path: st
         version = Version(stripped)
     except InvalidVersion:
         raise _error(
-            f"CIPD version {cipd_version!r} is not a PEP 440 version ({stripped!r})", entry, path, hint=_HINT_PIN
+            f"CIPD version {cipd_version!r} is not a PEP 440 version ({stripped!r})",
+            entry,
+            path,
+            hint=_HINT_PIN,
         ) from None
     if version.local is not None:
         raise _error(

@@ -38,7 +38,7 @@ class DiscoveredSpec:
     """What discovery found. A plain slotted class: ``dataclasses`` costs ~15 ms to
     import, more than the whole warm-path budget."""
 
-    __slots__ = ("kind", "path", "text", "line_offset", "origin", "lock_path")
+    __slots__ = ("kind", "line_offset", "lock_path", "origin", "path", "text")
 
     def __init__(self, kind, path, text, line_offset, origin, lock_path):
         self.kind = kind  # textproto | pep723 | toml | empty
@@ -127,7 +127,10 @@ def _inline(script: str, text: str, origin_prefix: str) -> DiscoveredSpec | None
     if block is not None:
         body, offset = block
         return DiscoveredSpec(
-            PEP723_KIND, script, body, offset,
+            PEP723_KIND,
+            script,
+            body,
+            offset,
             f"{origin_prefix}PEP 723 '# /// script' block in {script}",
             lock_path_for(script, inline_script=True),
         )
@@ -135,7 +138,10 @@ def _inline(script: str, text: str, origin_prefix: str) -> DiscoveredSpec | None
     if block is not None:
         body, offset = block
         return DiscoveredSpec(
-            TEXTPROTO_KIND, script, body, offset,
+            TEXTPROTO_KIND,
+            script,
+            body,
+            offset,
             f"{origin_prefix}inline [VPYTHON:BEGIN] block in {script}",
             lock_path_for(script, inline_script=True),
         )
@@ -148,7 +154,9 @@ def _walk(start_dir: str) -> DiscoveredSpec | None:
         for name in COMMON_NAMES:
             candidate = os.path.join(d, name)
             if _is_file(candidate):
-                return spec_file(candidate, f"nearest directory spec {candidate} (walking up from {start_dir})")
+                return spec_file(
+                    candidate, f"nearest directory spec {candidate} (walking up from {start_dir})"
+                )
         if _exists(os.path.join(d, BARRIER)):
             return None
         parent = os.path.dirname(d)
@@ -228,8 +236,9 @@ def discover(
         if target_kind == "command" and target:
             found = _inline("<-c command>", target, "")
             if found is not None:
-                found = DiscoveredSpec(found.kind, None, found.text, found.line_offset,
-                                       "PEP 723 block in the -c command", None)
+                found = DiscoveredSpec(
+                    found.kind, None, found.text, found.line_offset, "PEP 723 block in the -c command", None
+                )
         if found is None:
             # Parity with the original: a partner file named after the working directory.
             for base in (cwd, os.path.realpath(cwd)):

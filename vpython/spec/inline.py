@@ -16,6 +16,7 @@ from vpython.errors import SpecError
 BEGIN_GUARD = "[VPYTHON:BEGIN]"
 END_GUARD = "[VPYTHON:END]"
 
+
 def extract_vpython_block(text: str, path: str | None = None) -> tuple[str, int] | None:
     """The first ``[VPYTHON:BEGIN]`` ... ``[VPYTHON:END]`` block, exactly as luci-go's
     ``Loader.parseFrom`` (luci-vpython.md §3.4) finds and un-prefixes it.
@@ -51,7 +52,8 @@ def extract_vpython_block(text: str, path: str | None = None) -> tuple[str, int]
     if not end_line:
         raise SpecError(
             f"unterminated inline spec: {BEGIN_GUARD} has no matching {END_GUARD}",
-            path=path, line=begin_no,
+            path=path,
+            line=begin_no,
         )
 
     prefix = begin_line[: -len(BEGIN_GUARD)]
@@ -64,7 +66,7 @@ def extract_vpython_block(text: str, path: str | None = None) -> tuple[str, int]
                 if line == prefix[: len(line)]:
                     content[i] = ""
             elif line.startswith(prefix):
-                content[i] = line[len(prefix):]
+                content[i] = line[len(prefix) :]
             # lines without the prefix are kept unchanged
     return "\n".join(content), begin_no
 
@@ -86,7 +88,11 @@ def block_column_shift(text: str, line_number: int) -> int:
     raw = lines[line_number - 1].rstrip("\r")
     indent = len(raw) - len(raw.lstrip())
     stripped = raw.strip()
-    if prefix and stripped.startswith(prefix) and found[0].split("\n")[line_number - begin_no - 1] == stripped[len(prefix):]:
+    if (
+        prefix
+        and stripped.startswith(prefix)
+        and found[0].split("\n")[line_number - begin_no - 1] == stripped[len(prefix) :]
+    ):
         return indent + len(prefix)
     return indent
 
@@ -103,7 +109,7 @@ _CLOSER = "# ///"
 def _block_type(line: str) -> str | None:
     if not line.startswith(_OPENER):
         return None
-    kind = line[len(_OPENER):]
+    kind = line[len(_OPENER) :]
     if kind and all(c in _TYPE_CHARS for c in kind):
         return kind
     return None
@@ -168,9 +174,11 @@ def extract_pep723(text: str, path: str | None = None) -> tuple[str, int] | None
             continue
         raise SpecError(
             "unclosed '# /// script' block: no closing '# ///' line",
-            path=path, line=index + 1, column=1,
+            path=path,
+            line=index + 1,
+            column=1,
             hint="every line of the block must start with '#' (or '# ') and the block must "
-                 "end with a line that is exactly '# ///'",
+            "end with a line that is exactly '# ///'",
         )
     if not blocks:
         return None
@@ -178,11 +186,13 @@ def extract_pep723(text: str, path: str | None = None) -> tuple[str, int] | None
     if len(blocks) > 1:
         raise SpecError(
             f"more than one '# /// script' block (the first starts at line {blocks[0][0] + 1})",
-            path=path, line=blocks[1][0] + 1, column=1,
+            path=path,
+            line=blocks[1][0] + 1,
+            column=1,
             hint="PEP 723 allows a single script metadata block",
         )
     start, close = blocks[0]
     body = "".join(
-        (line[2:] if line.startswith("# ") else line[1:]) + "\n" for line in lines[start + 1:close]
+        (line[2:] if line.startswith("# ") else line[1:]) + "\n" for line in lines[start + 1 : close]
     )
     return body, start + 1

@@ -17,22 +17,23 @@ Stdlib only (``packaging`` is not needed to *evaluate* tags).
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from vpython.errors import SpecError, UserError
 from vpython.spec.model import PEP425Tag, WheelEntry
 
 __all__ = [
-    "tag_fields",
-    "tag_string",
+    "TEMPLATE_VARS",
+    "cipd_platform_for_tag",
+    "expand_template",
     "host_fields",
-    "tag_matches",
     "package_matches",
     "select_tag",
-    "cipd_platform_for_tag",
+    "tag_fields",
+    "tag_matches",
+    "tag_string",
     "template_vars",
-    "expand_template",
-    "TEMPLATE_VARS",
 ]
 
 # The variables a text-proto wheel name may use (luci-go wheels/pep425.go plus the
@@ -82,8 +83,10 @@ def _matches(python: str, abi: str, platform: str, hosts: HostFields) -> bool:
     if not (python or abi or platform):
         return False
     for h_python, h_abi, h_platform in hosts:
-        if (not python or h_python == python) and (not abi or h_abi == abi) and (
-            not platform or h_platform == platform
+        if (
+            (not python or h_python == python)
+            and (not abi or h_abi == abi)
+            and (not platform or h_platform == platform)
         ):
             return True
     return False
@@ -314,10 +317,7 @@ def select_tag(host_tags: Sequence[Any]) -> Any:
             or (_any_platform(b) and not _any_platform(t))
             or (not _has_abi(b) and _has_abi(t))
             or _is_newer_py3_abi(b[1], t[1])
-            or (
-                better_platform(b[2], t[2])
-                and (_is_specific_impl(t[0]) or not _is_specific_impl(b[0]))
-            )
+            or (better_platform(b[2], t[2]) and (_is_specific_impl(t[0]) or not _is_specific_impl(b[0])))
             or (_is_specific_impl(t[0]) and not _is_specific_impl(b[0]))
         ):
             best_i = i

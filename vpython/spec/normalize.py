@@ -29,14 +29,15 @@ translate match tags to PEP 508 markers, ABI field included (luci's 2026
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from vpython import log
 from vpython.errors import SpecError, UserError
 from vpython.spec import cipd
 from vpython.spec.match import (
-    host_fields,
     expand_template,
+    host_fields,
     package_matches,
     select_tag,
     tag_fields,
@@ -54,12 +55,12 @@ from vpython.spec.model import (
 )
 
 __all__ = [
+    "FALSE_MARKER",
+    "entry_marker",
     "normalize_spec",
     "normalize_textproto",
     "requires_python_for",
     "tag_to_marker",
-    "entry_marker",
-    "FALSE_MARKER",
 ]
 
 
@@ -145,9 +146,7 @@ def _target_is_py3(hosts: Sequence[tuple[str, str, str]]) -> bool:
     pythons = {h[0] for h in hosts}
     if "py3" in pythons:
         return True
-    if "py2" in pythons:
-        return False
-    return True
+    return "py2" not in pythons
 
 
 _warned: set = set()
@@ -235,8 +234,12 @@ def normalize_textproto(spec: Spec, host_tags: Sequence[Any]) -> Requirements:
             # Flag, don't refuse: Chromium's own top-level .vpython3 (and catapult's, cobalt's)
             # lists funcsigs unrestricted and the original installs it. If PyPI has no Python 3
             # wheel for the pin, the resolver's error names it; this warning says why.
-            _warn_once(path, entry.line, f"wheel {entry.name!r} ({project}) is {reason}; installing it as "
-                       'Chromium\'s vpython does (restrict it with match_tag { python: "cp27" } to skip it)')
+            _warn_once(
+                path,
+                entry.line,
+                f"wheel {entry.name!r} ({project}) is {reason}; installing it as "
+                'Chromium\'s vpython does (restrict it with match_tag { python: "cp27" } to skip it)',
+            )
         elif reason:
             raise SpecError(
                 f"wheel {entry.name!r} ({project}) is {reason}",
@@ -466,7 +469,9 @@ def _python_abi_condition(python: str, abi: str, any_platform: bool) -> Any:
 
 # ----------------------------------------------------------------- platform field
 
-_LINUX_RE = re.compile(r"^(?:linux|manylinux1|manylinux2010|manylinux2014|manylinux_\d+_\d+|musllinux_\d+_\d+)_(.+)$")
+_LINUX_RE = re.compile(
+    r"^(?:linux|manylinux1|manylinux2010|manylinux2014|manylinux_\d+_\d+|musllinux_\d+_\d+)_(.+)$"
+)
 
 
 def _linux_machine(cpu: str) -> Any:
@@ -514,7 +519,7 @@ def _platform_condition(platform: str) -> Any:
     if platform == "win32":
         return _and(_eq("sys_platform", "win32"), _eq("platform_machine", "x86"))
     if platform.startswith("win_"):
-        arch = platform[len("win_"):]
+        arch = platform[len("win_") :]
         return _and(_eq("sys_platform", "win32"), _eq("platform_machine", _WINDOWS_MACHINES.get(arch, arch)))
     prefix, _, _ = platform.partition("_")
     machine = _eq("platform_machine", platform.rsplit("_", 1)[-1])

@@ -32,7 +32,9 @@ def parse_spec(kind: str, text: str, path: str | None, line_offset: int = 0) -> 
             shift = _inline_column_shift(path, e.line)
             if not shift:
                 raise
-            raise SpecError(e.message, path=e.path, line=e.line, column=e.column + shift, hint=e.hint) from None
+            raise SpecError(
+                e.message, path=e.path, line=e.line, column=e.column + shift, hint=e.hint
+            ) from None
     if kind == KIND_PEP723:
         from vpython.spec.pyproject import parse_pep723
 
@@ -75,6 +77,7 @@ def load_spec_file(path: str) -> Spec:
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise SpecError(f"spec file is not valid UTF-8 (byte 0x{data[e.start]:02x})",
-                        path=path, line=line, column=column) from None
+        raise SpecError(
+            f"spec file is not valid UTF-8 (byte 0x{data[e.start]:02x})", path=path, line=line, column=column
+        ) from None
     return parse_spec(kind_for_path(path), text, path)

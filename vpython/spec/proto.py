@@ -45,16 +45,17 @@ def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
     pkg = spec.nested_type.add(name="Package")
     pkg.field.add(name="name", number=1, type=_STRING, label=_OPTIONAL)
     pkg.field.add(name="version", number=2, type=_STRING, label=_OPTIONAL)
-    pkg.field.add(name="match_tag", number=3, type=_MESSAGE, label=_REPEATED,
-                  type_name=".vpython.PEP425Tag")
-    pkg.field.add(name="not_match_tag", number=4, type=_MESSAGE, label=_REPEATED,
-                  type_name=".vpython.PEP425Tag")
-    spec.field.add(name="wheel", number=2, type=_MESSAGE, label=_REPEATED,
-                   type_name=".vpython.Spec.Package")
-    spec.field.add(name="virtualenv", number=3, type=_MESSAGE, label=_OPTIONAL,
-                   type_name=".vpython.Spec.Package")
-    spec.field.add(name="verify_pep425_tag", number=4, type=_MESSAGE, label=_REPEATED,
-                   type_name=".vpython.PEP425Tag")
+    pkg.field.add(name="match_tag", number=3, type=_MESSAGE, label=_REPEATED, type_name=".vpython.PEP425Tag")
+    pkg.field.add(
+        name="not_match_tag", number=4, type=_MESSAGE, label=_REPEATED, type_name=".vpython.PEP425Tag"
+    )
+    spec.field.add(name="wheel", number=2, type=_MESSAGE, label=_REPEATED, type_name=".vpython.Spec.Package")
+    spec.field.add(
+        name="virtualenv", number=3, type=_MESSAGE, label=_OPTIONAL, type_name=".vpython.Spec.Package"
+    )
+    spec.field.add(
+        name="verify_pep425_tag", number=4, type=_MESSAGE, label=_REPEATED, type_name=".vpython.PEP425Tag"
+    )
     return fdp
 
 

@@ -45,8 +45,10 @@ _TOML_POS = re.compile(r"^(.*) \(at (?:line (\d+), column (\d+)|end of document)
 # ---------------------------------------------------------------------------------------
 # Locating keys in TOML text.
 _BARE_OR_QUOTED = r'[A-Za-z0-9_-]+|"[^"\n]*"|\'[^\'\n]*\''
-_KEY_LINE = re.compile(r"[ \t]*((?:%s)(?:[ \t]*\.[ \t]*(?:%s))*)[ \t]*=" % (_BARE_OR_QUOTED, _BARE_OR_QUOTED))
-_HEADER_LINE = re.compile(r"[ \t]*\[\[?[ \t]*((?:%s)(?:[ \t]*\.[ \t]*(?:%s))*)[ \t]*\]" % (_BARE_OR_QUOTED, _BARE_OR_QUOTED))
+_KEY_LINE = re.compile(rf"[ \t]*((?:{_BARE_OR_QUOTED})(?:[ \t]*\.[ \t]*(?:{_BARE_OR_QUOTED}))*)[ \t]*=")
+_HEADER_LINE = re.compile(
+    rf"[ \t]*\[\[?[ \t]*((?:{_BARE_OR_QUOTED})(?:[ \t]*\.[ \t]*(?:{_BARE_OR_QUOTED}))*)[ \t]*\]"
+)
 _KEY_PART = re.compile(_BARE_OR_QUOTED)
 
 
@@ -219,16 +221,19 @@ def _tool(ctx: _Context, data: dict) -> dict:
         path = ("tool", "vpython", key)
         kind = TOOL_KEYS.get(key)
         if kind is None:
-            ctx.error_key(f"unknown key {_name(path)}", path,
-                          hint="[tool.vpython] accepts: " + ", ".join(TOOL_KEYS))
+            ctx.error_key(
+                f"unknown key {_name(path)}", path, hint="[tool.vpython] accepts: " + ", ".join(TOOL_KEYS)
+            )
         if kind is _LIST:
             _str_list(ctx, value, path)
         elif not isinstance(value, kind):
             ctx.error_key(f"{_name(path)} must be a string, not {type(value).__name__}", path)
     version = table.get("python-version")
     if version is not None and not _PYTHON_VERSION.match(version):
-        ctx.error_key(f"tool.vpython.python-version {version!r} is not a version like \"3.11\"",
-                      ("tool", "vpython", "python-version"))
+        ctx.error_key(
+            f'tool.vpython.python-version {version!r} is not a version like "3.11"',
+            ("tool", "vpython", "python-version"),
+        )
     return dict(table)
 
 
@@ -238,9 +243,13 @@ def _parse(ctx: _Context, kind: str, strict_keys: bool) -> Spec:
     for key in data:
         if key not in _TOP_KEYS:
             if strict_keys:
-                ctx.error_key(f"unknown key {key!r}", (key,), hint="vpython.toml accepts: " + ", ".join(_TOP_KEYS))
+                ctx.error_key(
+                    f"unknown key {key!r}", (key,), hint="vpython.toml accepts: " + ", ".join(_TOP_KEYS)
+                )
             line = ctx.text.count("\n", 0, ctx.locate.key((key,))) + 1 + ctx.line_offset
-            warnings.append(f"{ctx.path or '<spec>'}:{line}: unknown key {key!r} in the script metadata is ignored")
+            warnings.append(
+                f"{ctx.path or '<spec>'}:{line}: unknown key {key!r} in the script metadata is ignored"
+            )
 
     deps = _str_list(ctx, data.get("dependencies", []), ("dependencies",))
     for i, dep in enumerate(deps):
@@ -252,8 +261,9 @@ def _parse(ctx: _Context, kind: str, strict_keys: bool) -> Spec:
 
     requires_python = data.get("requires-python", "")
     if not isinstance(requires_python, str):
-        ctx.error_key(f"requires-python must be a string, not {type(requires_python).__name__}",
-                      ("requires-python",))
+        ctx.error_key(
+            f"requires-python must be a string, not {type(requires_python).__name__}", ("requires-python",)
+        )
     if requires_python:
         try:
             SpecifierSet(requires_python)
@@ -263,8 +273,12 @@ def _parse(ctx: _Context, kind: str, strict_keys: bool) -> Spec:
     tool = _tool(ctx, data)
     if kind == KIND_TOML and not deps and not requires_python and not tool:
         # The original (luci-go standard/parser_vpython.go) rejects an empty file too.
-        ctx.error("empty spec file: vpython.toml sets neither dependencies nor requires-python", 1, None,
-                  hint='add e.g. dependencies = ["requests==2.32.3"]')
+        ctx.error(
+            "empty spec file: vpython.toml sets neither dependencies nor requires-python",
+            1,
+            None,
+            hint='add e.g. dependencies = ["requests==2.32.3"]',
+        )
     return Spec(
         kind=kind,
         path=ctx.path,

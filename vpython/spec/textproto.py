@@ -68,7 +68,7 @@ def _quote_lines(lines: list[str], skip: int) -> str:
             elif ch == "\\":
                 out.append("\\\\")
             elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-                out.append("\\%03o" % ord(ch))
+                out.append(f"\\{ord(ch):03o}")
             else:  # printable ASCII and non-ASCII go through raw; the tokenizer takes both
                 out.append(ch)
     out.append('"')
@@ -127,7 +127,10 @@ def expand_heredocs(text: str, path: str | None = None, line_offset: int = 0) ->
             hint = f"a '<<{term}' heredoc must be closed by a line containing only {term}"
         raise SpecError(
             f'failed to find matching terminator "{term}"',
-            path=path, line=open_no + line_offset, column=open_col, hint=hint,
+            path=path,
+            line=open_no + line_offset,
+            column=open_col,
+            hint=hint,
         )
     return "".join(out)
 
@@ -136,8 +139,19 @@ def expand_heredocs(text: str, path: str | None = None, line_offset: int = 0) ->
 # Tokenizer + parser (port of golang/protobuf v1.5.4 proto/text_decode.go textParser).
 _PUNCT = frozenset("<>{}:[];,/")
 _IDENT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-.")
-_SIMPLE_ESCAPES = {"a": b"\a", "b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r", "t": b"\t",
-                   "v": b"\v", "?": b"?", "'": b"'", '"': b'"', "\\": b"\\"}
+_SIMPLE_ESCAPES = {
+    "a": b"\a",
+    "b": b"\b",
+    "f": b"\f",
+    "n": b"\n",
+    "r": b"\r",
+    "t": b"\t",
+    "v": b"\v",
+    "?": b"?",
+    "'": b"'",
+    '"': b'"',
+    "\\": b"\\",
+}
 _OPEN = {"{": "}", "<": ">"}
 
 
@@ -148,7 +162,7 @@ def _repeated(fd) -> bool:
 
 
 class _Token:
-    __slots__ = ("value", "text", "offset")
+    __slots__ = ("offset", "text", "value")
 
     def __init__(self, value: str, text: str | None, offset: int) -> None:
         self.value = value  # raw source text; "" at end of input
@@ -215,7 +229,7 @@ class _Parser:
             if j >= len(s) or s[j] != c:
                 self.error("unterminated string (a string cannot span lines; use a <<EOF heredoc)", i)
             self.pos = j + 1
-            return _Token(s[i:j + 1], self._unquote(i + 1, j), i)
+            return _Token(s[i : j + 1], self._unquote(i + 1, j), i)
         j = i
         while j < len(s) and s[j] in _IDENT:
             j += 1
@@ -243,14 +257,16 @@ class _Parser:
             if e in _SIMPLE_ESCAPES:
                 out += _SIMPLE_ESCAPES[e]
             elif e in "01234567" and e:
-                digits = e + body[i:i + 2]
+                digits = e + body[i : i + 2]
                 if len(digits) < 3 or any(d not in "01234567" for d in digits) or int(digits, 8) > 0o377:
-                    self.error(f"invalid octal escape '\\{digits}' (needs 3 octal digits, at most \\377)", esc_at)
+                    self.error(
+                        f"invalid octal escape '\\{digits}' (needs 3 octal digits, at most \\377)", esc_at
+                    )
                 out.append(int(digits, 8))
                 i += 2
             elif e and e in "xXuU":
                 width = {"x": 2, "X": 2, "u": 4, "U": 8}[e]
-                digits = body[i:i + width]
+                digits = body[i : i + width]
                 if len(digits) < width or any(d not in "0123456789abcdefABCDEF" for d in digits):
                     self.error(f"invalid escape '\\{e}{digits}' (needs {width} hex digits)", esc_at)
                 value = int(digits, 16)
@@ -282,7 +298,7 @@ class _Parser:
                     break
                 more = self._advance()
                 parts.append(more.text)
-                tok = _Token(self.s[tok.offset:more.offset + len(more.value)], None, tok.offset)
+                tok = _Token(self.s[tok.offset : more.offset + len(more.value)], None, tok.offset)
             tok.text = "".join(parts)
         self.cur = tok
         return tok
@@ -302,35 +318,43 @@ class _Parser:
                 return
             if tok.value == "":
                 line, col = self.where(opener.offset)
-                self.error(f"unexpected end of file: '{opener.value}' of {where} opened at line {line}, "
-                           f"column {col} is never closed (expected '{close}')", tok.offset)
+                self.error(
+                    f"unexpected end of file: '{opener.value}' of {where} opened at line {line}, "
+                    f"column {col} is never closed (expected '{close}')",
+                    tok.offset,
+                )
             if tok.value in (">", "}"):
                 if opener is None:
                     self.error(f"unexpected '{tok.value}': no message is open here", tok.offset)
                 line, col = self.where(opener.offset)
-                self.error(f"'{tok.value}' does not match '{opener.value}' of {where} opened at line {line}, "
-                           f"column {col} (expected '{close}')", tok.offset)
+                self.error(
+                    f"'{tok.value}' does not match '{opener.value}' of {where} opened at line {line}, "
+                    f"column {col} (expected '{close}')",
+                    tok.offset,
+                )
             if tok.text is not None or tok.value in _PUNCT:
                 self.error(f"expected a field name, found {tok.show()}", tok.offset)
             name = tok.value
             fd = fields.get(name)
             if fd is None:
                 known = ", ".join(f for f in fields if f not in proto.RETIRED_FIELDS)
-                self.error(f'unknown field "{name}" in {where}', tok.offset,
-                           hint=f"{where} accepts: {known}")
+                self.error(f'unknown field "{name}" in {where}', tok.offset, hint=f"{where} accepts: {known}")
             if not _repeated(fd):
                 if name in seen:
                     line, _ = self.where(seen[name])
-                    self.error(f'non-repeated field "{name}" was repeated (first set at line {line})', tok.offset)
+                    self.error(
+                        f'non-repeated field "{name}" was repeated (first set at line {line})', tok.offset
+                    )
                 seen[name] = tok.offset
             if name in proto.RETIRED_FIELDS and opener is None:
                 line, _ = self.where(tok.offset)
                 self.warnings.append(
-                    f"{self.path or '<spec>'}:{line}: the '{name}' field is retired and ignored; remove it")
+                    f"{self.path or '<spec>'}:{line}: the '{name}' field is retired and ignored; remove it"
+                )
             colon = self.next()
             if colon.value != ":":
                 if fd.message_type is None:
-                    self.error(f'expected \':\' after "{name}", found {colon.show()}', colon.offset)
+                    self.error(f"expected ':' after \"{name}\", found {colon.show()}", colon.offset)
                 self.back()
             self.value(msg, fd, where)
             sep = self.next()
@@ -347,7 +371,9 @@ class _Parser:
                 if tok.value == "]":
                     return
                 if tok.value != ",":
-                    self.error(f'expected \',\' or \']\' in the list of "{fd.name}", found {tok.show()}', tok.offset)
+                    self.error(
+                        f"expected ',' or ']' in the list of \"{fd.name}\", found {tok.show()}", tok.offset
+                    )
         self.single(msg, fd, tok, where)
 
     def single(self, msg, fd, tok: _Token, where: str) -> None:
@@ -391,8 +417,13 @@ def parse_textproto(text: str, path: str | None, line_offset: int = 0) -> Spec:
     """Parse a text-proto spec. ``line_offset`` = file line of the text's first line - 1."""
     msg, wheel_lines, warnings = parse_message(text, path, line_offset)
     wheels = tuple(
-        WheelEntry(name=w.name, version=w.version, match_tag=_tags(w.match_tag),
-                   not_match_tag=_tags(w.not_match_tag), line=line)
+        WheelEntry(
+            name=w.name,
+            version=w.version,
+            match_tag=_tags(w.match_tag),
+            not_match_tag=_tags(w.not_match_tag),
+            line=line,
+        )
         for w, line in zip(msg.wheel, wheel_lines)
     )
     return Spec(

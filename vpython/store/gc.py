@@ -65,8 +65,11 @@ def list_envs(layout) -> list:
         names = os.listdir(layout.envs)
     except OSError:
         return []
-    return sorted(n for n in names if not n.startswith(".") and not n.endswith(".lock")
-                  and os.path.isdir(os.path.join(layout.envs, n)))
+    return sorted(
+        n
+        for n in names
+        if not n.startswith(".") and not n.endswith(".lock") and os.path.isdir(os.path.join(layout.envs, n))
+    )
 
 
 def read_env_meta(layout, key: str) -> dict:
@@ -212,13 +215,32 @@ def spawn_background(layout, sweep: bool) -> bool:
     import vpython
 
     where = os.path.dirname(os.path.dirname(os.path.abspath(vpython.__file__)))
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from vpython.store.gc import background_main; "
-            "background_main(sys.argv[2], sys.argv[3] == '1')")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from vpython.store.gc import background_main; "
+        "background_main(sys.argv[2], sys.argv[3] == '1')"
+    )
     try:
-        subprocess.run(["/bin/sh", "-c", '"$@" </dev/null >/dev/null 2>&1 &', "vpython-gc",
-                        sys.executable, "-I", "-c", code, where, layout.root, "1" if sweep else "0"],
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       start_new_session=True, check=False, timeout=10)
+        subprocess.run(
+            [
+                "/bin/sh",
+                "-c",
+                '"$@" </dev/null >/dev/null 2>&1 &',
+                "vpython-gc",
+                sys.executable,
+                "-I",
+                "-c",
+                code,
+                where,
+                layout.root,
+                "1" if sweep else "0",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            check=False,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return False
     return True
@@ -241,7 +263,7 @@ def background_main(root: str, sweep: bool) -> None:
             if report.store_busy:  # a build is running: let the next cold run try again
                 old = time.time() - 2 * SWEEP_INTERVAL
                 os.utime(layout.sweep_stamp, (old, old))
-    except Exception:  # noqa: BLE001 - best effort; an explicit `vpython gc` reports errors
+    except Exception:  # noqa: BLE001, S110 - best effort; an explicit `vpython gc` reports errors
         pass
 
 
@@ -442,7 +464,7 @@ def collect(layout, older_than: float, dry_run: bool = False) -> GcReport:
         for name in names:
             if not (name.startswith(".") and name.endswith(".build.lock")):
                 continue
-            key = name[1:-len(".build.lock")]
+            key = name[1 : -len(".build.lock")]
             if key in env_names and key not in report.envs_deleted:
                 continue
             path = os.path.join(layout.envs, name)
@@ -481,8 +503,13 @@ def collect(layout, older_than: float, dry_run: bool = False) -> GcReport:
         # Temp files of writers that publish by rename (envs, spec pointers, cached locks,
         # interpreter probes, skeleton templates): a SIGKILL between create and rename
         # leaves them behind.
-        for base, prefix in ((layout.envs, ".tmp-"), (layout.specs, ".ptr-"), (layout.locks, ".lock-"),
-                             (layout.interpreters, ".probe-"), (layout.skeletons, ".tmp-")):
+        for base, prefix in (
+            (layout.envs, ".tmp-"),
+            (layout.specs, ".ptr-"),
+            (layout.locks, ".lock-"),
+            (layout.interpreters, ".probe-"),
+            (layout.skeletons, ".tmp-"),
+        ):
             if os.path.isdir(base):
                 leftovers += [(base, n) for n in os.listdir(base) if n.startswith(prefix)]
         for base, name in leftovers:

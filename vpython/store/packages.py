@@ -98,18 +98,28 @@ def check_archive(path: str, display: str) -> None:
             name = info.filename
             parts = name.replace("\\", "/").split("/")
             if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
-                raise IntegrityError(f"{display}: refusing member {name!r}: absolute path or '..' escapes the install dir")
+                raise IntegrityError(
+                    f"{display}: refusing member {name!r}: absolute path or '..' escapes the install dir"
+                )
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
-                raise IntegrityError(f"{display}: refusing member {name!r}: symbolic links are not allowed in wheels")
+                raise IntegrityError(
+                    f"{display}: refusing member {name!r}: symbolic links are not allowed in wheels"
+                )
             total += info.file_size
             if total > MAX_UNPACKED:
                 raise IntegrityError(
                     f"{display}: unpacks to more than {MAX_UNPACKED} bytes; refusing (zip bomb?)",
                     hint="raise VPYTHON_MAX_WHEEL_UNPACKED_BYTES if this wheel is really that large",
                 )
-            if info.file_size > (16 << 20) and info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
-                raise IntegrityError(f"{display}: member {name!r} has a compression ratio above {MAX_RATIO}:1; refusing (zip bomb?)")
+            if (
+                info.file_size > (16 << 20)
+                and info.compress_size
+                and info.file_size / info.compress_size > MAX_RATIO
+            ):
+                raise IntegrityError(
+                    f"{display}: member {name!r} has a compression ratio above {MAX_RATIO}:1; refusing (zip bomb?)"
+                )
     if total > TOTAL_RATIO_FLOOR and total > MAX_TOTAL_RATIO * max(compressed, 1):
         raise IntegrityError(
             f"{display}: unpacks to {total} bytes from {compressed}, a ratio above {MAX_TOTAL_RATIO}:1; "
@@ -164,7 +174,7 @@ def _unpack(wheel_path: str, display: str, work: str, site_rel: str, version: tu
         with WheelFile.open(wheel_path) as source:
             try:
                 source.validate_record(validate_contents=True)
-            except Exception as e:  # installer raises _WheelFileValidationError
+            except Exception as e:  # installer raises _WheelFileValidationError  # noqa: BLE001
                 raise IntegrityError(f"{display}: RECORD does not match the archive: {e}") from None
             install(source, dest, additional_metadata={"INSTALLER": b"vpython\n"})
     except IntegrityError:
@@ -248,7 +258,10 @@ def compile_dirs(python: str, dirs: list) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "PYTHONPATH", "PYTHONHOME")}
     subprocess.run(
         [python, "-I", "-m", "compileall", "-q", "-q", "-j", "0", *dirs],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
     )
 
 
@@ -304,7 +317,7 @@ def ensure_entries(artifacts: list, layout, interp, fetch_many, progress=None, v
                 progress(f"unpacking and compiling {len(building)} package(s)")
             compile_dirs(interp.path, [os.path.join(w, site_rel) for _, w, _ in building])
             checkpoint("compiled")
-        for artifact, work, final in building:
+        for _artifact, work, final in building:
             _freeze(work)
             try:
                 os.rename(work, final)
@@ -329,8 +342,10 @@ def _verified_wheel(artifact, wheel_path: str, layout, fetch_many, wheels) -> st
         return wheel_path
     from vpython import log
 
-    log.warning(f"stored {artifact.filename} ({wheel_path}) does not have the locked sha256 "
-                f"{artifact.sha256} any more (it has {actual}); fetching it again")
+    log.warning(
+        f"stored {artifact.filename} ({wheel_path}) does not have the locked sha256 "
+        f"{artifact.sha256} any more (it has {actual}); fetching it again"
+    )
     wheels.discard_stored(layout, artifact, ident)
     wheel_path = fetch_many([artifact])[artifact.sha256]
     _, actual = _hash_with_identity(wheel_path, wheels)
@@ -338,7 +353,8 @@ def _verified_wheel(artifact, wheel_path: str, layout, fetch_many, wheels) -> st
         raise IntegrityError(
             f"hash mismatch for stored {artifact.filename}: expected sha256 {artifact.sha256}, "
             f"file {wheel_path} has sha256 {actual} even after fetching it again",
-            hint="something keeps changing the cache's files; check the disk and who writes there")
+            hint="something keeps changing the cache's files; check the disk and who writes there",
+        )
     return wheel_path
 
 
@@ -485,9 +501,13 @@ def _legacy_link_info(entry: str, manifest: list) -> tuple:
             dirs.add(parent)
             parent = os.path.dirname(parent)
     bin_prefix = "bin" + os.sep
-    rewrite = {rel for rel, _, _ in manifest
-               if rel.startswith(bin_prefix) and os.sep not in rel[len(bin_prefix):]
-               and _has_placeholder(os.path.join(entry, rel))}
+    rewrite = {
+        rel
+        for rel, _, _ in manifest
+        if rel.startswith(bin_prefix)
+        and os.sep not in rel[len(bin_prefix) :]
+        and _has_placeholder(os.path.join(entry, rel))
+    }
     return sorted(dirs), rewrite
 
 

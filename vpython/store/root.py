@@ -75,13 +75,20 @@ def _check_directory(root: str, source: str | None) -> None:
         break
     from vpython.errors import UserError, VPythonError
 
-    what = (f"{root} is not a directory" if path == root
-            else f"{root} cannot be created: {path} is not a directory")
+    what = (
+        f"{root} is not a directory"
+        if path == root
+        else f"{root} cannot be created: {path} is not a directory"
+    )
     if source:
-        raise UserError(f"the vpython cache root {what} (set by {source})",
-                        hint=f"point {source} at a directory (it is created if missing)")
-    raise VPythonError(f"the default vpython cache root {what}",
-                       hint="move that file away, or set VPYTHON_VIRTUALENV_ROOT to a directory")
+        raise UserError(
+            f"the vpython cache root {what} (set by {source})",
+            hint=f"point {source} at a directory (it is created if missing)",
+        )
+    raise VPythonError(
+        f"the default vpython cache root {what}",
+        hint="move that file away, or set VPYTHON_VIRTUALENV_ROOT to a directory",
+    )
 
 
 class Layout:
@@ -147,9 +154,13 @@ def cache_write_error(e: OSError, root: str):
     what = e.strerror or str(e)
     where = f" ({e.filename})" if e.filename else ""
     if e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1), errno.EFBIG):
-        hint = ("free space there, or point -vpython-root / VPYTHON_VIRTUALENV_ROOT at a filesystem "
-                "with room; nothing half-written is used, the next run starts over")
+        hint = (
+            "free space there, or point -vpython-root / VPYTHON_VIRTUALENV_ROOT at a filesystem "
+            "with room; nothing half-written is used, the next run starts over"
+        )
     else:
-        hint = ("the cache root must be writable; point -vpython-root / VPYTHON_VIRTUALENV_ROOT "
-                "at a writable directory")
+        hint = (
+            "the cache root must be writable; point -vpython-root / VPYTHON_VIRTUALENV_ROOT "
+            "at a writable directory"
+        )
     return VPythonError(f"cannot write to the vpython cache at {root}: {what}{where}", hint=hint)

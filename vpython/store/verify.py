@@ -50,7 +50,7 @@ def _dist_of(entry: str) -> str:
             parts = rel.split(os.sep)
             for p in parts:
                 if p.endswith(".dist-info"):
-                    return p[:-len(".dist-info")]
+                    return p[: -len(".dist-info")]
     except (OSError, ValueError):
         pass
     return "?"
@@ -90,7 +90,9 @@ def scan(layout) -> VerifyReport:
                     report.entry_users[entry].append(key)
             elif built is not None and st.st_nlink > 1 and st.st_mtime_ns > built:
                 rel = os.path.relpath(path, env_dir)
-                reasons.add(f"{rel} (shared with {st.st_nlink - 1} other link(s)) changed after the env was built")
+                reasons.add(
+                    f"{rel} (shared with {st.st_nlink - 1} other link(s)) changed after the env was built"
+                )
         if reasons:
             report.env_damage[key] = sorted(reasons)
     return report

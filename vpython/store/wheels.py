@@ -105,7 +105,9 @@ def _open_url(url: str, sources):
     if parts.username is not None:
         creds = (unquote(parts.username), unquote(parts.password or ""))
         host = parts.hostname + (f":{parts.port}" if parts.port else "")
-        request = urllib.request.Request(parts._replace(netloc=host).geturl(), headers={"User-Agent": "vpython"})
+        request = urllib.request.Request(
+            parts._replace(netloc=host).geturl(), headers={"User-Agent": "vpython"}
+        )
     if creds:
         token = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
@@ -163,8 +165,10 @@ _HEX = frozenset("0123456789abcdef")
 def _check_sha256(artifact) -> None:
     if len(artifact.sha256) != 64 or not _HEX.issuperset(artifact.sha256):
         # It names files (the fetch lock, the store dir): never let it be a path.
-        raise IntegrityError(f"{artifact.filename}: the lock's sha256 {artifact.sha256!r} is not a sha256 "
-                             "hex digest", hint="re-create the lock with `vpython lock`")
+        raise IntegrityError(
+            f"{artifact.filename}: the lock's sha256 {artifact.sha256!r} is not a sha256 hex digest",
+            hint="re-create the lock with `vpython lock`",
+        )
 
 
 def fetch_one(artifact, layout, sources, wheel_dirs=()) -> str:
@@ -210,10 +214,14 @@ def _fetch_locked(artifact, layout, sources, wheel_dirs) -> str:
         with _open_url(artifact.url, sources) as resp:
             return _copy_verified(resp, artifact, layout, artifact.url)
     except urllib.error.HTTPError as e:
-        raise VPythonError(f"cannot download {artifact.filename} from {redact(artifact.url)}: HTTP {e.code} {e.reason}") from None
+        raise VPythonError(
+            f"cannot download {artifact.filename} from {redact(artifact.url)}: HTTP {e.code} {e.reason}"
+        ) from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
-        raise VPythonError(f"cannot download {artifact.filename} from {redact(artifact.url)}: {reason}") from None
+        raise VPythonError(
+            f"cannot download {artifact.filename} from {redact(artifact.url)}: {reason}"
+        ) from None
 
 
 def discard_stored(layout, artifact, ident: tuple) -> None:
@@ -264,5 +272,3 @@ def sha256_file(path: str) -> str:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
