@@ -3,6 +3,11 @@
 The CLI catches VPythonError, prints ``vpython: error: <message>`` and exits with
 ``exit_code``; anything else is a bug and keeps its traceback. Stdlib only: imported on
 the warm path.
+
+Errors about a file carry where the problem is as fields (``path``, ``line``, ``column``,
+``key``), not only inside the message, so callers and tests can read them, and every error
+renders them the same way: ``file:line:col: key: message`` (the form compilers use, so
+editors can jump to it) followed by ``hint: what to do``.
 """
 
 from __future__ import annotations
@@ -13,15 +18,47 @@ class VPythonError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        key: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.path = path
+        self.line = line
+        self.column = column
+        self.key = key
+
+    def location(self) -> str | None:
+        """``path[:line[:column]]``, or None when the error is about no file."""
+        if self.path is None and self.line is None:
+            return None
+        parts = [self.path or self._unnamed]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+    _unnamed = "<input>"
 
     def __str__(self) -> str:
+        text = self.message
+        if self.key is not None:
+            text = f"{self.key}: {text}"
+        where = self.location()
+        if where is not None:
+            text = f"{where}: {text}"
         if self.hint:
-            return f"{self.message}\n  hint: {self.hint}"
-        return self.message
+            text += f"\n  hint: {self.hint}"
+        return text
 
 
 class UserError(VPythonError):
@@ -31,47 +68,30 @@ class UserError(VPythonError):
 
 
 class SpecError(UserError):
-    """A spec file or block could not be parsed or is invalid.
+    """A spec file or block could not be parsed or is invalid (``path``/``line``/``column``
+    are 1-based)."""
 
-    ``path``/``line``/``column`` (1-based) locate the problem; str() renders them
-    in the ``file:line:col: message`` form compilers use, so editors can jump to it.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        path: str | None = None,
-        line: int | None = None,
-        column: int | None = None,
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.path = path
-        self.line = line
-        self.column = column
+    _unnamed = "<spec>"
 
     def location(self) -> str:
-        parts = [self.path or "<spec>"]
-        if self.line is not None:
-            parts.append(str(self.line))
-            if self.column is not None:
-                parts.append(str(self.column))
-        return ":".join(parts)
-
-    def __str__(self) -> str:
-        text = f"{self.location()}: {self.message}"
-        if self.hint:
-            text += f"\n  hint: {self.hint}"
-        return text
+        return super().location() or self._unnamed
 
 
 class UsageError(UserError):
     """Bad command line."""
 
 
+class ConfigError(UserError):
+    """The config file or a VPYTHON_* setting is wrong (``path``/``line``/``key`` say where)."""
+
+    _unnamed = "<config>"
+
+
 class LockError(UserError):
-    """A lockfile is missing, stale, malformed or cannot be produced."""
+    """A lockfile is missing, stale, malformed or cannot be produced (``path``/``line``/``key``
+    locate the problem in the file when there is one)."""
+
+    _unnamed = "<lock>"
 
 
 class ResolutionError(UserError):

@@ -15,6 +15,18 @@ def set_level(name: str | None) -> None:
         _level[0] = LEVELS[name]
 
 
+class quiet:
+    """``with log.quiet():`` silences every message (warnings too) for a rehearsal pass
+    whose messages the real pass prints again. A class, not contextlib: no import."""
+
+    def __enter__(self) -> None:
+        self._saved = _level[0]
+        _level[0] = 1000
+
+    def __exit__(self, *exc: object) -> None:
+        _level[0] = self._saved
+
+
 def enabled(name: str) -> bool:
     return LEVELS[name] >= _level[0]
 
@@ -40,6 +52,6 @@ def warning(msg: str) -> None:
 
 def progress(msg: str) -> None:
     """Long work (downloads, builds) is announced when a person is watching."""
-    if _level[0] <= LEVELS["info"] or sys.stderr.isatty():
+    if _level[0] <= LEVELS["info"] or (_level[0] <= LEVELS["error"] and sys.stderr.isatty()):
         sys.stderr.write(f"vpython: {msg}\n")
         sys.stderr.flush()

@@ -1,0 +1,66 @@
+"""Small file-system primitives every layer uses. Stdlib only (imported on the warm path).
+
+``write_atomic`` is the one way vpython replaces a file: readers see the old bytes or the
+whole new ones, never a part, and a crash leaves at most a ``<prefix>*`` temp file that
+gc sweeps. ``tempfile`` is not imported: it costs ~3 ms and pulls in ``random``.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def new_temp_file(parent: str, prefix: str, mode: int = 0o644) -> tuple[int, str]:
+    """Create a new file ``<parent>/<prefix><pid>-<random>`` (O_EXCL) and return (fd, path)."""
+    for _ in range(100):
+        path = os.path.join(parent, f"{prefix}{os.getpid()}-{os.urandom(4).hex()}")
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a temp file in {parent}")
+
+
+def _umask_default(mode: int) -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return mode & ~umask
+
+
+def write_atomic(
+    path: str,
+    data: bytes | str,
+    *,
+    mode: int | None = 0o644,
+    keep_mode: bool = False,
+    prefix: str = ".tmp-",
+) -> None:
+    """Replace ``path`` with ``data`` in one ``os.replace``.
+
+    The temp file lives beside ``path`` (same file system, so the rename is atomic).
+    ``mode`` is applied exactly (umask ignored); ``mode=None`` means 0o666 minus the umask,
+    as ``open()`` would create it. ``keep_mode`` keeps an existing file's permission bits
+    (a user's checked-in lockfile keeps its mode). OSError propagates: callers turn it
+    into their own one-line error; the temp file is gone either way.
+    """
+    parent = os.path.dirname(path) or "."
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    final_mode = _umask_default(0o666) if mode is None else mode
+    if keep_mode:
+        try:
+            final_mode = os.stat(path).st_mode & 0o7777
+        except OSError:
+            pass
+    fd, tmp = new_temp_file(parent, prefix, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, final_mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
