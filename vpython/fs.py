@@ -21,6 +21,22 @@ def new_temp_file(parent: str, prefix: str, mode: int = 0o644) -> tuple[int, str
     raise FileExistsError(f"cannot create a temp file in {parent}")
 
 
+def file_identity(path: str) -> str:
+    """``size:mtime_ns:inode`` of ``path`` (follows symlinks): changes when the file is
+    rewritten, replaced or rebuilt. Raises OSError if it is gone."""
+    st = os.stat(path)
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+
+
+def same_file(fd: int, path: str) -> bool:
+    """Whether the open ``fd`` is still the file at ``path`` (not unlinked or replaced)."""
+    try:
+        a, b = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
 def _umask_default(mode: int) -> int:
     umask = os.umask(0o022)
     os.umask(umask)
@@ -64,3 +80,42 @@ def write_atomic(
         except OSError:
             pass
         raise
+
+
+def remove_tree(path: str) -> None:
+    """``shutil.rmtree`` that also removes store trees, whose files and directories are
+    read-only on purpose (a directory's write bit is restored just before its entries go).
+    Errors on single entries are ignored: what remains is swept by gc later."""
+    import shutil
+
+    def onerror(func, p, exc_info):  # type: ignore[no-untyped-def]
+        try:
+            os.chmod(os.path.dirname(p), 0o755)
+            os.chmod(p, 0o755)
+            func(p)
+        except OSError:
+            pass
+
+    shutil.rmtree(path, onerror=onerror)
+
+
+def discard_tree(path: str, trash_parent: str) -> None:
+    """Take ``path`` away in one rename (readers see it whole or not at all), then delete it.
+
+    The rename goes into a fresh directory below ``trash_parent`` (same file system). If
+    ``path`` is already gone (another process discarded it), nothing happens."""
+    os.makedirs(trash_parent, exist_ok=True)
+    for _ in range(100):
+        trash = os.path.join(trash_parent, f"trash-{os.getpid()}-{os.urandom(4).hex()}")
+        try:
+            os.mkdir(trash, 0o700)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"cannot create a trash directory in {trash_parent}")
+    try:
+        os.rename(path, os.path.join(trash, "entry"))
+    except OSError:
+        pass  # someone else discarded it already
+    remove_tree(trash)

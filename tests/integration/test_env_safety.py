@@ -207,7 +207,8 @@ def test_passive_prune_only_renames_in_the_foreground(env_vars, vpython_root, tm
     stale envs into tmp/gone-*; a detached process deletes them."""
     import shutil
 
-    from vpython.store import gc, packages
+    from vpython import fs
+    from vpython.store import gc
     from vpython.store.root import Layout
 
     stale = []
@@ -223,7 +224,7 @@ def test_passive_prune_only_renames_in_the_foreground(env_vars, vpython_root, tm
         raise AssertionError("deleted a tree in the foreground")
 
     monkeypatch.setattr(shutil, "rmtree", no_delete)
-    monkeypatch.setattr(packages, "_rmtree", no_delete)
+    monkeypatch.setattr(fs, "remove_tree", no_delete)
     deleted = gc.prune_some(Layout(str(vpython_root)))
     monkeypatch.undo()
     assert sorted(deleted) == sorted(stale) and envs_in(vpython_root) == []

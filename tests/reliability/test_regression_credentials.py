@@ -21,7 +21,8 @@ pytestmark = pytest.mark.reliability
 
 
 def test_netrc_lends_credentials_to_downloads(tmp_path, monkeypatch):
-    from vpython.settings import Sources, credentials_for
+    from vpython.settings.sources import Sources
+    from vpython.settings.credentials import credentials_for
 
     netrc = tmp_path / "netrc"
     netrc.write_text(f"machine files.example.com\nlogin {USER}\npassword {SECRET}\n")
@@ -35,7 +36,8 @@ def test_netrc_lends_credentials_to_downloads(tmp_path, monkeypatch):
 
 
 def test_malformed_netrc_is_ignored_silently(tmp_path, monkeypatch):
-    from vpython.settings import Sources, credentials_for
+    from vpython.settings.sources import Sources
+    from vpython.settings.credentials import credentials_for
 
     netrc = tmp_path / "netrc"
     netrc.write_text(f"machine files.example.com login {USER} password {SECRET} bogus-token\n")

@@ -24,6 +24,8 @@ def test_env_collected_between_provision_and_lock_is_rebuilt(rel_index, root, tm
     from vpython.cli import run as run_mod
     from vpython.cli.flags import split_flags
     from vpython.env import fastpath, provision as provision_mod
+    from vpython.fs import same_file
+    from vpython.settings import config_path
     from vpython.spec.discover import discover
     from vpython.store.gc import delete_env
     from vpython.store.root import Layout
@@ -36,7 +38,7 @@ def test_env_collected_between_provision_and_lock_is_rebuilt(rel_index, root, tm
     discovered = discover(target_kind="script", target=str(script), cwd=str(tmp_path),
                           explicit=None, default_spec=None)
     digest = fastpath.spec_digest(discovered.kind, discovered.text, discovered.lock_path,
-                                  run_mod._settings_tuple(flags), fastpath.config_path())
+                                  run_mod._settings_tuple(flags), config_path())
     real = provision_mod.provision
     calls = []
 
@@ -53,7 +55,7 @@ def test_env_collected_between_provision_and_lock_is_rebuilt(rel_index, root, tm
         env_dir = layout.env_dir(pointer.env_key)
         assert os.path.isfile(os.path.join(env_dir, "pyvenv.cfg"))
         assert os.path.exists(fastpath.env_python(env_dir))
-        assert fastpath.same_file(fd, layout.env_lock(pointer.env_key))  # the live lock, not an unlinked one
+        assert same_file(fd, layout.env_lock(pointer.env_key))  # the live lock, not an unlinked one
         assert len(calls) == 2  # built, collected, built again
         assert kit.store_problems(root) == []
     finally:

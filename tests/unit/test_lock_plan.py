@@ -128,7 +128,7 @@ class _FakeJob:
 
 
 def _plan(reqs, targets=("win_amd64",)):
-    from vpython.settings import Sources
+    from vpython.settings.sources import Sources
 
     return locker.Plan(discovered=None, spec=None, lock_path="x", targets=[Target((3, 11), p) for p in targets],
                        requirements=list(reqs), closed=False, sources=Sources(), engine="uv", spec_hash="")

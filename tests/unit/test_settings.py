@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from vpython.errors import UserError
-from vpython.settings import credentials_for, load_sources, redact, strip_credentials
+from vpython.errors import ConfigError, UserError
+from vpython.settings.sources import load_sources
+from vpython.settings.credentials import credentials_for, redact, strip_credentials
 
 
 class F:
@@ -43,16 +44,22 @@ def test_bad_config_names_file_and_key(monkeypatch, tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text('index_url = "x"\n')
     monkeypatch.setenv("VPYTHON_CONFIG", str(cfg))
-    with pytest.raises(UserError, match=r"c.toml: unknown key 'index_url'"):
+    with pytest.raises(ConfigError, match=r"c.toml: index_url: not a config key\n  hint: known keys: index-url") as e:
         load_sources()
+    assert (e.value.path, e.value.key) == (str(cfg), "index_url")
     cfg.write_text('offline = "yes"\n')
-    with pytest.raises(UserError, match="'offline' must be true or false"):
+    with pytest.raises(ConfigError, match="c.toml: offline: must be true or false\n  hint: write true or false") as e:
         load_sources()
+    assert e.value.key == "offline"
     cfg.write_text('index-url = [\n')
-    with pytest.raises(UserError, match="invalid TOML"):
+    with pytest.raises(ConfigError, match="invalid TOML"):
         load_sources()
+    cfg.write_bytes(b'# caf\xe9\nindex-url = "x"\n')
+    with pytest.raises(ConfigError, match=r"c.toml:1: the config file is not UTF-8 text") as e:
+        load_sources()
+    assert e.value.line == 1 and e.value.exit_code == 2
     monkeypatch.setenv("VPYTHON_CONFIG", str(tmp_path / "missing.toml"))
-    with pytest.raises(UserError, match="no such file"):
+    with pytest.raises(ConfigError, match="missing.toml: VPYTHON_CONFIG: no such file"):
         load_sources()
 
 

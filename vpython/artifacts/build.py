@@ -52,8 +52,8 @@ def _layout_factory(flags):
 
 def _fallback_python(discovered, flags, layout_factory):
     def version():
-        from vpython.env.provision import parse_discovered
         from vpython.lock.locker import default_python
+        from vpython.spec.load import parse_discovered
 
         if discovered.kind == "empty":
             import sys
@@ -88,7 +88,7 @@ def build(
     pex_venv=False,
     extra_inputs=(),
 ) -> Result:
-    from vpython.settings import load_sources
+    from vpython.settings.sources import load_sources
 
     # Relative --find-links are relative to the working directory (Bazel passes
     # execroot-relative paths); the spec's own [tool.vpython] sources are not used here:

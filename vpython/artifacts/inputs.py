@@ -175,8 +175,8 @@ def obtain(
         return _read(lock_flag)
     if discovered.kind == "empty":
         return LockChoice(None, {}, None, [])
-    from vpython.env.provision import spec_hash
     from vpython.lock.pylock import recorded as recorded_table
+    from vpython.spec.load import spec_hash
 
     lock_path = discovered.lock_path
     if lock_path and os.path.isfile(lock_path):

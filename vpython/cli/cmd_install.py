@@ -20,6 +20,7 @@ def main(args: list) -> int:
     from vpython.cli.targets import discover_target, flags_from_namespace
     from vpython.env import fastpath
     from vpython.env.provision import provision
+    from vpython.settings import config_path
     from vpython.store.root import Layout, resolve_root
 
     flags = flags_from_namespace(ns)
@@ -28,7 +29,7 @@ def main(args: list) -> int:
     from vpython.cli.run import _settings_tuple
 
     digest = fastpath.spec_digest(
-        discovered.kind, discovered.text, discovered.lock_path, _settings_tuple(flags), fastpath.config_path()
+        discovered.kind, discovered.text, discovered.lock_path, _settings_tuple(flags), config_path()
     )
     pointer = provision(discovered, layout=layout, flags=flags, digest=digest, install_only=True)
     out(os.path.join(layout.env_dir(pointer.env_key)))

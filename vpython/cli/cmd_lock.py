@@ -110,7 +110,7 @@ def fix_command(ns) -> str:
     if ns.interpreter:
         parts += ["--interpreter", ns.interpreter]
     # Credentials never go to CI logs; runs get them back from the settings or ~/.netrc.
-    from vpython.settings import strip_credentials_in_text
+    from vpython.settings.credentials import strip_credentials_in_text
 
     return strip_credentials_in_text(" ".join(shlex.quote(p) for p in parts))
 

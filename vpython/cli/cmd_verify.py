@@ -85,9 +85,9 @@ def _verify_targets(spec, recorded_keys, flags, layout):
 
 def verify(discovered, flags, layout) -> int:
     """Report per platform; 0 when every target is installable, 1 otherwise."""
-    from vpython.env.provision import parse_discovered, spec_hash
     from vpython.lock import locker
     from vpython.lock.pylock import owner_conflict, read_lock, recorded
+    from vpython.spec.load import parse_discovered, spec_hash
 
     if discovered.kind == "empty":
         out(f"verify: {discovered.origin}; nothing to verify")
@@ -148,6 +148,28 @@ def verify(discovered, flags, layout) -> int:
         return 1
     out(f"verify: all {len(report)} target(s) ok")
     return 0
+
+
+def verify_discovered(discovered, flags, layout) -> int:
+    """``-vpython-tool verify``: the original's spelling keeps the original's contract for
+    text-proto specs, where no ``verify_pep425_tag`` means nothing to check (wheels/verify.go).
+    ``vpython verify`` checks the default platforms instead."""
+    import os
+
+    from vpython.spec.model import KIND_TEXTPROTO
+
+    if discovered.kind == KIND_TEXTPROTO and not (
+        discovered.lock_path and os.path.isfile(discovered.lock_path)
+    ):
+        from vpython.spec.load import parse_discovered
+
+        if not parse_discovered(discovered).verify_pep425_tags:
+            out(
+                f"verify: {discovered.origin} has no verify_pep425_tag; nothing to verify "
+                "(as Chromium's vpython; `vpython verify` checks the default platforms)"
+            )
+            return 0
+    return verify(discovered, flags, layout)
 
 
 def main(args: list) -> int:

@@ -39,28 +39,5 @@ def dispatch(name: str, args: list) -> int:
     return module.main(args)
 
 
-def verify_discovered(discovered, flags, layout) -> int:
-    """``-vpython-tool verify``: the original's spelling keeps the original's contract for
-    text-proto specs, where no ``verify_pep425_tag`` means nothing to check (wheels/verify.go).
-    ``vpython verify`` checks the default platforms instead."""
-    import os
-
-    from vpython.cli.cmd_verify import verify
-    from vpython.spec.model import KIND_TEXTPROTO
-
-    if discovered.kind == KIND_TEXTPROTO and not (
-        discovered.lock_path and os.path.isfile(discovered.lock_path)
-    ):
-        from vpython.env.provision import parse_discovered
-
-        if not parse_discovered(discovered).verify_pep425_tags:
-            out(
-                f"verify: {discovered.origin} has no verify_pep425_tag; nothing to verify "
-                "(as Chromium's vpython; `vpython verify` checks the default platforms)"
-            )
-            return 0
-    return verify(discovered, flags, layout)
-
-
 def out(text: str) -> None:
     sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))

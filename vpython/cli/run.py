@@ -9,6 +9,8 @@ from vpython import log
 from vpython.cli.flags import format_help, split_flags
 from vpython.cli.pyargv import parse_python_argv
 from vpython.env import execute, fastpath
+from vpython.fs import same_file
+from vpython.settings import config_path
 from vpython.spec.discover import discover
 from vpython.store.root import Layout, resolve_root
 
@@ -45,10 +47,10 @@ def run(argv: list) -> int:
         log.info(f"Reading from stdin, loading vpython spec from {discovered.origin}")
     log.info(f"spec: {discovered.origin}")
     digest = fastpath.spec_digest(
-        discovered.kind, discovered.text, discovered.lock_path, _settings_tuple(flags), fastpath.config_path()
+        discovered.kind, discovered.text, discovered.lock_path, _settings_tuple(flags), config_path()
     )
     if flags.tool == "verify":
-        from vpython.cli.commands import verify_discovered
+        from vpython.cli.cmd_verify import verify_discovered
 
         return verify_discovered(discovered, flags, layout)
 
@@ -97,7 +99,7 @@ def _provision_and_hold(discovered, layout, flags, digest):
         present = os.path.exists(os.path.join(env_dir, "pyvenv.cfg"))
         if fd is None and present:
             return pointer, None  # the lock file cannot be opened at all: run unlocked, as before
-        if fd is not None and present and fastpath.same_file(fd, lock_path):
+        if fd is not None and present and same_file(fd, lock_path):
             return pointer, fd
         if fd is not None:
             os.close(fd)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 
-from vpython import FORMAT_VERSION, __version__
+from vpython import FORMAT_VERSION, __version__, fs
 from vpython.env import fastpath
 from vpython.errors import VPythonError
 from vpython.faults import checkpoint
@@ -178,7 +178,7 @@ def assemble(layout, key: str, interp, entries: list, metadata: dict, direct_url
         if os.path.exists(os.path.join(final, "pyvenv.cfg")):
             return final
         if os.path.lexists(final):  # a dir without pyvenv.cfg cannot be ours: discard it
-            pkgstore._discard(final, layout)
+            fs.discard_tree(final, layout.tmp)
         work = _work_dir(layout.envs, f".tmp-{key}-")
         try:
             skeleton = _skeleton(work, interp, layout)

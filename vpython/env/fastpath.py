@@ -14,17 +14,8 @@ import os
 import sys
 
 from vpython import FORMAT_VERSION
-
-# Environment variables that change how envs are resolved or built (not secrets in clear:
-# only their digest is stored).
-SETTINGS_ENV = (
-    "VPYTHON_INDEX_URL",
-    "VPYTHON_EXTRA_INDEX_URL",
-    "VPYTHON_FIND_LINKS",
-    "VPYTHON_OFFLINE",
-    "VPYTHON_EXCLUDE_NEWER",
-    "VPYTHON_CONFIG",
-)
+from vpython.fs import file_identity, same_file
+from vpython.settings import SETTINGS_ENV
 
 
 def _sha256():
@@ -96,8 +87,7 @@ class Pointer:
 
 def interpreter_id(path: str) -> str:
     """Identity of an interpreter binary: a rebuilt or replaced Python gets new envs."""
-    st = os.stat(path)
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+    return file_identity(path)
 
 
 def env_python(env_dir: str) -> str:
@@ -133,26 +123,6 @@ def acquire_shared(lock_path: str, blocking: bool):
         os.close(fd)
         return None
     return fd
-
-
-def same_file(fd: int, path: str) -> bool:
-    try:
-        a, b = os.fstat(fd), os.stat(path)
-    except OSError:
-        return False
-    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
-
-
-def config_path() -> str:
-    """The user config file (see vpython.settings); only its bytes matter here."""
-    explicit = os.environ.get("VPYTHON_CONFIG")
-    if explicit:
-        return explicit
-    if sys.platform == "win32":
-        base = os.environ.get("APPDATA", "")
-    else:
-        base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return os.path.join(base, "vpython", "config.toml")
 
 
 def lookup(layout, digest: str):

@@ -26,21 +26,9 @@ from vpython import FORMAT_VERSION, __version__, log
 from vpython.env import fastpath
 from vpython.errors import IntegrityError, UserError
 from vpython.faults import checkpoint
+from vpython.spec.load import parse_discovered, spec_hash
 
 PLAN_FORMAT = f"vpython-plan/1/{FORMAT_VERSION}"
-
-
-def parse_discovered(discovered, quiet: bool = False):
-    from vpython.spec.model import Spec
-    from vpython.spec.parse import parse_spec
-
-    if discovered.kind == "empty":
-        return Spec()
-    spec = parse_spec(discovered.kind, discovered.text, discovered.path, discovered.line_offset)
-    if not quiet:
-        for w in spec.warnings:
-            log.warning(w)
-    return spec
 
 
 def choose_interpreter(spec, flags, layout):
@@ -53,13 +41,6 @@ def choose_interpreter(spec, flags, layout):
         explicit=getattr(flags, "interpreter", None),
         cache_dir=layout.interpreters,
     )
-
-
-def spec_hash(discovered) -> str:
-    """What a lockfile records to detect that its spec changed."""
-    import hashlib
-
-    return hashlib.sha256(f"{discovered.kind}\n{discovered.text}".encode()).hexdigest()
 
 
 def check_closed(requirements, lock, source: str) -> None:
@@ -116,7 +97,7 @@ def obtain_lock(discovered, spec, interp, sources, layout, digest, tags, environ
     )
     # The cache root must hold no credentials (a direct reference's URL may carry
     # some); downloads get them back from Sources.credential_urls.
-    from vpython.settings import strip_credentials_in_text
+    from vpython.settings.credentials import strip_credentials_in_text
 
     text = strip_credentials_in_text(text)
     lock, _ = pylock.parse_lock_text(text, "<resolution>")
@@ -159,7 +140,7 @@ def _mark_direct_references(spec, tags, artifacts):
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
-    from vpython.settings import strip_credentials
+    from vpython.settings.credentials import strip_credentials
     from vpython.spec.normalize import normalize_spec
 
     if not artifacts:
@@ -304,7 +285,7 @@ def load_plan(layout, digest: str, discovered):
 
 def save_plan(layout, digest: str, discovered, interp, artifacts, key: str, lock_source, warnings) -> None:
     from vpython.env.build import write_new
-    from vpython.settings import strip_credentials
+    from vpython.settings.credentials import strip_credentials
 
     if any(a.url and strip_credentials(a.url) != a.url for a in artifacts):
         # A hand-written lock whose URLs carry credentials: the cache root holds none, so
@@ -370,7 +351,7 @@ def _resolve(discovered, layout, flags, digest):
     from vpython.env.build import env_key
     from vpython.interpreters import marker_environment, target_tags
     from vpython.lock import pylock
-    from vpython.settings import load_sources
+    from vpython.settings.sources import load_sources
 
     spec = parse_discovered(discovered)
     interp = choose_interpreter(spec, flags, layout)
@@ -399,7 +380,7 @@ def _sources_for(discovered, layout, flags):
     import dataclasses
 
     from vpython.interpreters import target_tags
-    from vpython.settings import load_sources
+    from vpython.settings.sources import load_sources
 
     with _collect_warnings(echo=False):
         spec = parse_discovered(discovered, quiet=True)

@@ -25,7 +25,8 @@ from urllib.parse import unquote, urlsplit
 
 from vpython import log
 from vpython.errors import ResolutionError, UserError
-from vpython.settings import Sources, redact
+from vpython.settings.credentials import redact
+from vpython.settings.sources import Sources
 
 
 def pex_root() -> str:

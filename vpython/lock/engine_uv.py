@@ -18,7 +18,8 @@ import subprocess
 import sys
 
 from vpython.errors import ResolutionError, UserError
-from vpython.settings import Sources, redact
+from vpython.settings.credentials import redact
+from vpython.settings.sources import Sources
 
 # Variables uv would otherwise read from the user's environment and that could make a
 # resolution differ from what the spec and settings say.

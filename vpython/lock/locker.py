@@ -2,7 +2,7 @@
 requirements -> one resolution (uv or pex) -> per-target wheel selection -> lockfile.
 
 Freshness (``--check`` and the runner's stale-lock warning) compares the spec hash
-recorded in ``[tool.vpython] spec-hash`` (``provision.spec_hash``) and the recorded
+recorded in ``[tool.vpython] spec-hash`` (``spec.load.spec_hash``) and the recorded
 target list with what the spec asks for now.
 """
 
@@ -289,8 +289,8 @@ def make_plan(
     cache_dir: str | None = None,
     spec=None,
 ) -> Plan:
-    from vpython.env.provision import parse_discovered, spec_hash
-    from vpython.settings import load_sources
+    from vpython.settings.sources import load_sources
+    from vpython.spec.load import parse_discovered, spec_hash
 
     if discovered.kind == "empty" or not discovered.lock_path:
         raise UserError(

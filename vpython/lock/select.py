@@ -14,7 +14,7 @@ import os
 from vpython.errors import ResolutionError
 from vpython.lock import markers
 from vpython.lock.model import Gap, LockedPackage, LockedWheel
-from vpython.settings import strip_credentials
+from vpython.settings.credentials import strip_credentials
 
 
 def _wheel_tags(filename: str):

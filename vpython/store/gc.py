@@ -22,7 +22,7 @@ import json
 import os
 import time
 
-from vpython import log
+from vpython import fs, log
 
 PRUNE_AGE = 7 * 24 * 3600
 PRUNE_MAX = 3
@@ -116,7 +116,6 @@ def delete_env(layout, key: str, *, defer: bool = False, before=None) -> bool:
 
     ``defer``: only rename it into ``tmp/gone-*`` (see ``empty_trash``). ``before(path)``
     is called under the lock just before deletion (gc measures what it frees)."""
-    from vpython.store.packages import _discard
 
     lock_path = layout.env_lock(key)
     if not os.path.exists(lock_path):
@@ -130,7 +129,7 @@ def delete_env(layout, key: str, *, defer: bool = False, before=None) -> bool:
         if before is not None:
             before(env_dir)
         if not (defer and _trash(env_dir, layout)):
-            _discard(env_dir, layout)
+            fs.discard_tree(env_dir, layout.tmp)
         try:
             os.unlink(lock_path)
         except OSError:
@@ -142,12 +141,11 @@ def delete_env(layout, key: str, *, defer: bool = False, before=None) -> bool:
 
 def empty_trash(layout) -> list:
     """Delete every ``tmp/gone-*`` (renamed there by deferred deletes; never read)."""
-    from vpython.store.packages import _rmtree
 
     done = []
     for name in _entries_in(layout.tmp):
         if name.startswith(TRASH_PREFIX):
-            _rmtree(os.path.join(layout.tmp, name))
+            fs.remove_tree(os.path.join(layout.tmp, name))
             done.append(name)
     return done
 
@@ -346,11 +344,10 @@ def _envs_collected(layout) -> None:
 
 
 def _remove(path: str) -> None:
-    from vpython.store.packages import _rmtree
 
     try:
         if os.path.isdir(path) and not os.path.islink(path):
-            _rmtree(path)
+            fs.remove_tree(path)
         else:
             os.unlink(path)
     except OSError:
@@ -367,12 +364,12 @@ def _pointer_env(path: str):
 
 def _skeleton_usable(path: str) -> bool:
     """The template's interpreter still exists and is the same binary."""
-    from vpython.env.fastpath import interpreter_id
+    from vpython.fs import file_identity  # what env.fastpath.interpreter_id records
 
     try:
         with open(os.path.join(path, SKELETON_META), encoding="utf-8") as f:
             info = json.load(f)
-        return interpreter_id(info["interpreter"]) == info["interpreter_id"]
+        return file_identity(info["interpreter"]) == info["interpreter_id"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
 

@@ -33,6 +33,7 @@ import os
 import stat
 import sys
 
+from vpython import fs
 from vpython.errors import IntegrityError
 from vpython.faults import checkpoint
 
@@ -76,7 +77,7 @@ def discard_changed(error: EntryChanged, layout) -> None:
     except FileNotFoundError:
         return
     if error.ident is not None and (st.st_dev, st.st_ino) == error.ident:
-        _discard(error.entry, layout)
+        fs.discard_tree(error.entry, layout.tmp)
 
 
 def entry_name(artifact, cache_tag: str) -> str:
@@ -287,7 +288,7 @@ def ensure_entries(artifacts: list, layout, interp, fetch_many, progress=None, v
         if os.path.isdir(final):
             if not verify or entry_intact(final):
                 continue
-            _discard(final, layout)  # edited in place somewhere: rebuild from the wheel
+            fs.discard_tree(final, layout.tmp)  # edited in place somewhere: rebuild from the wheel
         missing.append(artifact)
     if not missing:
         return result
@@ -325,11 +326,11 @@ def ensure_entries(artifacts: list, layout, interp, fetch_many, progress=None, v
                 if not os.path.isdir(final):
                     raise
                 # Another process published the same entry first; theirs is as good.
-                _rmtree(work)
+                fs.remove_tree(work)
         building = []
     finally:
         for _, work, _ in building:
-            _rmtree(work)
+            fs.remove_tree(work)
     return result
 
 
@@ -361,32 +362,6 @@ def _verified_wheel(artifact, wheel_path: str, layout, fetch_many, wheels) -> st
 def _hash_with_identity(path: str, wheels) -> tuple:
     st = os.stat(path)
     return (st.st_dev, st.st_ino), wheels.sha256_file(path)
-
-
-def _rmtree(path: str) -> None:
-    import shutil
-
-    def onerror(func, p, exc_info):
-        try:
-            os.chmod(os.path.dirname(p), 0o755)
-            os.chmod(p, 0o755)
-            func(p)
-        except OSError:
-            pass
-
-    shutil.rmtree(path, onerror=onerror)
-
-
-def _discard(entry: str, layout) -> None:
-    import tempfile
-
-    os.makedirs(layout.tmp, exist_ok=True)
-    trash = tempfile.mkdtemp(prefix="trash-", dir=layout.tmp)
-    try:
-        os.rename(entry, os.path.join(trash, "entry"))
-    except OSError:
-        pass  # someone else discarded it already
-    _rmtree(trash)
 
 
 def _link_info(entry: str):

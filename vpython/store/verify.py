@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 
+from vpython import fs
 from vpython.store.gc import ENV_META, _entries_in, delete_env, list_envs, walk_stats
 
 
@@ -103,7 +104,6 @@ def verify(layout, repair: bool = False) -> VerifyReport:
     ``repair``, scan and delete under the exclusive one (no build is linking from an
     entry we delete, and none rebuilds one between the scan and the delete)."""
     from vpython.store.locks import flocked, store_lock_path
-    from vpython.store.packages import _discard
 
     if not os.path.isdir(layout.base):
         return VerifyReport()
@@ -118,6 +118,6 @@ def verify(layout, repair: bool = False) -> VerifyReport:
             if held.intersection(report.entry_users.get(name, ())):
                 report.entries_kept.append(name)  # still found by the next verify
                 continue
-            _discard(os.path.join(layout.packages, name), layout)
+            fs.discard_tree(os.path.join(layout.packages, name), layout.tmp)
             report.entries_deleted.append(name)
     return report

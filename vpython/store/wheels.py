@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 
+from vpython import fs
 from vpython.errors import IntegrityError, UserError, VPythonError
 from vpython.faults import checkpoint
 
@@ -33,7 +34,7 @@ def _copy_verified(src_stream, artifact, layout, origin: str) -> str:
     import hashlib
     import tempfile
 
-    from vpython.settings import redact
+    from vpython.settings.credentials import redact
     from vpython.store.root import cache_write_error
 
     final = stored_path(layout, artifact)
@@ -97,7 +98,7 @@ def _open_url(url: str, sources):
     import urllib.request
     from urllib.parse import unquote, urlsplit
 
-    from vpython.settings import credentials_for
+    from vpython.settings.credentials import credentials_for
 
     request = urllib.request.Request(url, headers={"User-Agent": "vpython"})
     creds = credentials_for(url, sources)
@@ -126,7 +127,7 @@ def _fetch_lock(layout, sha256: str):
     one per wheel ever fetched. A waiter that opened the file before that unlink then
     holds a lock on a name nobody uses any more: it sees the path no longer names its
     inode and starts over on the current file (the same check as the env use lock)."""
-    from vpython.env.fastpath import same_file
+    from vpython.fs import same_file
     from vpython.store.root import cache_write_error
 
     try:
@@ -187,7 +188,7 @@ def _fetch_locked(artifact, layout, sources, wheel_dirs) -> str:
     import urllib.request
     from urllib.parse import urlsplit
 
-    from vpython.settings import redact
+    from vpython.settings.credentials import redact
 
     for d in wheel_dirs:
         candidate = os.path.join(d, artifact.filename)
@@ -228,7 +229,6 @@ def discard_stored(layout, artifact, ident: tuple) -> None:
     """Remove the stored copy of ``artifact`` if it is still the file ``ident``
     ((st_dev, st_ino)) names: under the fetch lock, so a good copy that another
     process stored in the meantime is kept."""
-    from vpython.store.packages import _discard
 
     _check_sha256(artifact)
     path = stored_path(layout, artifact)
@@ -238,7 +238,7 @@ def discard_stored(layout, artifact, ident: tuple) -> None:
         except FileNotFoundError:
             return
         if (st.st_dev, st.st_ino) == tuple(ident):
-            _discard(os.path.dirname(path), layout)
+            fs.discard_tree(os.path.dirname(path), layout.tmp)
 
 
 def fetch_all(artifacts, layout, sources, wheel_dirs=(), progress=None) -> dict:

@@ -20,10 +20,9 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 
-from vpython.env.fastpath import config_path
-from vpython.errors import UserError
+from vpython.errors import ConfigError
+from vpython.settings import config_path
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 CONFIG_KEYS = ("index-url", "extra-index-urls", "find-links", "offline", "exclude-newer")
@@ -48,37 +47,66 @@ class Sources:
 def _load_config(path: str) -> dict:
     if not os.path.isfile(path):
         if os.environ.get("VPYTHON_CONFIG"):
-            raise UserError(f"VPYTHON_CONFIG={path}: no such file")
+            raise ConfigError(
+                "no such file",
+                path=path,
+                key="VPYTHON_CONFIG",
+                hint="point VPYTHON_CONFIG at a TOML file, or unset it",
+            )
         return {}
-    try:
-        import tomllib as toml
-    except ImportError:  # pragma: no cover
-        import tomli as toml  # type: ignore[no-redef]
+    from vpython import toml
+
     try:
         with open(path, "rb") as f:
-            data = toml.load(f)
-    except toml.TOMLDecodeError as e:
-        raise UserError(f"{path}: invalid TOML: {e}") from None
+            raw = f.read()
     except OSError as e:
-        raise UserError(f"cannot read config file {path}: {e.strerror}") from None
+        raise ConfigError(f"cannot read the config file: {e.strerror}", path=path) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ConfigError(
+            "the config file is not UTF-8 text",
+            path=path,
+            line=line,
+            hint="save it as UTF-8 (TOML requires it)",
+        ) from None
+    try:
+        data = toml.loads(text)
+    except toml.TOMLDecodeError as e:
+        raise ConfigError(f"invalid TOML: {e}", path=path, hint="fix the TOML syntax at that place") from None
     unknown = sorted(set(data) - set(CONFIG_KEYS))
     if unknown:
-        raise UserError(f"{path}: unknown key {unknown[0]!r}", hint=f"known keys: {', '.join(CONFIG_KEYS)}")
+        raise ConfigError(
+            "not a config key", path=path, key=unknown[0], hint=f"known keys: {', '.join(CONFIG_KEYS)}"
+        )
     return _validated(data, path)
+
+
+_KIND_HINTS = {
+    "string": 'a quoted string, e.g. index-url = "https://pypi.org/simple"',
+    "list": 'a list of strings, e.g. find-links = ["/srv/wheels"]',
+    "bool": "true or false",
+}
 
 
 def _validated(data: dict, where: str) -> dict:
     out = {}
     for key, value in data.items():
+        wanted = None
         if key in ("index-url", "exclude-newer"):
             if not isinstance(value, str):
-                raise UserError(f"{where}: key {key!r} must be a string")
+                wanted = "string"
         elif key in ("extra-index-urls", "find-links"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise UserError(f"{where}: key {key!r} must be a list of strings")
-            value = tuple(value)
+                wanted = "list"
+            else:
+                value = tuple(value)
         elif key == "offline" and not isinstance(value, bool):
-            raise UserError(f"{where}: key {key!r} must be true or false")
+            wanted = "bool"
+        if wanted is not None:
+            what = {"string": "a string", "list": "a list of strings", "bool": "true or false"}[wanted]
+            raise ConfigError(f"must be {what}", path=where, key=key, hint=f"write {_KIND_HINTS[wanted]}")
         out[key] = value
     return out
 
@@ -138,64 +166,3 @@ def load_sources(*, flags=None, spec_tool: dict | None = None, base_dir: str | N
         exclude_newer=merged.get("exclude-newer"),
         origin=origin,
     )
-
-
-def redact(text: str) -> str:
-    """Replace the password (and user) of every URL in ``text`` with ``***``."""
-    return re.sub(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@", r"\g<scheme>***@", text)
-
-
-def strip_credentials_in_text(text: str) -> str:
-    """Drop ``user:password@`` from every URL in ``text`` (a lock as a resolver wrote
-    it, before vpython caches it: found by tests/reliability/test_secrets.py)."""
-    return re.sub(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s\"']+@", r"\g<scheme>", text)
-
-
-def strip_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-
-
-def credentials_for(url: str, sources: Sources):
-    """(user, password) for a download URL: from an index, find-links or direct-reference
-    URL on the same host, else from ``~/.netrc``, else None."""
-    target = urlsplit(url)
-    for candidate in (
-        sources.index_urls() + list(sources.find_links) + list(getattr(sources, "credential_urls", ()))
-    ):
-        c = urlsplit(candidate)
-        if (
-            c.hostname
-            and c.hostname == target.hostname
-            and (c.port == target.port)
-            and c.username is not None
-        ):
-            from urllib.parse import unquote
-
-            return unquote(c.username), unquote(c.password or "")
-    return _netrc_credentials(target.hostname)
-
-
-def _netrc_credentials(host: str | None):
-    """(login, password) for ``host`` from ``$NETRC`` or ``~/.netrc`` (as pip and uv
-    read it), else None. A malformed file counts as no entry: its parse errors can
-    quote the file's tokens, so they are never shown."""
-    if not host:
-        return None
-    import netrc
-
-    path = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
-    if not os.path.isfile(path):
-        return None
-    try:
-        auth = netrc.netrc(path).authenticators(host)
-    except (OSError, netrc.NetrcParseError):
-        return None
-    if not auth:
-        return None
-    return auth[0] or "", auth[2] or ""
