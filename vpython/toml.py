@@ -1,11 +1,15 @@
 """The one TOML reader: ``tomllib`` (3.11+) or its backport ``tomli``.
 
-Imported only where TOML is read (never on the warm path). Every TOML input goes through
-``loads`` so that guards against hostile input live in one place.
+Imported only where TOML is read (never on the warm path). Every TOML input (config file,
+``vpython.toml``, PEP 723 blocks, pylock files) goes through ``loads`` so that the guards
+against hostile input live in one place: tomllib recurses once per nesting level of arrays
+and inline tables, so about 600 nested ``[`` (1.2 KB of text) end in ``RecursionError``;
+``loads`` refuses anything nested deeper than ``MAX_DEPTH`` first, with its line.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -14,9 +18,79 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as _toml
 
-TOMLDecodeError = _toml.TOMLDecodeError
+# Real files nest 3-4 levels (a pylock wheel's hashes table in a wheels array in a package).
+MAX_DEPTH = 64
+
+
+class TOMLDecodeError(ValueError):
+    """Invalid or hostile TOML. ``lineno``/``colno`` (1-based) when known; str() is the
+    parser's message, which already ends with ``(at line L, column C)`` when it has one."""
+
+    def __init__(self, msg: str, lineno: int | None = None, colno: int | None = None) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.lineno = lineno
+        self.colno = colno
+
+
+_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+# What changes the scanner's state: quotes (multi-line first), comments, brackets, newlines.
+_TOKEN = re.compile(r'"""|\'\'\'|\\.|["\'#\[\]{}\n]', re.S)
+
+
+def _too_deep(text: str) -> int | None:
+    """The 1-based line where nesting first exceeds MAX_DEPTH, or None.
+
+    A scan of the tokens that matter, outside strings and comments; brackets inside
+    strings do not count. Cheap when there are few brackets at all."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    depth = 0
+    line = 1
+    quote: str | None = None  # the open string's delimiter
+    comment = False
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        if tok == "\n":
+            line += 1
+            comment = False
+            if quote in ('"', "'"):  # single-line strings end at a newline (invalid: tomllib says so)
+                quote = None
+            continue
+        if "\n" in tok:
+            line += tok.count("\n")
+        if comment:
+            continue
+        if quote is not None:
+            if tok == quote:
+                quote = None
+            continue
+        if tok in ('"""', "'''", '"', "'"):
+            quote = tok
+        elif tok == "#":
+            comment = True
+        elif tok in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line
+        elif tok in "]}":
+            depth = max(0, depth - 1)
+    return None
 
 
 def loads(text: str) -> dict[str, Any]:
-    """Parse TOML text; raises ``TOMLDecodeError`` (with ``lineno``/``colno`` on 3.14+)."""
-    return _toml.loads(text)
+    """Parse TOML text; raises ``TOMLDecodeError`` (this module's) for invalid or hostile input."""
+    deep = _too_deep(text)
+    if deep is not None:
+        raise TOMLDecodeError(
+            f"arrays or inline tables nested more than {MAX_DEPTH} deep (at line {deep})", deep
+        )
+    try:
+        data: dict[str, Any] = _toml.loads(text)
+        return data
+    except _toml.TOMLDecodeError as e:
+        msg = str(e)
+        at = _AT.search(msg)
+        raise TOMLDecodeError(msg, *(int(g) for g in at.groups()) if at else ()) from None
+    except RecursionError:  # the depth scan should have caught it; never a traceback
+        raise TOMLDecodeError(f"nested too deeply to parse (more than {MAX_DEPTH} levels)") from None
