@@ -185,7 +185,7 @@ def resolve(
             "the pex lock engine cannot work offline",
             hint="use the default engine (uv) with --offline, or go online",
         )
-    if sources.exclude_newer:  # locker.make_plan refuses this earlier, naming where the cutoff came from
+    if sources.exclude_newer:  # plan.make_plan refuses this earlier, naming where the cutoff came from
         raise UserError(
             "the pex lock engine cannot apply an exclude-newer cutoff",
             hint="lock with --engine uv, or pass --exclude-newer none",
