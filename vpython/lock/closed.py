@@ -50,7 +50,7 @@ def entry_markers(spec: Spec) -> dict[str, str]:
     ``""`` when some entry for that pin applies everywhere.
     """
     from vpython.spec import cipd
-    from vpython.spec.normalize import entry_marker
+    from vpython.spec.tag_markers import entry_marker
 
     found: dict[str, list[str]] = {}
     for entry in spec.wheels:
