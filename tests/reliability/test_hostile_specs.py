@@ -72,7 +72,8 @@ LOCATION = re.compile(r"^(?P<path>[^\n]*?):(?P<line>\d+)(?::(?P<col>\d+))?: ", r
 
 
 def assert_spec_error(e, path: str, text: str, line_offset: int = 0) -> None:
-    """``e`` is a UserError whose message starts ``path:line[:col]:`` with an existing line."""
+    """``e`` is a UserError whose message starts ``path:line[:col]:`` with an existing line,
+    and says what to do (a hint)."""
     from vpython.errors import SpecError, UserError
 
     assert isinstance(e, UserError) and e.exit_code == 2, repr(e)
@@ -82,6 +83,7 @@ def assert_spec_error(e, path: str, text: str, line_offset: int = 0) -> None:
     assert m.group("path") == path, str(e)
     lines = text.count("\n") + text.count("\r") + 1
     assert 1 <= int(m.group("line")) <= line_offset + lines + 1, (str(e), lines)
+    assert e.hint, f"no hint: {str(e)!r}"
 
 
 # ----------------------------------------------------------------------------- strategies
@@ -230,7 +232,7 @@ def test_textproto_parser(text):
     try:
         normalize_spec(spec, _host_tags())
     except UserError as e:
-        assert e.exit_code == 2 and "/w/.vpython3" in str(e), str(e)
+        assert e.exit_code == 2 and "/w/.vpython3" in str(e) and e.hint, str(e)
 
 
 @fuzz_settings("inline")
@@ -398,7 +400,7 @@ E2E = {
 
 def test_end_to_end_cli_errors(tmp_path, root):
     """Real runs: exit 2, one `vpython: error: <file>:<line>:<col>: ...` line (or the
-    flag), no traceback."""
+    flag), a hint for files, no traceback."""
     t0 = time.monotonic()
     failures = []
     env = kit.vp_env(root, "http://127.0.0.1:9/simple/")  # never reached: all fail before resolving
@@ -419,8 +421,9 @@ def test_end_to_end_cli_errors(tmp_path, root):
             args = [d / target]
         r = kit.run(args, env, d)
         line = kit.one_line_error(r)
-        if r.returncode != 2 or not kit.no_traceback(r) or not line.startswith(expect):
-            failures.append(f"{case}: rc={r.returncode} expected a line starting {expect!r} in\n"
+        hinted = fname is None or "\n  hint: " in r.stderr
+        if r.returncode != 2 or not kit.no_traceback(r) or not line.startswith(expect) or not hinted:
+            failures.append(f"{case}: rc={r.returncode} expected a line starting {expect!r}, a hint, in\n"
                             f"{r.stderr[-800:]}")
     kit.record("hostile specs: end-to-end CLI runs on bad files and flags", trials=len(E2E), failures=len(failures),
                leftovers=0, observed="exit 2, `vpython: error: <file>:<line>:<col>: ...` (or the flag), no traceback",

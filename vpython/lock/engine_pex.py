@@ -28,6 +28,8 @@ from vpython.errors import ResolutionError, UserError
 from vpython.settings.credentials import redact
 from vpython.settings.sources import Sources
 
+_CHECK_SOURCES = "check the requirements, and that the index (--index-url / --find-links) serves them"
+
 
 def pex_root() -> str:
     return os.environ.get("PEX_ROOT") or os.path.join(os.path.expanduser("~"), ".cache", "pex")
@@ -246,8 +248,10 @@ def _diagnosed(requirements: list, sources: Sources, targets: list, context: str
 
 
 def _hinted(error: ResolutionError) -> ResolutionError:
-    if error.hint or "No matching distribution found" not in error.message:
+    if error.hint:
         return error
+    if "No matching distribution found" not in error.message:
+        return ResolutionError(error.message, hint=_CHECK_SOURCES)
     # pex runs pip with --only-binary: a package that publishes only an sdist shows up
     # as "no matching distribution", like a name that does not exist.
     return ResolutionError(

@@ -89,7 +89,10 @@ def resolution_error(detail: str, context: str = "", hint: str | None = None) ->
                 "directory and pass --find-links wheelhouse, or pick a version that publishes wheels"
             ),
         )
-    return ResolutionError(f"cannot resolve the requirements{where}:\n{detail}", hint=hint)
+    return ResolutionError(
+        f"cannot resolve the requirements{where}:\n{detail}",
+        hint=hint or "check the requirements, and that the index (--index-url / --find-links) serves them",
+    )
 
 
 def compile_pylock(
@@ -383,7 +386,10 @@ def start(
             import shutil
 
             shutil.rmtree(tmp, ignore_errors=True)
-            raise UserError(f"cannot write a temporary file in {tmp}: {e.strerror}") from None
+            raise UserError(
+                f"cannot write a temporary file in {tmp}: {e.strerror}",
+                hint="check that the temporary directory (TMPDIR) is writable and has space",
+            ) from None
         cmd += ["-o", out]
     stdin_text = "".join(r + "\n" for r in requirements)
     return UvJob(cmd, stdin_text, tmp, out, targets, sources, context)

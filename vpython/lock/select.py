@@ -97,7 +97,8 @@ def select_packages(candidates, targets, *, lock_dir: str, sources=None):
             other = seen.get((t.key, c.name))
             if other is not None and other != version:
                 raise ResolutionError(
-                    f"the resolver selected two versions of {c.name} ({other} and {version}) for {t.key}"
+                    f"the resolver selected two versions of {c.name} ({other} and {version}) for {t.key}",
+                    hint="lock the platforms separately (--platform), or pin one version of it",
                 )
             seen[(t.key, c.name)] = version
             best = next(selectors[t.key](tagged), None)

@@ -77,7 +77,7 @@ def parse_python_version(text: str, what: str = "--python") -> tuple:
         )
     version = tuple(int(g) for g in m.groups() if g is not None)
     if version[0] != 3:
-        raise UserError(f"{what} {text!r}: only Python 3 can be locked")
+        raise UserError(f"{what} {text!r}: only Python 3 can be locked", hint="name a 3.X version")
     return version
 
 
@@ -249,7 +249,10 @@ def parse_target(text: str, pythons, what: str = "--platform") -> list:
             return [Target(v, platform, abi) for v in pythons]
         return [Target(version, platform, abi)]
     if len(parts) != 1:
-        raise UserError(f"{what} {text!r}: expected PLATFORM or PYTHON-ABI-PLATFORM")
+        raise UserError(
+            f"{what} {text!r}: expected PLATFORM or PYTHON-ABI-PLATFORM",
+            hint="e.g. manylinux_2_28_x86_64, or cp311-cp311-manylinux_2_28_x86_64",
+        )
     platform = parse_platform(t, what)
     return [Target(v, platform) for v in pythons]
 

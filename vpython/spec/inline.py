@@ -54,6 +54,7 @@ def extract_vpython_block(text: str, path: str | None = None) -> tuple[str, int]
             f"unterminated inline spec: {BEGIN_GUARD} has no matching {END_GUARD}",
             path=path,
             line=begin_no,
+            hint=f"close the block with a {END_GUARD} line (with the same comment prefix)",
         )
 
     prefix = begin_line[: -len(BEGIN_GUARD)]

@@ -52,7 +52,10 @@ def tag_fields(tag: Any) -> tuple[str, str, str]:
     if isinstance(tag, str):
         parts = tag.split("-")
         if len(parts) != 3:
-            raise UserError(f"not a PEP 425 tag: {tag!r} (expected python-abi-platform)")
+            raise UserError(
+                f"not a PEP 425 tag: {tag!r} (expected python-abi-platform)",
+                hint="write e.g. cp311-cp311-win_amd64",
+            )
         return parts[0], parts[1], parts[2]
     interpreter = getattr(tag, "interpreter", None)
     if interpreter is not None:  # packaging.tags.Tag
@@ -216,7 +219,10 @@ def cipd_platform_for_tag(tag: Any) -> tuple[str, str]:
         return "windows", "amd64"
     elif platform == "win_arm64":  # EXTENSION: Windows on ARM
         return "windows", "arm64"
-    raise UserError(f"failed to infer CIPD platform for tag [{tag_string(tag)}]")
+    raise UserError(
+        f"failed to infer CIPD platform for tag [{tag_string(tag)}]",
+        hint="${vpython_platform} exists for Linux, macOS and Windows tags; restrict the entry with match_tag",
+    )
 
 
 # --------------------------------------------------------------------------- selector
@@ -322,7 +328,10 @@ def select_tag(host_tags: Sequence[Any]) -> Any:
         ):
             best_i = i
     if best_i is None:
-        raise UserError("no PEP425 tag: the target interpreter reported no compatible tags")
+        raise UserError(
+            "no PEP425 tag: the target interpreter reported no compatible tags",
+            hint="check the interpreter (or the verify_pep425_tag) the spec is evaluated for",
+        )
     return items[best_i]
 
 
@@ -370,7 +379,7 @@ def expand_template(template: str, variables: dict[str, str]) -> str | None:
     skip = False
     error: str | None = None
 
-    def repl(m: re.Match) -> str:
+    def repl(m: re.Match[str]) -> str:
         nonlocal skip, error
         param = m.group(0)
         contents = param[2:-1]
@@ -390,7 +399,13 @@ def expand_template(template: str, variables: dict[str, str]) -> str | None:
     if skip:
         return None
     if error is not None:
-        raise SpecError(f"expanding {template!r}: {error}")
+        raise SpecError(
+            f"expanding {template!r}: {error}",
+            hint="use one of the known variables, e.g. ${vpython_platform}",
+        )
     if "$" in expanded:
-        raise SpecError(f"expanding {template!r}: unable to process some variables (a '$' is left over)")
+        raise SpecError(
+            f"expanding {template!r}: unable to process some variables (a '$' is left over)",
+            hint="write a template as ${name} (or ${name=a,b})",
+        )
     return expanded
