@@ -7,15 +7,9 @@ import pytest
 from packaging import tags as ptags
 
 from vpython.errors import SpecError, UserError
-from vpython.spec.match import (
-    cipd_platform_for_tag,
-    expand_template,
-    package_matches,
-    select_tag,
-    tag_matches,
-    template_vars,
-)
+from vpython.spec.match import cipd_platform_for_tag, package_matches, select_tag, tag_matches
 from vpython.spec.model import PEP425Tag, WheelEntry
+from vpython.spec.templates import expand_template, template_vars
 
 # --------------------------------------------------------------------------- helpers
 

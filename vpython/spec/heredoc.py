@@ -91,7 +91,7 @@ def expand_heredocs(text: str, path: str | None = None, line_offset: int = 0) ->
                 open_no, open_col = no, len(m.group(1).rstrip("<")) + 1
             else:
                 out.append(line)
-        elif term_re.match(line):
+        elif term_re is not None and term_re.match(line):
             out.append(_quote_lines(buf, len(lead)))
             out.append("\n" * (no - open_no))
             term, term_re, find_lead, need_nl, buf = None, None, True, True, []

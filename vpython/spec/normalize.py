@@ -34,14 +34,7 @@ from typing import Any
 from vpython import log
 from vpython.errors import SpecError, UserError
 from vpython.spec import cipd
-from vpython.spec.match import (
-    HostFields,
-    expand_template,
-    host_fields,
-    package_matches,
-    select_tag,
-    template_vars,
-)
+from vpython.spec.match import HostFields, host_fields, package_matches, select_tag
 from vpython.spec.model import (
     KIND_EMPTY,
     KIND_PEP723,
@@ -51,6 +44,7 @@ from vpython.spec.model import (
     Spec,
     WheelEntry,
 )
+from vpython.spec.templates import expand_template, template_vars
 
 __all__ = ["normalize_spec", "normalize_textproto", "requires_python_for"]
 
@@ -214,7 +208,7 @@ def _expand_names(
     expanded_from: dict[str, WheelEntry] = {}
     expanded: list[tuple[WheelEntry, str]] = []
     for entry in entries:
-        name: str | None = entry.name
+        name = entry.name
         if "$" in entry.name:
             if "${" in entry.name and variables is None:
                 try:
@@ -224,11 +218,12 @@ def _expand_names(
                         f"cannot expand {entry.name!r}: {e.message}", path=path, line=entry.line, hint=e.hint
                     ) from None
             try:
-                name = expand_template(entry.name, variables or {})
+                result = expand_template(entry.name, variables or {})
             except SpecError as e:
                 raise SpecError(e.message, path=path, line=entry.line, hint=e.hint) from None
-            if name is None:
+            if result is None:
                 continue  # ${var=a,b} did not apply: skipped silently, as the original does
+            name = result
         prev = expanded_from.get(name)
         if prev is not None:
             raise SpecError(

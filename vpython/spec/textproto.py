@@ -167,24 +167,7 @@ class _Parser:
                 i += 2
             elif e and e in "xXuU":
                 width = {"x": 2, "X": 2, "u": 4, "U": 8}[e]
-                digits = body[i : i + width]
-                if len(digits) < width or any(d not in "0123456789abcdefABCDEF" for d in digits):
-                    self.error(
-                        f"invalid escape '\\{e}{digits}' (needs {width} hex digits)",
-                        esc_at,
-                        hint="write \\xHH, \\uHHHH or \\UHHHHHHHH, or \\\\ for a backslash",
-                    )
-                value = int(digits, 16)
-                if e in "xX":
-                    out.append(value)
-                elif value > 0x10FFFF:
-                    self.error(
-                        f"'\\{e}{digits}' is not a valid Unicode code point",
-                        esc_at,
-                        hint="Unicode ends at \\U0010FFFF",
-                    )
-                else:
-                    out += chr(value).encode("utf-8", "surrogatepass")
+                out += self._hex_escape(e, body[i : i + width], width, esc_at)
                 i += width
             else:
                 self.error(
@@ -200,6 +183,25 @@ class _Parser:
                 start - 1,
                 hint="escape whole UTF-8 sequences, or write the characters themselves",
             )
+
+    def _hex_escape(self, e: str, digits: str, width: int, esc_at: int) -> bytes:
+        """The bytes of ``\\xHH`` (one byte), ``\\uHHHH`` or ``\\UHHHHHHHH`` (UTF-8)."""
+        if len(digits) < width or any(d not in "0123456789abcdefABCDEF" for d in digits):
+            self.error(
+                f"invalid escape '\\{e}{digits}' (needs {width} hex digits)",
+                esc_at,
+                hint="write \\xHH, \\uHHHH or \\UHHHHHHHH, or \\\\ for a backslash",
+            )
+        value = int(digits, 16)
+        if e in "xX":
+            return bytes([value])
+        if value > 0x10FFFF:
+            self.error(
+                f"'\\{e}{digits}' is not a valid Unicode code point",
+                esc_at,
+                hint="Unicode ends at \\U0010FFFF",
+            )
+        return chr(value).encode("utf-8", "surrogatepass")
 
     def next(self) -> _Token:
         if self.backed:

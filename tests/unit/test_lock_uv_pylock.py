@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vpython import toml
-from vpython.lock import engine_uv
+from vpython.lock import uv_pylock
 from vpython.lock.select import select_packages
 from vpython.lock.targets import Target
 
@@ -17,7 +17,7 @@ def test_uv_pylock_is_read_into_candidates(tmp_path):
          "wheels": [{"url": "file:///srv/w/foo_bar-1.0-py3-none-any.whl", "hashes": {"sha256": "a" * 64}}]},
         {"name": "baz", "version": "2", "sdist": {"url": "https://x/baz-2.tar.gz", "hashes": {"sha256": "b" * 64}}},
     ]}
-    foo, baz = engine_uv.candidates_from_pylock(data, TARGETS, str(tmp_path))
+    foo, baz = uv_pylock.candidates_from_pylock(data, TARGETS, str(tmp_path))
     assert foo.name == "foo-bar" and foo.installed_on == {TARGETS[2].key}
     assert foo.wheels[0].path == "/srv/w/foo_bar-1.0-py3-none-any.whl" and foo.wheels[0].url is None
     assert baz.wheels == () and baz.has_sdist_only
@@ -38,7 +38,7 @@ def test_uv_output_is_pruned_to_wheels_some_target_can_install():
     supported = set()
     for t in TARGETS:
         supported.update(t.tag_strings())
-    pruned = engine_uv.prune_wheel_lines(text, supported)
+    pruned = uv_pylock.prune_wheel_lines(text, supported)
     assert "cp311-cp311-win_amd64" in pruned and "six-1-py2.py3-none-any" in pruned
     assert "cp312" not in pruned and "musllinux" not in pruned and "pypy" not in pruned
     data = toml.loads(pruned)
