@@ -86,3 +86,48 @@ def test_engine_comes_from_the_flag_then_the_environment(monkeypatch):
     with pytest.raises(UserError) as e:
         plan.engine_name(None)
     assert "VPYTHON_LOCK_ENGINE=poetry" in str(e.value) and e.value.hint
+
+
+FLAGS = SimpleNamespace(interpreter=None, index_url=None, find_links=(), offline=None, exclude_newer=None)
+
+
+def _discovered(tmp_path, body):
+    from vpython.spec.discover import DiscoveredSpec
+
+    script = tmp_path / "t.py"
+    return DiscoveredSpec("pep723", str(script), body, 0, "test", str(tmp_path / "pylock.t.toml"))
+
+
+def test_make_plan_for_an_open_spec(tmp_path, monkeypatch):
+    from vpython.spec.load import spec_hash
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    d = _discovered(tmp_path, 'dependencies = ["b", "a>=1"]\n[tool.vpython]\npython-version = "3.11"\n'
+                              'platforms = ["win_amd64"]\nexclude-newer = "2026-01-01"\n')
+    p = plan.make_plan(d, flags=FLAGS)
+    assert (p.requirements, [t.key for t in p.targets], p.target_origin) == (
+        ["a>=1", "b"], ["cp311-cp311-win_amd64"], "[tool.vpython] platforms")
+    assert p.spec_hash == spec_hash(d) and p.spec_path == "t.py" and not p.closed and p.expected == {}
+    assert p.sources.exclude_newer == "2026-01-01" and p.engine == "uv"
+    assert plan.make_plan(d, flags=FLAGS, exclude_newer="none").sources.exclude_newer is None
+    with pytest.raises(UserError) as e:
+        plan.make_plan(d, flags=FLAGS, engine="pex")
+    assert "exclude-newer cutoff 2026-01-01" in e.value.message and "--engine uv" in e.value.hint
+
+
+def test_make_plan_keeps_the_cutoff_the_lock_recorded(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    d = _discovered(tmp_path, 'dependencies = ["a"]\n[tool.vpython]\npython-version = "3.11"\n'
+                              'platforms = ["win_amd64"]\n')
+    previous = {"tool": {"vpython": {"exclude-newer": "2025-01-01T00:00:00Z"}}}
+    assert plan.make_plan(d, flags=FLAGS, previous=previous).sources.exclude_newer == "2025-01-01T00:00:00Z"
+    assert plan.make_plan(d, flags=FLAGS, previous=previous, exclude_newer="none").sources.exclude_newer is None
+    assert plan.make_plan(d, flags=FLAGS).sources.exclude_newer is None
+
+
+def test_nothing_to_lock(tmp_path):
+    from vpython.spec.discover import DiscoveredSpec
+
+    with pytest.raises(UserError) as e:
+        plan.make_plan(DiscoveredSpec("empty", None, "", 0, "no spec found", None), flags=FLAGS)
+    assert "nothing to lock" in e.value.message and e.value.hint
