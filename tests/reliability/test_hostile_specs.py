@@ -72,7 +72,8 @@ LOCATION = re.compile(r"^(?P<path>[^\n]*?):(?P<line>\d+)(?::(?P<col>\d+))?: ", r
 
 
 def assert_spec_error(e, path: str, text: str, line_offset: int = 0) -> None:
-    """``e`` is a UserError whose message starts ``path:line[:col]:`` with an existing line."""
+    """``e`` is a UserError whose message starts ``path:line[:col]:`` with an existing line,
+    and says what to do (a hint)."""
     from vpython.errors import SpecError, UserError
 
     assert isinstance(e, UserError) and e.exit_code == 2, repr(e)
@@ -82,6 +83,7 @@ def assert_spec_error(e, path: str, text: str, line_offset: int = 0) -> None:
     assert m.group("path") == path, str(e)
     lines = text.count("\n") + text.count("\r") + 1
     assert 1 <= int(m.group("line")) <= line_offset + lines + 1, (str(e), lines)
+    assert e.hint, f"no hint: {str(e)!r}"
 
 
 # ----------------------------------------------------------------------------- strategies
@@ -230,7 +232,7 @@ def test_textproto_parser(text):
     try:
         normalize_spec(spec, _host_tags())
     except UserError as e:
-        assert e.exit_code == 2 and "/w/.vpython3" in str(e), str(e)
+        assert e.exit_code == 2 and "/w/.vpython3" in str(e) and e.hint, str(e)
 
 
 @fuzz_settings("inline")
@@ -293,9 +295,6 @@ def test_vpython_toml_parser(text):
     _tally("toml", "ok")
 
 
-LOCK_POSITION = re.compile(r"\(at line \d+, column \d+\)|\(at end of document\)|\(key [^)]+\)|key '")
-
-
 @fuzz_settings("lockfile")
 @given(text=lock_inputs())
 @example(text=LOCK_VALID.replace('lock-version = "1.0"', 'lock-version = "0"'))  # found: key not named
@@ -310,8 +309,13 @@ def test_lockfile_parser(text):
     except Exception as e:  # noqa: BLE001
         assert isinstance(e, LockError) and e.exit_code == 2, repr(e)
         msg = str(e)
-        assert msg.startswith("/w/pylock.toml: "), msg
-        assert LOCK_POSITION.search(msg), f"no line/column or key in {msg!r}"
+        assert e.path == "/w/pylock.toml" and msg.startswith("/w/pylock.toml"), msg
+        assert e.key is not None or e.line is not None, f"no line or key in {msg!r}"
+        if e.line is not None:  # a line that exists
+            assert 1 <= e.line <= text.count("\n") + 1 and msg.startswith(f"/w/pylock.toml:{e.line}"), msg
+        else:
+            assert msg.startswith(f"/w/pylock.toml: {e.key}: "), msg
+        assert e.hint, msg
         _tally("lockfile", "error")
         return
     _tally("lockfile", "ok")
@@ -376,29 +380,36 @@ def test_zz_fuzz_totals():
 
 # ----------------------------------------------------------------------------- end to end
 
+# case -> (file to write, its content, the target to run, where the one error line must
+# point: "<file>:<line>:<col>" relative to the case's directory, or the flag).
 E2E = {
-    ".vpython3 with a bad field": (".vpython3", 'python_version: "3.11"\nwheel: <\n  nme: "x"\n>\n', None),
-    "vpython.toml with a bad requirement": ("vpython.toml", 'dependencies = ["bad req !!"]\n', None),
-    "PEP 723 block with bad TOML": ("s.py", "# /// script\n# dependencies = [\n# ///\nprint(1)\n", "s.py"),
-    "unclosed PEP 723 block": ("s.py", "# /// script\n# dependencies = []\nprint(1)\n", "s.py"),
+    ".vpython3 with a bad field": (
+        ".vpython3", 'python_version: "3.11"\nwheel: <\n  nme: "x"\n>\n', None, ".vpython3:3:3"),
+    "vpython.toml with a bad requirement": (
+        "vpython.toml", 'dependencies = ["bad req !!"]\n', None, "vpython.toml:1:17"),
+    "PEP 723 block with bad TOML": (
+        "s.py", "# /// script\n# dependencies = [\n# ///\nprint(1)\n", "s.py", "s.py:3:2"),
+    "unclosed PEP 723 block": ("s.py", "# /// script\n# dependencies = []\nprint(1)\n", "s.py", "s.py:1:1"),
     "inline [VPYTHON:BEGIN] block with a syntax error": (
-        "s.py", "# [VPYTHON:BEGIN]\n# wheel: <\n# [VPYTHON:END]\nprint(1)\n", "s.py"),
-    "lockfile that is not TOML": ("s.py", '# /// script\n# dependencies = ["six"]\n# ///\n', "s.py"),
-    "unknown vpython flag": (None, None, None),
+        "s.py", "# [VPYTHON:BEGIN]\n# wheel: <\n# [VPYTHON:END]\nprint(1)\n", "s.py", "s.py:2:11"),
+    "lockfile that is not TOML": (
+        "s.py", '# /// script\n# dependencies = ["six"]\n# ///\n', "s.py", "pylock.s.toml:2:1"),
+    "unknown vpython flag": (None, None, None, "-vpython-lgo-level"),
 }
 
 
 def test_end_to_end_cli_errors(tmp_path, root):
-    """Real runs: exit 2, one `vpython: error:` line with the position, no traceback."""
+    """Real runs: exit 2, one `vpython: error: <file>:<line>:<col>: ...` line (or the
+    flag), a hint for files, no traceback."""
     t0 = time.monotonic()
     failures = []
     env = kit.vp_env(root, "http://127.0.0.1:9/simple/")  # never reached: all fail before resolving
-    for i, (case, (fname, content, target)) in enumerate(E2E.items()):
+    for i, (case, (fname, content, target, where)) in enumerate(E2E.items()):
         d = tmp_path / f"c{i}"
         d.mkdir()
         if fname is None:
             args = ["-vpython-lgo-level", "debug", "-c", "pass"]
-            expect = "-vpython-lgo-level"
+            expect = f"vpython: error: unknown flag: {where}"
         else:
             (d / fname).write_text(content)
             if target is None:
@@ -406,14 +417,14 @@ def test_end_to_end_cli_errors(tmp_path, root):
                 target = "main.py"
             if case.startswith("lockfile"):
                 (d / "pylock.s.toml").write_text("lock-version = [\n")
-                expect = f"{d / 'pylock.s.toml'}: not valid TOML"
-            else:
-                expect = f"{d / fname}:" if fname != ".vpython3" else f"{d / '.vpython3'}:"
+            expect = f"vpython: error: {d / where}: "
             args = [d / target]
         r = kit.run(args, env, d)
         line = kit.one_line_error(r)
-        if r.returncode != 2 or not kit.no_traceback(r) or expect not in r.stderr:
-            failures.append(f"{case}: rc={r.returncode} expected {expect!r} in\n{r.stderr[-800:]}")
+        hinted = fname is None or "\n  hint: " in r.stderr
+        if r.returncode != 2 or not kit.no_traceback(r) or not line.startswith(expect) or not hinted:
+            failures.append(f"{case}: rc={r.returncode} expected a line starting {expect!r}, a hint, in\n"
+                            f"{r.stderr[-800:]}")
     kit.record("hostile specs: end-to-end CLI runs on bad files and flags", trials=len(E2E), failures=len(failures),
                leftovers=0, observed="exit 2, `vpython: error: <file>:<line>:<col>: ...` (or the flag), no traceback",
                seconds=time.monotonic() - t0)

@@ -20,4 +20,6 @@ def test_unsupported_lock_version_names_the_key(version):
     with pytest.raises(LockError) as e:
         parse_lock_text(f'lock-version = "{version}"\ncreated-by = "x"\npackages = []\n', "/w/pylock.toml")
     assert e.value.exit_code == 2
-    assert str(e.value).startswith("/w/pylock.toml: key 'lock-version': "), str(e.value)
+    assert (e.value.path, e.value.key) == ("/w/pylock.toml", "lock-version")
+    assert str(e.value).startswith("/w/pylock.toml: lock-version: "), str(e.value)
+    assert e.value.hint

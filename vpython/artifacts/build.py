@@ -52,7 +52,7 @@ def _layout_factory(flags):
 
 def _fallback_python(discovered, flags, layout_factory):
     def version():
-        from vpython.lock.locker import default_python
+        from vpython.lock.plan import default_python
         from vpython.spec.load import parse_discovered
 
         if discovered.kind == "empty":

@@ -193,14 +193,15 @@ def obtain(
 
 
 def _lock_into_cache(discovered, flags, layout, platform, python) -> LockChoice:
-    from vpython.lock import locker
+    from vpython.lock.plan import make_plan
     from vpython.lock.pylock import parse_lock_text, write_lock
+    from vpython.lock.resolve import lock
 
     pythons = [python] if python else []
     # --platform, else the spec's declared platforms (the same on every builder), else
     # this machine's own most specific tag: that one depends on the builder (its glibc
     # or macOS version), which docs/artifacts.md and `vpython build --help` say.
-    plan = locker.make_plan(
+    plan = make_plan(
         discovered,
         flags=flags,
         platforms=[platform] if platform else [],
@@ -208,7 +209,7 @@ def _lock_into_cache(discovered, flags, layout, platform, python) -> LockChoice:
         cache_dir=layout.interpreters,
     )
     if not platform and plan.target_origin == "default platforms":
-        plan = locker.make_plan(
+        plan = make_plan(
             discovered,
             flags=flags,
             platforms=[host_platform()],
@@ -228,7 +229,7 @@ def _lock_into_cache(discovered, flags, layout, platform, python) -> LockChoice:
     log.progress(
         f"no lockfile for {discovered.path}: locking {', '.join(t.key for t in plan.targets)} into the cache"
     )
-    _, text = locker.lock(plan)
+    _, text = lock(plan)
     parse_lock_text(text, cached)
     write_lock(cached, text)
     return _read(cached)

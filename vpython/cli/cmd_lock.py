@@ -163,7 +163,10 @@ def main(args: list) -> int:
     log.set_level(ns.log_level)
     upgrade_all, upgrade_packages = _split_upgrade(ns)
     from vpython.cli.targets import discover_target, flags_from_namespace
-    from vpython.lock import locker
+    from vpython.lock.early import start_early
+    from vpython.lock.freshness import staleness
+    from vpython.lock.plan import make_plan
+    from vpython.lock.resolve import lock
 
     flags = flags_from_namespace(ns)
     if ns.exclude_newer == "none":
@@ -185,7 +188,7 @@ def main(args: list) -> int:
     }
     early = None
     if not ns.check:
-        early = locker.start_early(
+        early = start_early(
             discovered,
             upgrade=upgrade_all,
             upgrade_packages=upgrade_packages,
@@ -197,14 +200,14 @@ def main(args: list) -> int:
         from vpython.store.root import Layout, resolve_root
 
         plan_kw["cache_dir"] = Layout(resolve_root(ns.root)).interpreters
-        plan = locker.make_plan(discovered, **plan_kw)
+        plan = make_plan(discovered, **plan_kw)
     except BaseException:
         if early is not None:
             early.cancel()
         raise
     shown = os.path.relpath(lock_path) if not os.path.relpath(lock_path).startswith("..") else lock_path
     if ns.check:
-        reason = locker.staleness(lock_path, plan.spec_hash, plan.targets, spec_path=discovered.path)
+        reason = staleness(lock_path, plan.spec_hash, plan.targets, spec_path=discovered.path)
         if reason:
             sys.stderr.write(
                 f"vpython: error: {shown} is stale: {reason}\n"
@@ -213,7 +216,7 @@ def main(args: list) -> int:
             return 1
         out(f"{shown} is up to date ({len(plan.targets)} target(s))")
         return 0
-    result, text = locker.lock(
+    result, text = lock(
         plan,
         upgrade=upgrade_all,
         upgrade_packages=upgrade_packages,

@@ -64,7 +64,7 @@ def _lock_gaps(lock, targets):
 
 def _verify_targets(spec, recorded_keys, flags, layout):
     from vpython.lock import targets as tg
-    from vpython.lock.locker import choose_targets
+    from vpython.lock.plan import choose_targets
 
     platforms = list(getattr(flags, "platforms", None) or ())
     pythons = list(getattr(flags, "pythons", None) or ())
@@ -85,8 +85,9 @@ def _verify_targets(spec, recorded_keys, flags, layout):
 
 def verify(discovered, flags, layout) -> int:
     """Report per platform; 0 when every target is installable, 1 otherwise."""
-    from vpython.lock import locker
+    from vpython.lock.plan import make_plan
     from vpython.lock.pylock import owner_conflict, read_lock, recorded
+    from vpython.lock.resolve import missing_from_closed, resolve
     from vpython.spec.load import parse_discovered, spec_hash
 
     if discovered.kind == "empty":
@@ -110,7 +111,7 @@ def verify(discovered, flags, layout) -> int:
             log.warning(f"{lock_path} is stale (the spec changed); verifying by resolving the spec")
             lock_path = None
     if not report:
-        plan = locker.make_plan(
+        plan = make_plan(
             discovered,
             flags=flags,
             platforms=getattr(flags, "platforms", None) or (),
@@ -121,14 +122,14 @@ def verify(discovered, flags, layout) -> int:
         out(
             f"verify: {discovered.path} by resolving for {len(plan.targets)} target(s) ({plan.target_origin})"
         )
-        result = locker.resolve(plan, python=getattr(flags, "interpreter", None))
+        result = resolve(plan, python=getattr(flags, "interpreter", None))
         report = {t.key: ([], 0) for t in plan.targets}
         for p in result.packages:
             for key in p.targets:
                 report[key] = (report[key][0], report[key][1] + 1)
         for g in result.gaps:
             report[g.target][0].append(g.describe())
-        for name, version, keys in locker.missing_from_closed(plan, result):
+        for name, version, keys in missing_from_closed(plan, result):
             for key in keys:
                 report[key][0].append(
                     f"{name}=={version} is needed (a dependency) but the spec does not list it"

@@ -21,6 +21,8 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from vpython import log
@@ -28,18 +30,24 @@ from vpython.errors import ResolutionError, UserError
 from vpython.settings.credentials import redact
 from vpython.settings.sources import Sources
 
+if TYPE_CHECKING:
+    from vpython.lock.model import Candidate, RawWheel
+    from vpython.lock.targets import Target
+
+_CHECK_SOURCES = "check the requirements, and that the index (--index-url / --find-links) serves them"
+
 
 def pex_root() -> str:
     return os.environ.get("PEX_ROOT") or os.path.join(os.path.expanduser("~"), ".cache", "pex")
 
 
-def _env() -> dict:
+def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PEX_"))}
     env["PEX_ROOT"] = pex_root()
     return env
 
 
-def source_args(sources: Sources) -> list:
+def source_args(sources: Sources) -> list[str]:
     args = ["--no-pypi"]
     if sources.index_url:
         args += ["--index", sources.index_url]
@@ -62,7 +70,7 @@ def _cached_size(sha256: str, filename: str) -> int | None:
     return None
 
 
-def _raw_wheel(artifact: dict):
+def _raw_wheel(artifact: dict[str, Any]) -> RawWheel | None:
     from vpython.lock.model import RawWheel
 
     if artifact.get("algorithm") != "sha256" or not artifact.get("hash"):
@@ -73,21 +81,21 @@ def _raw_wheel(artifact: dict):
     if not filename.endswith(".whl"):
         return None
     if parts.scheme == "file":
-        from vpython.lock.engine_uv import file_url_path
+        from vpython.lock.uv_pylock import file_url_path
 
         return RawWheel(filename, artifact["hash"], path=file_url_path(url))
     return RawWheel(filename, artifact["hash"], url=url, size=_cached_size(artifact["hash"], filename))
 
 
-def candidates_from_lock(data: dict, targets) -> list:
+def candidates_from_lock(data: dict[str, Any], targets: list[Target]) -> list[Candidate]:
     from packaging.utils import canonicalize_name
 
     from vpython.lock.model import Candidate
 
-    by_first_tag = {}
+    by_first_tag: dict[str, list[Target]] = {}
     for t in targets:
         by_first_tag.setdefault(str(t.tags()[0]), []).append(t)
-    merged = {}  # (name, version) -> (wheels by filename, target keys)
+    merged: dict[tuple[str, str], tuple[dict[str, RawWheel], set[str]]] = {}  # -> (wheels by name, keys)
     resolves = data.get("locked_resolves") or []
     for i, resolve in enumerate(resolves):
         tag = "-".join(resolve.get("platform_tag") or ())
@@ -114,7 +122,9 @@ def candidates_from_lock(data: dict, targets) -> list:
     ]
 
 
-def previous_pins(previous_lock: str | None, upgrade: bool = False, upgrade_packages=()) -> dict:
+def previous_pins(
+    previous_lock: str | None, upgrade: bool = False, upgrade_packages: Iterable[str] = ()
+) -> dict[str, str]:
     """{name: version} the current lockfile pins, minus what ``--upgrade`` frees.
 
     pex has no soft "preferences" like uv's, so these become a constraints file (see
@@ -125,15 +135,13 @@ def previous_pins(previous_lock: str | None, upgrade: bool = False, upgrade_pack
         return {}
     from packaging.utils import canonicalize_name
 
-    try:
-        import tomllib as toml
-    except ImportError:  # pragma: no cover
-        import tomli as toml
+    from vpython import toml
+
     try:
         data = toml.loads(previous_lock)
     except (toml.TOMLDecodeError, ValueError):
         return {}
-    versions: dict = {}
+    versions: dict[str, set[str]] = {}
     for pkg in data.get("packages") or ():
         if isinstance(pkg, dict) and isinstance(pkg.get("name"), str) and isinstance(pkg.get("version"), str):
             versions.setdefault(str(canonicalize_name(pkg["name"])), set()).add(pkg["version"])
@@ -141,15 +149,15 @@ def previous_pins(previous_lock: str | None, upgrade: bool = False, upgrade_pack
     return {n: next(iter(vs)) for n, vs in sorted(versions.items()) if len(vs) == 1 and n not in freed}
 
 
-def _split_versions(candidates) -> dict:
+def _split_versions(candidates: Iterable[Candidate]) -> dict[str, list[str]]:
     """{name: [versions]} of packages resolved at more than one version across targets."""
-    by_name: dict = {}
+    by_name: dict[str, set[str]] = {}
     for c in candidates:
         by_name.setdefault(c.name, set()).add(c.version)
     return {n: sorted(vs) for n, vs in by_name.items() if len(vs) > 1}
 
 
-def _lowest(versions) -> str:
+def _lowest(versions: Iterable[str]) -> str:
     from packaging.version import InvalidVersion, Version
 
     try:
@@ -159,15 +167,15 @@ def _lowest(versions) -> str:
 
 
 def resolve(
-    requirements: list,
+    requirements: list[str],
     sources: Sources,
-    targets: list,
+    targets: list[Target],
     *,
     context: str = "",
     previous_lock: str | None = None,
     upgrade: bool = False,
-    upgrade_packages=(),
-) -> list:
+    upgrade_packages: Iterable[str] = (),
+) -> list[Candidate]:
     """One pex lock for all targets, as [Candidate].
 
     * Re-locking keeps the current lockfile's pins (``previous_pins``, as pex constraints)
@@ -185,7 +193,7 @@ def resolve(
             "the pex lock engine cannot work offline",
             hint="use the default engine (uv) with --offline, or go online",
         )
-    if sources.exclude_newer:  # locker.make_plan refuses this earlier, naming where the cutoff came from
+    if sources.exclude_newer:  # plan.make_plan refuses this earlier, naming where the cutoff came from
         raise UserError(
             "the pex lock engine cannot apply an exclude-newer cutoff",
             hint="lock with --engine uv, or pass --exclude-newer none",
@@ -219,7 +227,9 @@ def resolve(
     return candidates
 
 
-def _diagnosed(requirements: list, sources: Sources, targets: list, context: str) -> list:
+def _diagnosed(
+    requirements: list[str], sources: Sources, targets: list[Target], context: str
+) -> list[Candidate]:
     """``_resolve``; on failure, find which targets cannot be satisfied."""
     try:
         return _resolve(requirements, sources, targets, context)
@@ -246,8 +256,10 @@ def _diagnosed(requirements: list, sources: Sources, targets: list, context: str
 
 
 def _hinted(error: ResolutionError) -> ResolutionError:
-    if error.hint or "No matching distribution found" not in error.message:
+    if error.hint:
         return error
+    if "No matching distribution found" not in error.message:
+        return ResolutionError(error.message, hint=_CHECK_SOURCES)
     # pex runs pip with --only-binary: a package that publishes only an sdist shows up
     # as "no matching distribution", like a name that does not exist.
     return ResolutionError(
@@ -259,7 +271,13 @@ def _hinted(error: ResolutionError) -> ResolutionError:
     )
 
 
-def _resolve(requirements: list, sources: Sources, targets: list, context: str, pins=None) -> list:
+def _resolve(
+    requirements: list[str],
+    sources: Sources,
+    targets: list[Target],
+    context: str,
+    pins: dict[str, str] | None = None,
+) -> list[Candidate]:
     with tempfile.TemporaryDirectory(prefix="vpython-pex-lock-") as tmp:
         cmd = [
             sys.executable,

@@ -16,10 +16,16 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from vpython.errors import ResolutionError, UserError
 from vpython.settings.credentials import redact
 from vpython.settings.sources import Sources
+
+if TYPE_CHECKING:
+    from vpython.lock.model import Candidate
+    from vpython.lock.targets import Target
 
 # Variables uv would otherwise read from the user's environment and that could make a
 # resolution differ from what the spec and settings say.
@@ -39,7 +45,7 @@ def uv_binary() -> str:
     return find_uv_bin()
 
 
-def _uv_env() -> dict:
+def _uv_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_"))}
     for k in _UV_ENV_KEEP:
         if k in os.environ:
@@ -48,8 +54,8 @@ def _uv_env() -> dict:
     return env
 
 
-def source_args(sources: Sources) -> list:
-    args = []
+def source_args(sources: Sources) -> list[str]:
+    args: list[str] = []
     if sources.index_url:
         args += ["--index-url", sources.index_url]
     else:
@@ -89,11 +95,14 @@ def resolution_error(detail: str, context: str = "", hint: str | None = None) ->
                 "directory and pass --find-links wheelhouse, or pick a version that publishes wheels"
             ),
         )
-    return ResolutionError(f"cannot resolve the requirements{where}:\n{detail}", hint=hint)
+    return ResolutionError(
+        f"cannot resolve the requirements{where}:\n{detail}",
+        hint=hint or "check the requirements, and that the index (--index-url / --find-links) serves them",
+    )
 
 
 def compile_pylock(
-    requirements: list,
+    requirements: list[str],
     sources: Sources,
     *,
     python: str | None = None,
@@ -152,104 +161,6 @@ def compile_pylock(
             return f.read()
 
 
-def file_url_path(url: str) -> str:
-    """``file:`` URL -> local path (``urllib.request.url2pathname`` without importing
-    urllib.request, which drags in http.client and email: 30 ms of a 300 ms lock)."""
-    from urllib.parse import unquote, urlsplit
-
-    path = unquote(urlsplit(url).path)
-    if os.name == "nt":  # pragma: no cover - file:///C:/x -> C:\\x
-        if len(path) >= 3 and path[0] == "/" and path[2] == ":":
-            path = path[1:]
-        path = path.replace("/", "\\")
-    return path
-
-
-def _basename(url_or_path: str) -> str:
-    from urllib.parse import unquote
-
-    tail = url_or_path.split("#", 1)[0].split("?", 1)[0].replace("\\", "/").rsplit("/", 1)[-1]
-    return unquote(tail)
-
-
-def _raw_wheel(entry: dict, base_dir: str):
-    """A uv pylock wheel table -> RawWheel (file: URLs become absolute paths)."""
-    from vpython.lock.model import RawWheel
-
-    url = entry.get("url")
-    path = entry.get("path")
-    hashes = entry.get("hashes") or {}
-    sha = hashes.get("sha256")
-    if not sha:
-        return None
-    if url and url.startswith("file:"):
-        path, url = file_url_path(url), None
-    elif path and not os.path.isabs(path):
-        path = os.path.normpath(os.path.join(base_dir, path))
-    name = entry.get("name") or _basename(url or path or "")
-    if not name.endswith(".whl"):
-        return None
-    return RawWheel(filename=name, sha256=sha, url=url, path=path, size=entry.get("size"))
-
-
-def candidates_from_pylock(data: dict, targets, base_dir: str) -> list:
-    """Candidates from uv's universal pylock: installed where uv's marker is true."""
-    from packaging.utils import canonicalize_name
-
-    from vpython.lock.markers import evaluator
-    from vpython.lock.model import Candidate
-
-    out = []
-    for pkg in data.get("packages") or ():
-        evaluate = evaluator(pkg.get("marker"))
-        entries = list(pkg.get("wheels") or ())
-        if not entries and isinstance(pkg.get("archive"), dict):
-            # A direct reference to a wheel file (`name @ https://.../x.whl`): uv locks it
-            # as an `archive`; it is one more wheel to select by tags.
-            entries = [pkg["archive"]]
-        wheels = tuple(w for w in (_raw_wheel(e, base_dir) for e in entries) if w is not None)
-        out.append(
-            Candidate(
-                name=str(canonicalize_name(pkg["name"])),
-                version=str(pkg.get("version") or ""),
-                wheels=wheels,
-                installed_on=frozenset(t.key for t in targets if evaluate(t)),
-                has_sdist_only=not wheels and "sdist" in pkg,
-            )
-        )
-    return out
-
-
-_WHEEL_LINE = re.compile(r'^\s+\{ (?:url|path) = "([^"]+\.whl)".*\},?\s*$')
-
-
-def _wheel_file_tags(filename: str):
-    parts = filename[:-4].split("-")
-    if len(parts) not in (5, 6):
-        return None
-    py, abi, plat = parts[-3:]
-    return [f"{p}-{a}-{pl}" for p in py.split(".") for a in abi.split(".") for pl in plat.split(".")]
-
-
-def prune_wheel_lines(text: str, supported: set) -> str:
-    """Drop the wheel lines of uv's universal pylock that no target can install.
-
-    uv lists every wheel of every locked version (numpy alone has ~60); parsing them
-    all costs more than the rest of our work. Only whole one-line array elements
-    (``    { url = "...whl", ... },``) whose every tag is outside ``supported`` are
-    dropped, which leaves valid TOML; anything else is kept for the real parser.
-    """
-    out = []
-    for line in text.splitlines(True):
-        m = _WHEEL_LINE.match(line) if line.startswith("    {") else None
-        if m:
-            tags = _wheel_file_tags(_basename(m.group(1)))
-            if tags is not None and not any(t in supported for t in tags):
-                continue
-        out.append(line)
-    return "".join(out)
-
-
 class UvJob:
     """A running ``uv pip compile``: started early so that the caller can do its own
     preparation (imports, tag tables) while uv resolves.
@@ -260,7 +171,14 @@ class UvJob:
     """
 
     def __init__(
-        self, cmd: list, stdin_text: str, tmp, out, targets: list, sources: Sources, context: str
+        self,
+        cmd: list[str],
+        stdin_text: str,
+        tmp: str | None,
+        out: str | None,
+        targets: list[Target],
+        sources: Sources,
+        context: str,
     ) -> None:
         self.tmp, self.out, self.targets, self.sources, self.context = tmp, out, targets, sources, context
         try:
@@ -278,12 +196,14 @@ class UvJob:
                 f"cannot run uv ({cmd[0]}): {e.strerror or e}",
                 hint="pip install uv, or point VPYTHON_UV_BIN at a uv binary",
             ) from None
+        stdin = self.proc.stdin
+        assert stdin is not None  # stdin=PIPE
         try:
-            self.proc.stdin.write(stdin_text)
-            self.proc.stdin.close()
+            stdin.write(stdin_text)
+            stdin.close()
         except OSError:  # uv exited early; its stderr says why
             try:
-                self.proc.stdin.close()
+                stdin.close()
             except OSError:
                 pass
         self.proc.stdin = None  # communicate() must not flush the closed pipe
@@ -301,7 +221,7 @@ class UvJob:
         self.proc.communicate()
         self._cleanup()
 
-    def result(self) -> list:
+    def result(self) -> list[Candidate]:
         """Wait for uv; return [Candidate] (raises ResolutionError with uv's reason)."""
         base_dir = self.tmp or os.getcwd()
         try:
@@ -318,26 +238,46 @@ class UvJob:
                 text = stdout
         finally:
             self._cleanup()
-        if sys.version_info >= (3, 11):
-            import tomllib as toml
-        else:  # pragma: no cover
-            import tomli as toml
-        supported = set()
+        from vpython import toml
+        from vpython.lock.uv_pylock import candidates_from_pylock, prune_wheel_lines
+
+        supported: set[str] = set()
         for t in self.targets:
             supported.update(t.tag_strings())
         data = toml.loads(prune_wheel_lines(text, supported))
         return candidates_from_pylock(data, self.targets, base_dir)
 
 
+def _seed_preferences(previous_lock: str) -> tuple[str, str]:
+    """(private temp dir, its pylock.toml holding ``previous_lock``): uv reads its
+    preferences from the output file it is given."""
+    import tempfile
+
+    tmp = tempfile.mkdtemp(prefix="vpython-lock-")
+    out = os.path.join(tmp, "pylock.toml")
+    try:
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(previous_lock)
+    except OSError as e:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UserError(
+            f"cannot write a temporary file in {tmp}: {e.strerror}",
+            hint="check that the temporary directory (TMPDIR) is writable and has space",
+        ) from None
+    return tmp, out
+
+
 def start(
-    requirements: list,
+    requirements: list[str],
     sources: Sources,
-    targets: list,
+    targets: list[Target],
     *,
     python: str | None = None,
     previous_lock: str | None = None,
     upgrade: bool = False,
-    upgrade_packages=(),
+    upgrade_packages: Iterable[str] = (),
     context: str = "",
 ) -> UvJob:
     """Start one universal resolution for all ``targets`` (see ``UvJob.result``).
@@ -372,23 +312,12 @@ def start(
     cmd += source_args(sources)
     tmp = out = None
     if previous_lock and not upgrade:
-        import tempfile
-
-        tmp = tempfile.mkdtemp(prefix="vpython-lock-")
-        out = os.path.join(tmp, "pylock.toml")
-        try:
-            with open(out, "w", encoding="utf-8") as f:
-                f.write(previous_lock)
-        except OSError as e:
-            import shutil
-
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise UserError(f"cannot write a temporary file in {tmp}: {e.strerror}") from None
+        tmp, out = _seed_preferences(previous_lock)
         cmd += ["-o", out]
     stdin_text = "".join(r + "\n" for r in requirements)
     return UvJob(cmd, stdin_text, tmp, out, targets, sources, context)
 
 
-def resolve(requirements: list, sources: Sources, targets: list, **kw) -> list:
+def resolve(requirements: list[str], sources: Sources, targets: list[Target], **kw: Any) -> list[Candidate]:
     """``start(...).result()``: one universal resolution, as [Candidate]."""
     return start(requirements, sources, targets, **kw).result()

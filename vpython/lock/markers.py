@@ -11,7 +11,12 @@ reads like a marker a person would write (``sys_platform == 'win32'``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Iterable, Sequence
 from itertools import combinations
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vpython.lock.targets import Target
 
 ATTRIBUTES = ("sys_platform", "platform_machine", "python_version")
 
@@ -22,17 +27,17 @@ def _quote(value: str) -> str:
     return f"'{value}'"
 
 
-def _single(attr: str, inside: set, outside: set) -> str:
+def _single(attr: str, inside: set[str], outside: set[str]) -> str:
     if len(outside) < len(inside):
         return " and ".join(f"{attr} != {_quote(v)}" for v in sorted(outside))
     return " or ".join(f"{attr} == {_quote(v)}" for v in sorted(inside))
 
 
-def _conj(attrs, values) -> str:
+def _conj(attrs: Sequence[str], values: Sequence[str]) -> str:
     return " and ".join(f"{a} == {_quote(v)}" for a, v in zip(attrs, values))
 
 
-def synthesize(installed_keys, targets) -> str | None:
+def synthesize(installed_keys: Collection[str], targets: Iterable[Target]) -> str | None:
     """Marker true on exactly the targets in ``installed_keys`` (None = all of them).
 
     Raises ValueError when the targets cannot be told apart by markers (two targets
@@ -67,7 +72,7 @@ def synthesize(installed_keys, targets) -> str | None:
     )
 
 
-def evaluator(marker_text: str | None):
+def evaluator(marker_text: str | None) -> Callable[[Target], bool]:
     """A function Target -> bool for an engine's package marker (None = always)."""
     if not marker_text:
         return lambda target: True
@@ -75,8 +80,9 @@ def evaluator(marker_text: str | None):
 
     marker = Marker(marker_text)
 
-    def evaluate(target) -> bool:
-        env = dict(target.environment(), extras=frozenset(), dependency_groups=frozenset())
+    def evaluate(target: Target) -> bool:
+        env: dict[str, str | frozenset[str]] = dict(target.environment())
+        env.update(extras=frozenset(), dependency_groups=frozenset())
         return marker.evaluate(env, context="lock_file")
 
     return evaluate

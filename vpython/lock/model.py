@@ -10,6 +10,10 @@ the PEP 751 output.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vpython.lock.targets import Target
 
 
 @dataclass(frozen=True)
@@ -27,8 +31,8 @@ class RawWheel:
 class Candidate:
     name: str  # PEP 503 normalized
     version: str
-    wheels: tuple  # RawWheel, ...
-    installed_on: frozenset  # Target.key of every target that installs this package
+    wheels: tuple[RawWheel, ...]
+    installed_on: frozenset[str]  # Target.key of every target that installs this package
     has_sdist_only: bool = False
 
 
@@ -46,9 +50,9 @@ class LockedPackage:
     name: str
     version: str
     marker: str | None
-    wheels: tuple  # LockedWheel, sorted by filename
+    wheels: tuple[LockedWheel, ...]  # sorted by filename
     index: str | None = None
-    targets: tuple = ()  # Target.key where installed (not written; for reports)
+    targets: tuple[str, ...] = ()  # Target.key where installed (not written; for reports)
 
 
 @dataclass(frozen=True)
@@ -58,17 +62,19 @@ class Gap:
     name: str
     version: str
     target: str  # Target.key
-    available: tuple = ()  # wheel filenames the resolver offered
+    available: tuple[str, ...] = ()  # wheel filenames the resolver offered
 
     def describe(self) -> str:
         offered = ", ".join(self.available) if self.available else "none"
         return f"{self.name} {self.version} has no wheel for {self.target} (wheels: {offered})"
 
 
-@dataclass
+@dataclass(frozen=True)
 class LockResult:
-    packages: list
-    targets: list  # Target
+    """One resolution, selected per target: what the writer renders."""
+
+    packages: list[LockedPackage]
+    targets: list[Target]
     engine: str
     requires_python: str
-    gaps: list = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)

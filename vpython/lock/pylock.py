@@ -4,22 +4,31 @@ Parsing, validation and selection are ``packaging.pylock``'s (markers, tags and
 requires-python per the spec); this module adds file:key error messages, the
 ``Artifact`` record the store consumes, and the one writer every lock engine goes
 through (``render_lock``: ``tomli_w``, fixed key order, validated before it is written;
-``write_lock``: temp file beside the target, then rename).
+``write_lock``: ``fs.write_atomic``, so a reader sees the old lock or the new one).
+
+Errors about a lockfile are ``LockError``s whose ``path`` is the lockfile and whose
+``key`` is the PEP 751 key path (``packages[3].wheels[0].hashes``) or ``line``/``column``
+the TOML syntax error.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from vpython import toml
 from vpython.errors import LockError, ResolutionError
 
-if True:  # tomllib is stdlib from 3.11
-    try:
-        import tomllib as _toml
-    except ImportError:  # pragma: no cover - 3.9/3.10
-        import tomli as _toml  # type: ignore[no-redef]
+if TYPE_CHECKING:
+    from packaging.pylock import Package, PackageArchive, PackageWheel, Pylock
+    from packaging.tags import Tag
+
+    from vpython.lock.model import LockResult
+    from vpython.lock.targets import Target
+
+_RELOCK = "re-create it with `vpython lock`"
 
 
 @dataclass(frozen=True)
@@ -38,102 +47,149 @@ class Artifact:
     direct_url: str | None = None
 
 
-def parse_lock_text(text: str, source: str):
-    """Parse and validate lockfile text; errors name the file and the key path."""
+def parse_lock_text(text: str, source: str) -> tuple[Pylock, dict[str, Any]]:
+    """Parse and validate lockfile text; errors name the file (``source``) and the key path."""
     from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
 
     try:
-        data = _toml.loads(text)
-    except _toml.TOMLDecodeError as e:
-        raise LockError(f"{source}: not valid TOML: {e}") from None
+        data = toml.loads(text)
+    except toml.TOMLDecodeError as e:
+        from vpython.spec.toml_positions import decode_error_position
+
+        message, line, column = decode_error_position(e, text)
+        raise LockError(
+            f"not valid TOML: {message}",
+            path=source,
+            line=line,
+            column=column,
+            hint=f"fix the syntax, or {_RELOCK}",
+        ) from None
     try:
         return Pylock.from_dict(data), data
     except PylockUnsupportedVersionError as e:
         # Name the key, like every other lockfile error (found by the parser fuzzing in
         # tests/reliability/test_hostile_specs.py).
         raise LockError(
-            f"{source}: key 'lock-version': {e}", hint="upgrade vpython or re-lock with `vpython lock`"
+            str(e), path=source, key="lock-version", hint="upgrade vpython or re-lock with `vpython lock`"
         ) from None
     except PylockValidationError as e:
-        where = f" (key {e.context})" if e.context else ""
         raise LockError(
-            f"{source}: invalid PEP 751 lockfile{where}: {e.message}", hint="re-create it with `vpython lock`"
+            f"invalid PEP 751 lockfile: {e.message}", path=source, key=e.context or None, hint=_RELOCK
         ) from None
 
 
-def read_lock(path: str):
+def read_lock(path: str) -> tuple[Pylock, dict[str, Any]]:
     """Return (Pylock, raw dict) for the lockfile at ``path``."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as e:
-        raise LockError(f"cannot read lockfile {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise LockError(f"{path}: lockfile is not valid UTF-8") from None
-    return parse_lock_text(text, path)
+        raise LockError(
+            f"cannot read the lockfile: {e.strerror}", path=path, hint="check that it exists and is readable"
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise LockError(
+            "lockfile is not valid UTF-8", path=path, line=line, hint=f"save it as UTF-8, or {_RELOCK}"
+        ) from None
+    # As open(..., encoding="utf-8") reads it (universal newlines).
+    return parse_lock_text(text.replace("\r\n", "\n").replace("\r", "\n"), path)
 
 
 def select_artifacts(
-    lock,
+    lock: Pylock,
     *,
     source: str,
     environment: Mapping[str, str] | None,
-    tags: Sequence,
+    tags: Sequence[Tag] | None,
     platform_label: str = "this interpreter",
 ) -> list[Artifact]:
     """The wheels ``lock`` installs into the given environment, sorted by name."""
     from packaging.pylock import PackageArchive, PackageWheel, PylockSelectError
 
     base = os.path.dirname(os.path.abspath(source)) if source and not source.startswith("<") else os.getcwd()
+    env: Any = dict(environment) if environment else None  # packaging's Environment TypedDict
     try:
-        selected = list(lock.select(environment=dict(environment) if environment else None, tags=tags))
+        selected = list(lock.select(environment=env, tags=tags))
     except PylockSelectError as e:
         raise ResolutionError(
-            f"{source}: cannot install on {platform_label}: {e}",
+            f"cannot install on {platform_label}: {e}",
+            path=source,
             hint="re-lock for this platform with `vpython lock --platform ...`",
         ) from None
     out = []
     for package, dist in selected:
+        key = _package_key(lock, package)
         if isinstance(dist, PackageArchive) and _archive_filename(dist).endswith(".whl"):
             # A direct reference to a wheel (`name @ https://.../x.whl`) is locked as an
             # `archive` (PEP 751); it installs like any wheel once its tags fit.
-            dist = _archive_as_wheel(dist, package, source, tags, platform_label)
+            dist = _archive_as_wheel(dist, package, source, key, tags, platform_label)
+        elif isinstance(dist, PackageWheel):
+            key += f".wheels[{_index(package.wheels or (), dist)}]"
         if not isinstance(dist, PackageWheel):
             raise ResolutionError(
-                f"{source}: package {package.name} {package.version or ''} has no wheel for "
+                f"package {package.name} {package.version or ''} has no wheel for "
                 f"{platform_label} (only a {type(dist).__name__.replace('Package', '').lower()}); "
                 "vpython installs wheels only",
+                path=source,
+                key=key,
                 hint="pick a version that publishes a wheel for this platform",
             )
-        sha = dist.hashes.get("sha256")
-        if not sha:
-            raise LockError(f"{source}: package {package.name}: wheel {dist.filename} has no sha256 hash")
-        path = None
-        if dist.path:
-            path = dist.path if os.path.isabs(dist.path) else os.path.normpath(os.path.join(base, dist.path))
-        out.append(
-            Artifact(
-                name=str(package.name),
-                version=str(package.version or ""),
-                filename=dist.filename,
-                sha256=sha.lower(),
-                url=dist.url,
-                path=path,
-                size=dist.size,
-            )
-        )
+        out.append(_artifact(package, dist, base, source, key))
     out.sort(key=lambda a: (a.name, a.filename))
     return out
 
 
-def _archive_filename(archive) -> str:
+def _artifact(package: Package, wheel: PackageWheel, base: str, source: str, key: str) -> Artifact:
+    """The Artifact for a selected wheel; a relative ``path`` is resolved against ``base``."""
+    sha = wheel.hashes.get("sha256")
+    if not sha:
+        raise LockError(
+            f"package {package.name}: wheel {wheel.filename} has no sha256 hash",
+            path=source,
+            key=f"{key}.hashes",
+            hint=f"vpython installs only wheels it can verify: {_RELOCK}",
+        )
+    path = None
+    if wheel.path:
+        path = wheel.path if os.path.isabs(wheel.path) else os.path.normpath(os.path.join(base, wheel.path))
+    return Artifact(
+        name=str(package.name),
+        version=str(package.version or ""),
+        filename=wheel.filename,
+        sha256=sha.lower(),
+        url=wheel.url,
+        path=path,
+        size=wheel.size,
+    )
+
+
+def _index(items: Iterable[object], item: object) -> int:
+    """Position of ``item`` (by identity: packaging's records compare by value)."""
+    return next((i for i, x in enumerate(items) if x is item), -1)
+
+
+def _package_key(lock: Pylock, package: Package) -> str:
+    return f"packages[{_index(lock.packages, package)}]"
+
+
+def _archive_filename(archive: PackageArchive) -> str:
     from urllib.parse import unquote, urlsplit
 
     where = archive.url or archive.path or ""
     return unquote(os.path.basename(urlsplit(where).path if archive.url else where))
 
 
-def _archive_as_wheel(archive, package, source: str, tags, platform_label: str):
+def _archive_as_wheel(
+    archive: PackageArchive,
+    package: Package,
+    source: str,
+    key: str,
+    tags: Sequence[Tag] | None,
+    platform_label: str,
+) -> PackageWheel:
     from packaging.pylock import PackageWheel
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
@@ -141,10 +197,17 @@ def _archive_as_wheel(archive, package, source: str, tags, platform_label: str):
     try:
         _, _, _, wheel_tags = parse_wheel_filename(filename)
     except InvalidWheelFilename as e:
-        raise LockError(f"{source}: package {package.name}: {e}") from None
+        raise LockError(
+            f"package {package.name}: {e}",
+            path=source,
+            key=f"{key}.archive",
+            hint="reference a wheel file (name-version-python-abi-platform.whl)",
+        ) from None
     if tags is not None and not set(wheel_tags) & set(tags):
         raise ResolutionError(
-            f"{source}: package {package.name}: {filename} does not fit {platform_label}",
+            f"package {package.name}: {filename} does not fit {platform_label}",
+            path=source,
+            key=f"{key}.archive",
             hint="reference a wheel built for this platform",
         )
     return PackageWheel(
@@ -164,7 +227,7 @@ LOCK_VERSION = "1.0"
 CREATED_BY = "vpython"
 
 
-def environments_for(targets) -> list:
+def environments_for(targets: Iterable[Target]) -> list[str]:
     """PEP 751 ``environments``: one ``sys_platform`` marker per operating system the
     lock targets, so an installer on another OS refuses the lock up front (pip, uv and
     ``packaging.pylock`` all check it) instead of installing only its pure wheels.
@@ -179,8 +242,8 @@ def environments_for(targets) -> list:
 
 
 def lock_document(
-    result, *, spec_hash: str, exclude_newer: str | None = None, spec_path: str | None = None
-) -> dict:
+    result: LockResult, *, spec_hash: str, exclude_newer: str | None = None, spec_path: str | None = None
+) -> dict[str, Any]:
     """The PEP 751 document for a LockResult, keys in a fixed order.
 
     Deliberately absent: ``upload-time`` (a timestamp that changes nothing an installer
@@ -194,21 +257,21 @@ def lock_document(
     as ``[tool.vpython] spec`` so that ``vpython lock`` can refuse to overwrite the lock
     of another spec whose name maps to the same file.
     """
-    doc: dict = {"lock-version": LOCK_VERSION, "created-by": CREATED_BY}
+    doc: dict[str, Any] = {"lock-version": LOCK_VERSION, "created-by": CREATED_BY}
     if result.targets:
         doc["environments"] = environments_for(result.targets)
     if result.requires_python:
         doc["requires-python"] = result.requires_python
     packages = []
     for p in result.packages:
-        entry: dict = {"name": p.name, "version": p.version}
+        entry: dict[str, Any] = {"name": p.name, "version": p.version}
         if p.marker:
             entry["marker"] = p.marker
         if p.index:
             entry["index"] = p.index
         wheels = []
         for w in p.wheels:
-            wheel: dict = {"name": w.filename}
+            wheel: dict[str, Any] = {"name": w.filename}
             if w.path is not None:
                 wheel["path"] = w.path
             else:
@@ -220,7 +283,7 @@ def lock_document(
         entry["wheels"] = wheels
         packages.append(entry)
     doc["packages"] = packages
-    tool: dict = {}
+    tool: dict[str, Any] = {}
     if spec_path:
         tool["spec"] = spec_path
     tool["spec-hash"] = spec_hash
@@ -232,7 +295,7 @@ def lock_document(
 
 
 def render_lock(
-    result, *, spec_hash: str, exclude_newer: str | None = None, spec_path: str | None = None
+    result: LockResult, *, spec_hash: str, exclude_newer: str | None = None, spec_path: str | None = None
 ) -> str:
     """Lockfile text; validated with packaging.pylock before anyone sees it."""
     import tomli_w
@@ -245,8 +308,11 @@ def render_lock(
 
 
 def write_lock(path: str, text: str) -> bool:
-    """Atomically replace ``path`` with ``text``; False when it already had those bytes."""
-    import tempfile
+    """Atomically replace ``path`` with ``text``; False when it already had those bytes.
+
+    An existing lockfile keeps its permission bits; a new one gets the umask's default
+    (it is the user's file, checked in beside the spec)."""
+    from vpython.fs import write_atomic
 
     data = text.encode("utf-8")
     try:
@@ -256,32 +322,17 @@ def write_lock(path: str, text: str) -> bool:
     except FileNotFoundError:
         pass
     except OSError as e:
-        raise LockError(f"cannot read {path}: {e.strerror}") from None
-    directory = os.path.dirname(os.path.abspath(path))
+        raise LockError(
+            f"cannot read the lockfile: {e.strerror}", path=path, hint="check the file's permissions"
+        ) from None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".pylock-", suffix=".tmp", dir=directory)
+        write_atomic(path, data, mode=None, keep_mode=True, prefix=".pylock-")
     except OSError as e:
-        raise LockError(f"cannot write the lockfile beside {path}: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        try:
-            mode = os.stat(path).st_mode & 0o777
-        except OSError:
-            umask = os.umask(0o022)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as e:
-        raise LockError(f"cannot write {path}: {e.strerror}") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        raise LockError(
+            f"cannot write the lockfile: {e.strerror or e}",
+            path=path,
+            hint="check that its directory is writable and the disk is not full",
+        ) from None
     return True
 
 
@@ -292,7 +343,7 @@ def spec_path_in_lock(lock_path: str, spec_path: str) -> str:
     return rel.replace(os.sep, "/")
 
 
-def owner_conflict(raw: dict, lock_path: str, spec_path: str | None) -> str | None:
+def owner_conflict(raw: Mapping[str, Any], lock_path: str, spec_path: str | None) -> str | None:
     """The other spec a lockfile belongs to, or None when it is ours (or records none:
     locks written before ``spec`` was recorded are accepted as before)."""
     if not spec_path:
@@ -305,7 +356,7 @@ def owner_conflict(raw: dict, lock_path: str, spec_path: str | None) -> str | No
     return other
 
 
-def _owner(rel: str) -> tuple:
+def _owner(rel: str) -> tuple[str, str]:
     """Who a lock serves: a script's partner file and its inline block are one owner
     (``tool.py.vpython3`` = ``tool.py``), and so are a directory's ``.vpython3`` and
     ``vpython.toml``: switching between them is an edit of the spec, not a collision."""
@@ -317,7 +368,7 @@ def _owner(rel: str) -> tuple:
     return head, base
 
 
-def recorded(raw: dict) -> dict:
+def recorded(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The lockfile's ``[tool.vpython]`` table ({} when absent or malformed)."""
     tool = raw.get("tool")
     if not isinstance(tool, dict):

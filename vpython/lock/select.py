@@ -10,14 +10,26 @@ compatible wheel is a ``Gap``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING, Any
 
 from vpython.errors import ResolutionError
 from vpython.lock import markers
-from vpython.lock.model import Gap, LockedPackage, LockedWheel
+from vpython.lock.model import Candidate, Gap, LockedPackage, LockedWheel, RawWheel
 from vpython.settings.credentials import strip_credentials
 
+if TYPE_CHECKING:
+    from packaging.tags import Tag
 
-def _wheel_tags(filename: str):
+    from vpython.lock.targets import Target
+    from vpython.settings.sources import Sources
+
+    # packaging.tags.create_compatible_tags_selector: (item, its tags) pairs -> items, best first
+    Selector = Callable[[Iterable[tuple[Any, AbstractSet[Tag]]]], Iterator[Any]]
+
+
+def _wheel_tags(filename: str) -> frozenset[Tag]:
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
     try:
@@ -41,7 +53,7 @@ def relative_path(path: str, lock_dir: str) -> str:
     return rel.replace(os.sep, "/")
 
 
-def lock_wheel(raw, lock_dir: str) -> LockedWheel:
+def lock_wheel(raw: RawWheel, lock_dir: str) -> LockedWheel:
     if raw.path:
         size = raw.size
         try:
@@ -54,7 +66,7 @@ def lock_wheel(raw, lock_dir: str) -> LockedWheel:
     return LockedWheel(raw.filename, raw.sha256.lower(), url=strip_credentials(raw.url or ""), size=raw.size)
 
 
-def _index_for(raw, sources) -> str | None:
+def _index_for(raw: RawWheel, sources: Sources | None) -> str | None:
     """The index a remote wheel came from, when that is unambiguous."""
     if raw.path or not raw.url or sources is None:
         return None
@@ -65,10 +77,10 @@ def _index_for(raw, sources) -> str | None:
     return None
 
 
-_SELECTORS: dict = {}
+_SELECTORS: dict[Target, Selector] = {}
 
 
-def selector_for(target):
+def selector_for(target: Target) -> Selector:
     """``packaging.tags.create_compatible_tags_selector`` for a target (cached)."""
     sel = _SELECTORS.get(target)
     if sel is None:
@@ -78,12 +90,18 @@ def selector_for(target):
     return sel
 
 
-def select_packages(candidates, targets, *, lock_dir: str, sources=None):
+def select_packages(
+    candidates: Iterable[Candidate],
+    targets: Sequence[Target],
+    *,
+    lock_dir: str,
+    sources: Sources | None = None,
+) -> tuple[list[LockedPackage], list[Gap]]:
     """Return (sorted [LockedPackage], [Gap])."""
     selectors = {t.key: selector_for(t) for t in targets}
     packages = []
     gaps = []
-    seen = {}  # (target key, name) -> version, to catch engines that lock two versions
+    seen: dict[tuple[str, str], str] = {}  # (target key, name) -> version: engines must lock one
     for c in candidates:
         on = [t for t in targets if t.key in c.installed_on]
         if not on:
@@ -97,7 +115,8 @@ def select_packages(candidates, targets, *, lock_dir: str, sources=None):
             other = seen.get((t.key, c.name))
             if other is not None and other != version:
                 raise ResolutionError(
-                    f"the resolver selected two versions of {c.name} ({other} and {version}) for {t.key}"
+                    f"the resolver selected two versions of {c.name} ({other} and {version}) for {t.key}",
+                    hint="lock the platforms separately (--platform), or pin one version of it",
                 )
             seen[(t.key, c.name)] = version
             best = next(selectors[t.key](tagged), None)
@@ -125,7 +144,7 @@ def select_packages(candidates, targets, *, lock_dir: str, sources=None):
     return packages, gaps
 
 
-def raise_for_gaps(gaps, context: str) -> None:
+def raise_for_gaps(gaps: Sequence[Gap], context: str) -> None:
     if not gaps:
         return
     lines = "\n".join(f"  - {g.describe()}" for g in gaps)

@@ -23,9 +23,16 @@ Platform spellings accepted (the ones PyPI wheels and Chromium specs use):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from vpython.errors import UserError
+
+if TYPE_CHECKING:
+    from packaging.tags import Tag
+
+    from vpython.spec.model import PEP425Tag
 
 DEFAULT_GLIBC = (2, 28)
 # The documented default target set (docs/lock.md): what most projects deploy to.
@@ -58,10 +65,10 @@ _WINDOWS = {"win_amd64": "AMD64", "win32": "x86", "win_arm64": "ARM64"}
 _PY_TAG = re.compile(r"^(?:cp|py)(\d)(\d+)?$")
 _VERSION = re.compile(r"^(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
 
-_TAGS: dict = {}  # Target -> its tag list (building one costs ~2 ms)
+_TAGS: dict[Target, list[Tag]] = {}  # a Target's tag list (building one costs ~2 ms)
 
 
-def parse_python_version(text: str, what: str = "--python") -> tuple:
+def parse_python_version(text: str, what: str = "--python") -> tuple[int, ...]:
     """``"3.11"`` / ``"3.11.4"`` / ``"cp311"`` / ``"311"`` -> (3, 11) or (3, 11, 4)."""
     t = text.strip()
     m = _PY_TAG.match(t)
@@ -77,7 +84,7 @@ def parse_python_version(text: str, what: str = "--python") -> tuple:
         )
     version = tuple(int(g) for g in m.groups() if g is not None)
     if version[0] != 3:
-        raise UserError(f"{what} {text!r}: only Python 3 can be locked")
+        raise UserError(f"{what} {text!r}: only Python 3 can be locked", hint="name a 3.X version")
     return version
 
 
@@ -85,7 +92,7 @@ def parse_python_version(text: str, what: str = "--python") -> tuple:
 class Target:
     """One interpreter on one platform."""
 
-    python: tuple  # (3, 11) or (3, 11, 4)
+    python: tuple[int, ...]  # (3, 11) or (3, 11, 4)
     platform: str  # canonical PEP 425 platform tag, e.g. "manylinux_2_28_x86_64"
     abi: str = ""  # "" = the CPython default ABI (cpXY)
 
@@ -115,7 +122,7 @@ class Target:
         return ".".join(map(str, self.python)) if len(self.python) == 3 else f"{self.python_version}.0"
 
     # ---- what an installer on the target sees -----------------------------------
-    def _system(self):
+    def _system(self) -> tuple[str, str, str, str]:
         """(sys_platform, platform_system, os_name, platform_machine)."""
         p = self.platform
         if p in _WINDOWS:
@@ -126,7 +133,7 @@ class Target:
         arch = _linux_arch(p)
         return "linux", "Linux", "posix", arch
 
-    def environment(self) -> dict:
+    def environment(self) -> dict[str, str]:
         sys_platform, system, os_name, machine = self._system()
         return {
             "implementation_name": "cpython",
@@ -142,7 +149,7 @@ class Target:
             "sys_platform": sys_platform,
         }
 
-    def platforms(self) -> list:
+    def platforms(self) -> list[str]:
         """Compatible platform tags, best first (what sys_tags() would list there)."""
         p = self.platform
         if p in _WINDOWS:
@@ -158,14 +165,14 @@ class Target:
             return list(mac_platforms((int(major), int(minor)), machine))
         m = re.match(r"^(manylinux|musllinux)_(\d+)_(\d+)_(.+)$", p)
         if m:
-            kind, major, minor, arch = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)
-            return _linux_platforms(kind, (major, minor), arch)
+            floor = (int(m.group(2)), int(m.group(3)))
+            return _linux_platforms(m.group(1), floor, m.group(4))
         if p.startswith("linux_"):
             arch = _linux_arch(p)
             return _linux_platforms("manylinux", DEFAULT_GLIBC, arch) + [f"linux_{arch}"]
         raise AssertionError(p)  # parse_platform rejects everything else
 
-    def tags(self) -> list:
+    def tags(self) -> list[Tag]:
         """Ordered packaging.tags.Tag list of the target interpreter (computed once)."""
         cached = _TAGS.get(self)
         if cached is None:
@@ -180,10 +187,10 @@ class Target:
             _TAGS[self] = cached
         return list(cached)
 
-    def tag_strings(self) -> list:
+    def tag_strings(self) -> list[str]:
         return [str(t) for t in (_TAGS.get(self) or self.tags())]
 
-    def complete_platform(self) -> dict:
+    def complete_platform(self) -> dict[str, Any]:
         """pex's ``--complete-platform`` JSON for this target."""
         return {"marker_environment": self.environment(), "compatible_tags": [str(t) for t in self.tags()]}
 
@@ -199,7 +206,7 @@ def _linux_arch(platform: str) -> str:
     return _LINUX_ARCH.get(arch, arch)
 
 
-def _linux_platforms(kind: str, floor: tuple, arch: str) -> list:
+def _linux_platforms(kind: str, floor: tuple[int, int], arch: str) -> list[str]:
     out = []
     major, minor = floor
     for m in range(minor, -1, -1):
@@ -232,7 +239,7 @@ def parse_platform(text: str, what: str = "--platform") -> str:
     )
 
 
-def parse_target(text: str, pythons, what: str = "--platform") -> list:
+def parse_target(text: str, pythons: Iterable[tuple[int, ...]], what: str = "--platform") -> list[Target]:
     """``PLATFORM`` (crossed with ``pythons``) or ``PY-ABI-PLATFORM`` -> [Target]."""
     t = text.strip()
     parts = t.split("-")
@@ -249,26 +256,29 @@ def parse_target(text: str, pythons, what: str = "--platform") -> list:
             return [Target(v, platform, abi) for v in pythons]
         return [Target(version, platform, abi)]
     if len(parts) != 1:
-        raise UserError(f"{what} {text!r}: expected PLATFORM or PYTHON-ABI-PLATFORM")
+        raise UserError(
+            f"{what} {text!r}: expected PLATFORM or PYTHON-ABI-PLATFORM",
+            hint="e.g. manylinux_2_28_x86_64, or cp311-cp311-manylinux_2_28_x86_64",
+        )
     platform = parse_platform(t, what)
     return [Target(v, platform) for v in pythons]
 
 
-def from_pep425(tag, pythons, where: str) -> list:
+def from_pep425(tag: PEP425Tag, pythons: Iterable[tuple[int, ...]], where: str) -> list[Target]:
     """Targets for one spec ``verify_pep425_tag`` (empty fields = the spec's python)."""
     if not tag.platform:
         raise UserError(f"{where}: verify_pep425_tag {tag} has no platform", hint='set platform: "..."')
     return parse_target(f"{tag.python or '*'}-{tag.abi or '*'}-{tag.platform}", pythons, where)
 
 
-def dedupe(targets) -> list:
+def dedupe(targets: Iterable[Target]) -> list[Target]:
     """Unique targets in a stable (sorted) order."""
     return sorted(set(targets), key=lambda t: (t.python, t.platform, t.abi))
 
 
-def parse_recorded(keys) -> list:
+def parse_recorded(keys: Iterable[object] | None) -> list[Target]:
     """Targets recorded in a lockfile's ``[tool.vpython] targets``."""
-    out = []
+    out: list[Target] = []
     for k in keys or ():
         try:
             out += parse_target(str(k), [], "recorded target")

@@ -76,7 +76,7 @@ def _where(entry: WheelEntry | None) -> str:
     return f"wheel {entry.name!r} version {entry.version!r}: "
 
 
-def _error(message: str, entry: WheelEntry | None, path: str | None, hint: str | None = None) -> SpecError:
+def _error(message: str, entry: WheelEntry | None, path: str | None, hint: str) -> SpecError:
     return SpecError(_where(entry) + message, path=path, line=entry.line if entry else None, hint=hint)
 
 

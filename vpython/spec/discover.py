@@ -32,6 +32,8 @@ TOML_KIND = "toml"
 TEXTPROTO_KIND = "textproto"
 PEP723_KIND = "pep723"
 EMPTY_KIND = "empty"
+_READABLE = "check that it exists and is readable"
+_SEARCHABLE = "check the permissions of the directories above it"
 
 
 class DiscoveredSpec:
@@ -40,7 +42,15 @@ class DiscoveredSpec:
 
     __slots__ = ("kind", "line_offset", "lock_path", "origin", "path", "text")
 
-    def __init__(self, kind, path, text, line_offset, origin, lock_path):
+    def __init__(
+        self,
+        kind: str,
+        path: str | None,
+        text: str,
+        line_offset: int,
+        origin: str,
+        lock_path: str | None,
+    ) -> None:
         self.kind = kind  # textproto | pep723 | toml | empty
         self.path = path  # the spec file, or the script holding an inline block
         self.text = text  # raw spec text (the block body for inline specs)
@@ -48,7 +58,7 @@ class DiscoveredSpec:
         self.origin = origin  # human explanation, logged at -vpython-log-level info
         self.lock_path = lock_path  # where this spec's lockfile lives (may not exist)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"DiscoveredSpec({self.kind!r}, {self.path!r}, origin={self.origin!r})"
 
 
@@ -86,11 +96,16 @@ def _read_text(path: str, what: str) -> str:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
-        raise UserError(f"cannot read {what} {path}: {e.strerror}") from None
+        raise UserError(f"cannot read the {what}: {e.strerror}", path=path, hint=_READABLE) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise UserError(f"{path}: {what} is not valid UTF-8 (byte {e.start})") from None
+        raise UserError(
+            f"{what} is not valid UTF-8 (byte {e.start})",
+            path=path,
+            line=data.count(b"\n", 0, e.start) + 1,
+            hint="save it as UTF-8",
+        ) from None
 
 
 def _is_file(path: str) -> bool:
@@ -101,7 +116,7 @@ def _is_file(path: str) -> bool:
     except NotADirectoryError:
         return False
     except OSError as e:
-        raise UserError(f"cannot stat {path}: {e.strerror}") from None
+        raise UserError(f"cannot stat: {e.strerror}", path=path, hint=_SEARCHABLE) from None
     return _stat.S_ISREG(st.st_mode)
 
 
@@ -112,7 +127,7 @@ def _exists(path: str) -> bool:
     except (FileNotFoundError, NotADirectoryError):
         return False
     except OSError as e:
-        raise UserError(f"cannot stat {path}: {e.strerror}") from None
+        raise UserError(f"cannot stat: {e.strerror}", path=path, hint=_SEARCHABLE) from None
 
 
 def spec_file(path: str, origin: str) -> DiscoveredSpec:
@@ -171,7 +186,7 @@ def _read_script(path: str) -> str | None:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
-        raise UserError(f"cannot read script {path}: {e.strerror}") from None
+        raise UserError(f"cannot read the script: {e.strerror}", path=path, hint=_READABLE) from None
     if b"\0" in data:
         return None
     return data.decode("utf-8", errors="replace")
@@ -182,7 +197,7 @@ def _for_script(path: str) -> DiscoveredSpec | None:
     try:
         st = os.stat(given)
     except OSError as e:
-        raise UserError(f"cannot run {path}: {e.strerror}") from None
+        raise UserError(f"cannot run it: {e.strerror}", path=path, hint="check the script's path") from None
     is_dir = _stat.S_ISDIR(st.st_mode)
     real = os.path.realpath(given)
     for candidate_base in (given, real) if real != given else (given,):
@@ -203,7 +218,11 @@ def _for_script(path: str) -> DiscoveredSpec | None:
     if is_dir:
         main = os.path.join(real, "__main__.py")
         if not _is_file(main):
-            raise UserError(f"cannot run {path}: directory has no __main__.py")
+            raise UserError(
+                "cannot run it: the directory has no __main__.py",
+                path=path,
+                hint="add a __main__.py, or run a script inside the directory",
+            )
         script, walk_from = main, real
     else:
         script, walk_from = real, os.path.dirname(real)
@@ -227,7 +246,12 @@ def discover(
     if explicit:
         path = os.path.abspath(explicit)
         if not _is_file(path):
-            raise UserError(f"-vpython-spec {explicit}: no such file")
+            raise UserError(
+                "no such file",
+                path=explicit,
+                key="-vpython-spec",
+                hint="pass the path of a .vpython3 or vpython.toml",
+            )
         return spec_file(path, f"-vpython-spec {explicit}")
     found = None
     if target_kind == "script":
@@ -253,6 +277,11 @@ def discover(
     if default_spec:
         path = os.path.abspath(default_spec)
         if not _is_file(path):
-            raise UserError(f"VPYTHON_DEFAULT_SPEC={default_spec}: no such file")
+            raise UserError(
+                "no such file",
+                path=default_spec,
+                key="VPYTHON_DEFAULT_SPEC",
+                hint="point VPYTHON_DEFAULT_SPEC at a spec file, or unset it",
+            )
         return spec_file(path, f"VPYTHON_DEFAULT_SPEC={default_spec}")
     return DiscoveredSpec(EMPTY_KIND, None, "", 0, "no spec found: using the empty spec", None)

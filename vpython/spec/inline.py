@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from vpython.errors import SpecError
 
+TYPE_CHECKING = False  # not typing's: importing typing costs the warm path; mypy reads it as True
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 BEGIN_GUARD = "[VPYTHON:BEGIN]"
 END_GUARD = "[VPYTHON:END]"
 
@@ -54,6 +58,7 @@ def extract_vpython_block(text: str, path: str | None = None) -> tuple[str, int]
             f"unterminated inline spec: {BEGIN_GUARD} has no matching {END_GUARD}",
             path=path,
             line=begin_no,
+            hint=f"close the block with a {END_GUARD} line (with the same comment prefix)",
         )
 
     prefix = begin_line[: -len(BEGIN_GUARD)]
@@ -115,7 +120,7 @@ def _block_type(line: str) -> str | None:
     return None
 
 
-def _find_blocks(lines: list[str]):
+def _find_blocks(lines: list[str]) -> Iterator[tuple[str, int, int]]:
     """Yield ``(type, opener_index, closer_index)`` like ``re.finditer`` on the regex.
 
     ``lines`` come from ``text.split("\\n")``: every element but the last was followed
@@ -159,7 +164,7 @@ def extract_pep723(text: str, path: str | None = None) -> tuple[str, int] | None
         return None
     lines = text.replace("\r\n", "\n").split("\n")
     blocks = []  # (opener index, closer index) of every script block
-    covered = set()
+    covered: set[int] = set()
     for kind, start, close in _find_blocks(lines):
         covered.update(range(start, close + 1))
         if kind == "script":  # other types are not ours to read

@@ -1,6 +1,6 @@
 """PEP 425 tag logic of text-proto specs: ``match_tag`` / ``not_match_tag``, the
-original's "best tag" selector, the CIPD platform a tag implies, and the CIPD-style
-``${var}`` templates that are expanded from that tag.
+original's "best tag" selector and the CIPD platform a tag implies (the ``${var}``
+templates expanded from that tag are ``spec.templates``).
 
 Host tags are the *target* interpreter's complete compatible-tag list, most preferred
 first, exactly as ``packaging.tags.sys_tags()`` run inside that interpreter returns it
@@ -17,28 +17,21 @@ Stdlib only (``packaging`` is not needed to *evaluate* tags).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from vpython.errors import SpecError, UserError
+from vpython.errors import UserError
 from vpython.spec.model import PEP425Tag, WheelEntry
 
 __all__ = [
-    "TEMPLATE_VARS",
     "cipd_platform_for_tag",
-    "expand_template",
     "host_fields",
     "package_matches",
     "select_tag",
     "tag_fields",
     "tag_matches",
     "tag_string",
-    "template_vars",
 ]
-
-# The variables a text-proto wheel name may use (luci-go wheels/pep425.go plus the
-# ${os}/${arch}/${platform} of template.Platform.Expander()).
-TEMPLATE_VARS = ("os", "arch", "platform", "py_python", "py_abi", "py_platform", "py_tag", "vpython_platform")
 
 
 # --------------------------------------------------------------------------- fields
@@ -52,7 +45,10 @@ def tag_fields(tag: Any) -> tuple[str, str, str]:
     if isinstance(tag, str):
         parts = tag.split("-")
         if len(parts) != 3:
-            raise UserError(f"not a PEP 425 tag: {tag!r} (expected python-abi-platform)")
+            raise UserError(
+                f"not a PEP 425 tag: {tag!r} (expected python-abi-platform)",
+                hint="write e.g. cp311-cp311-win_amd64",
+            )
         return parts[0], parts[1], parts[2]
     interpreter = getattr(tag, "interpreter", None)
     if interpreter is not None:  # packaging.tags.Tag
@@ -67,7 +63,7 @@ def tag_string(tag: Any) -> str:
     return "-".join(tag_fields(tag))
 
 
-class HostFields(list):
+class HostFields(list[tuple[str, str, str]]):
     """Host tags already converted to field tuples (so nested calls do not redo it)."""
 
 
@@ -216,7 +212,10 @@ def cipd_platform_for_tag(tag: Any) -> tuple[str, str]:
         return "windows", "amd64"
     elif platform == "win_arm64":  # EXTENSION: Windows on ARM
         return "windows", "arm64"
-    raise UserError(f"failed to infer CIPD platform for tag [{tag_string(tag)}]")
+    raise UserError(
+        f"failed to infer CIPD platform for tag [{tag_string(tag)}]",
+        hint="${vpython_platform} exists for Linux, macOS and Windows tags; restrict the entry with match_tag",
+    )
 
 
 # --------------------------------------------------------------------------- selector
@@ -275,7 +274,7 @@ def _no_preference(cur: str, candidate: str) -> bool:
     return False
 
 
-def _preferred_platform_func(hosts: Sequence[tuple[str, str, str]]):
+def _preferred_platform_func(hosts: Sequence[tuple[str, str, str]]) -> Callable[[str, str], bool]:
     # The OS is detected from the first tag that looks like Linux or Mac.
     for _, _, platform in hosts:
         if _linux_rank(platform) is not None:
@@ -322,75 +321,8 @@ def select_tag(host_tags: Sequence[Any]) -> Any:
         ):
             best_i = i
     if best_i is None:
-        raise UserError("no PEP425 tag: the target interpreter reported no compatible tags")
+        raise UserError(
+            "no PEP425 tag: the target interpreter reported no compatible tags",
+            hint="check the interpreter (or the verify_pep425_tag) the spec is evaluated for",
+        )
     return items[best_i]
-
-
-# --------------------------------------------------------------------------- templates
-
-
-def template_vars(tag: Any) -> dict[str, str]:
-    """CIPD template variables for the selected tag (luci-go
-    ``addPEP425CIPDTemplateForTag`` on ``Platform.Expander()``).
-
-    ``os``/``arch``/``platform`` come from the *tag* (so 32-bit Python on 64-bit Windows
-    gives ``windows-386``), ``py_python``/``py_abi``/``py_platform`` only when that field
-    is set, ``py_tag`` only when all three are, ``vpython_platform``
-    (``<os>-<arch>_<python>_<abi>``) when python and abi are. Raises ``UserError`` when
-    the CIPD platform cannot be inferred from the tag.
-    """
-    python, abi, platform = tag_fields(tag)
-    os_name, arch = cipd_platform_for_tag(tag)
-    cipd_platform = f"{os_name}-{arch}"
-    out = {"os": os_name, "arch": arch, "platform": cipd_platform}
-    if python:
-        out["py_python"] = python
-    if abi:
-        out["py_abi"] = abi
-    if platform:
-        out["py_platform"] = platform
-    if python and abi and platform:
-        out["py_tag"] = f"{python}-{abi}-{platform}"
-    if python and abi:
-        out["vpython_platform"] = f"{cipd_platform}_{python}_{abi}"
-    return out
-
-
-_TEMPLATE_PARAM = re.compile(r"\$\{[^}]*\}")
-
-
-def expand_template(template: str, variables: dict[str, str]) -> str | None:
-    """Expand CIPD ``${var}`` templates (luci-go ``template.Expander.Expand``).
-
-    ``${var}`` substitutes; ``${var=a,b}`` substitutes when the value is listed and
-    otherwise returns ``None``: the wheel does not apply here and is skipped silently.
-    An unknown variable, or any ``$`` left after expansion, raises ``SpecError``. As in
-    the original, a skip wins over an unknown variable elsewhere in the same name.
-    """
-    skip = False
-    error: str | None = None
-
-    def repl(m: re.Match) -> str:
-        nonlocal skip, error
-        param = m.group(0)
-        contents = param[2:-1]
-        name, eq, values = contents.partition("=")
-        if name not in variables:
-            known = ", ".join(sorted(variables))
-            error = f"unknown variable in {param} (known: {known})"
-            return param
-        if not eq:
-            return variables[name]
-        if variables[name] in values.split(","):
-            return variables[name]
-        skip = True
-        return param
-
-    expanded = _TEMPLATE_PARAM.sub(repl, template)
-    if skip:
-        return None
-    if error is not None:
-        raise SpecError(f"expanding {template!r}: {error}")
-    if "$" in expanded:
-        raise SpecError(f"expanding {template!r}: unable to process some variables (a '$' is left over)")
-    return expanded

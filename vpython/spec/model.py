@@ -7,6 +7,7 @@ Frozen dataclasses, stdlib only. Parsers (textproto, pep723/toml) produce a ``Sp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # Where a spec came from (DiscoveredSpec.kind / Spec.kind).
 KIND_TEXTPROTO = "textproto"  # .vpython3 file, -vpython-spec file, or [VPYTHON:BEGIN] block
@@ -59,7 +60,7 @@ class Spec:
     dependencies: tuple[str, ...] = ()
     requires_python: str = ""  # PEP 440 specifier, e.g. ">=3.10"
     # [tool.vpython] settings of PEP 723 / vpython.toml specs (lock targets, indexes...).
-    tool: dict = field(default_factory=dict, compare=False, hash=False)
+    tool: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     warnings: tuple[str, ...] = ()
 
     @property

@@ -21,9 +21,8 @@ The result is *closed*: exactly these pins, no silent additions.
 PEP 723 / ``vpython.toml`` specs pass their ``dependencies`` through (validated, sorted,
 de-duplicated) for resolution.
 
-For multi-platform output (lockfiles), :func:`tag_to_marker` and :func:`entry_marker`
-translate match tags to PEP 508 markers, ABI field included (luci's 2026
-``translation.go`` drops it and miscompiles chromium's ``pathos`` entry).
+For multi-platform output (lockfiles), ``spec.tag_markers`` translates match tags to PEP
+508 markers instead.
 """
 
 from __future__ import annotations
@@ -35,33 +34,19 @@ from typing import Any
 from vpython import log
 from vpython.errors import SpecError, UserError
 from vpython.spec import cipd
-from vpython.spec.match import (
-    expand_template,
-    host_fields,
-    package_matches,
-    select_tag,
-    tag_fields,
-    template_vars,
-)
+from vpython.spec.match import HostFields, host_fields, package_matches, select_tag
 from vpython.spec.model import (
     KIND_EMPTY,
     KIND_PEP723,
     KIND_TEXTPROTO,
     KIND_TOML,
-    PEP425Tag,
     Requirements,
     Spec,
     WheelEntry,
 )
+from vpython.spec.templates import expand_template, template_vars
 
-__all__ = [
-    "FALSE_MARKER",
-    "entry_marker",
-    "normalize_spec",
-    "normalize_textproto",
-    "requires_python_for",
-    "tag_to_marker",
-]
+__all__ = ["normalize_spec", "normalize_textproto", "requires_python_for"]
 
 
 def _at(entry: WheelEntry) -> str:
@@ -80,7 +65,11 @@ def normalize_spec(spec: Spec, host_tags: Sequence[Any]) -> Requirements:
         return _normalize_dependencies(spec)
     if spec.kind == KIND_EMPTY:
         return Requirements(requirements=(), closed=False, requires_python="")
-    raise UserError(f"unknown spec kind {spec.kind!r}")
+    raise UserError(
+        f"unknown spec kind {spec.kind!r}",
+        path=spec.path,
+        hint="use a .vpython3, vpython.toml or PEP 723 spec",
+    )
 
 
 def _normalize_dependencies(spec: Spec) -> Requirements:
@@ -94,9 +83,13 @@ def _normalize_dependencies(spec: Spec) -> Requirements:
         try:
             req = Requirement(text)
         except InvalidRequirement as e:
-            raise SpecError(f"invalid dependency {text!r}: {e}", path=spec.path) from None
+            raise SpecError(
+                f"invalid dependency {text!r}: {e}",
+                path=spec.path,
+                hint='write a PEP 508 requirement, e.g. "requests>=2.31"',
+            ) from None
         extras = ",".join(sorted(canonicalize_name(x) for x in req.extras))
-        key = canonicalize_name(req.name)
+        key: str = canonicalize_name(req.name)
         if extras:
             key += f"[{extras}]"
         key += f" @ {req.url}" if req.url else str(req.specifier)
@@ -108,7 +101,11 @@ def _normalize_dependencies(spec: Spec) -> Requirements:
         try:
             SpecifierSet(requires_python)
         except InvalidSpecifier:
-            raise SpecError(f"invalid requires-python {requires_python!r}", path=spec.path) from None
+            raise SpecError(
+                f"invalid requires-python {requires_python!r}",
+                path=spec.path,
+                hint='write a PEP 440 specifier, e.g. ">=3.10"',
+            ) from None
     return Requirements(
         requirements=tuple(seen[k] for k in sorted(seen)),
         closed=False,
@@ -149,7 +146,7 @@ def _target_is_py3(hosts: Sequence[tuple[str, str, str]]) -> bool:
     return "py2" not in pythons
 
 
-_warned: set = set()
+_warned: set[tuple[str | None, int | None, str]] = set()
 
 
 def _warn_once(path: str | None, line: int | None, msg: str) -> None:
@@ -162,17 +159,27 @@ def _warn_once(path: str | None, line: int | None, msg: str) -> None:
 
 
 def normalize_textproto(spec: Spec, host_tags: Sequence[Any]) -> Requirements:
-    """A text-proto spec as exact PyPI pins for the interpreter whose tags are given.
+    """A text-proto spec as exact PyPI pins for the interpreter whose tags are given
+    (steps 1-4 of the module docstring, one function each).
 
     ``host_tags`` is the target interpreter's full compatible-tag list, most preferred
     first (``packaging.tags.Tag`` objects; ``PEP425Tag``s and tag strings work too, e.g.
     one ``verify_pep425_tag`` as the whole list).
     """
-    path = spec.path
     host_list = list(host_tags)
     hosts = host_fields(host_list)
+    entries = _matching_entries(spec, hosts)
+    named = _expand_names(entries, host_list, spec.path)
+    pins = _pypi_pins(named, _target_is_py3(hosts), spec.path)
+    return Requirements(
+        requirements=tuple(f"{n}{pins[n][0]}" for n in sorted(pins)),
+        closed=True,
+        requires_python=requires_python_for(spec.python_version, path=spec.path),
+    )
 
-    # 1+2. Filter by match semantics, then merge by the *unexpanded* name.
+
+def _matching_entries(spec: Spec, hosts: HostFields) -> list[WheelEntry]:
+    """Steps 1+2: the entries whose tags match, merged by their *unexpanded* name, sorted."""
     kept: dict[str, WheelEntry] = {}
     for entry in spec.wheels:
         if not package_matches(entry, hosts):
@@ -183,30 +190,35 @@ def normalize_textproto(spec: Spec, host_tags: Sequence[Any]) -> Requirements:
                 raise SpecError(
                     f"multiple versions for package {_q(entry.name)}: {_q(entry.version)} != {_q(prev.version)} "
                     f"(this entry and the one at {_at(prev)} both apply to this interpreter)",
-                    path=path,
+                    path=spec.path,
                     line=entry.line,
                     hint="keep one version, or restrict the entries with match_tag / not_match_tag",
                 )
             continue
         kept[entry.name] = entry
-    entries = sorted(kept.values(), key=lambda e: (e.name, e.version))
+    return sorted(kept.values(), key=lambda e: (e.name, e.version))
 
-    # 3. Expand templates from the one selected tag (computed only if some name needs it).
+
+def _expand_names(
+    entries: list[WheelEntry], host_list: list[Any], path: str | None
+) -> list[tuple[WheelEntry, str]]:
+    """Step 3: (entry, its expanded name); ``${var=a,b}`` may skip an entry. The template
+    variables come from the one selected tag, computed only if some name needs them."""
     variables: dict[str, str] | None = None
     expanded_from: dict[str, WheelEntry] = {}
     expanded: list[tuple[WheelEntry, str]] = []
     for entry in entries:
         name = entry.name
-        if "$" in name:
-            if "${" in name and variables is None:
+        if "$" in entry.name:
+            if "${" in entry.name and variables is None:
                 try:
                     variables = template_vars(select_tag(host_list))
                 except UserError as e:
                     raise SpecError(
-                        f"cannot expand {name!r}: {e.message}", path=path, line=entry.line, hint=e.hint
+                        f"cannot expand {entry.name!r}: {e.message}", path=path, line=entry.line, hint=e.hint
                     ) from None
             try:
-                result = expand_template(name, variables or {})
+                result = expand_template(entry.name, variables or {})
             except SpecError as e:
                 raise SpecError(e.message, path=path, line=entry.line, hint=e.hint) from None
             if result is None:
@@ -223,11 +235,15 @@ def normalize_textproto(spec: Spec, host_tags: Sequence[Any]) -> Requirements:
             )
         expanded_from[name] = entry
         expanded.append((entry, name))
+    return expanded
 
-    # 4. Map to PyPI and merge CIPD spellings of the same project.
-    target_py3 = _target_is_py3(hosts)
+
+def _pypi_pins(
+    named: list[tuple[WheelEntry, str]], target_py3: bool, path: str | None
+) -> dict[str, tuple[str, WheelEntry]]:
+    """Step 4: {PyPI project: (specifier, the entry)}, CIPD spellings of one project merged."""
     pins: dict[str, tuple[str, WheelEntry]] = {}
-    for entry, name in expanded:
+    for entry, name in named:
         project = _project_name(entry, name, path)
         reason = cipd.denylist_reason(project, target_is_py3=target_py3, cipd_name=entry.name)
         if reason and project in cipd.PY2_ONLY_BACKPORTS:
@@ -248,26 +264,21 @@ def normalize_textproto(spec: Spec, host_tags: Sequence[Any]) -> Requirements:
                 hint="remove it from the spec",
             )
         specifier = cipd.pypi_specifier(entry.version, entry=entry, path=path)
-        prev_pin = pins.get(project)
-        if prev_pin is not None:
-            if prev_pin[0] != specifier:
-                other = prev_pin[1]
+        prev = pins.get(project)
+        if prev is not None:
+            if prev[0] != specifier:
+                other = prev[1]
                 raise SpecError(
                     f"multiple versions for PyPI package {_q(project)}: {entry.name!r} {entry.version!r} "
                     f"({project}{specifier}) and {other.name!r} {other.version!r} at {_at(other)} "
-                    f"({project}{prev_pin[0]}) are the same project",
+                    f"({project}{prev[0]}) are the same project",
                     path=path,
                     line=entry.line,
                     hint="pin one version, or restrict the entries with match_tag / not_match_tag",
                 )
             continue
         pins[project] = (specifier, entry)
-
-    return Requirements(
-        requirements=tuple(f"{n}{pins[n][0]}" for n in sorted(pins)),
-        closed=True,
-        requires_python=requires_python_for(spec.python_version, path=path),
-    )
+    return pins
 
 
 def _q(s: str) -> str:
@@ -287,319 +298,3 @@ def _project_name(entry: WheelEntry, expanded: str, path: str | None) -> str:
             except SpecError:
                 pass
         raise
-
-
-# =========================================================================== markers
-#
-# A tiny boolean algebra over PEP 508 comparisons, so that not_match_tag can be negated
-# with De Morgan (PEP 508 has no "not") and constant parts fold away.
-
-FALSE_MARKER = "python_version < '0'"  # PEP 508 has no literal false; this never holds
-
-
-class _Const:
-    def __init__(self, value: bool) -> None:
-        self.value = value
-
-
-_TRUE = _Const(True)
-_FALSE = _Const(False)
-_NEGATED_OP = {"==": "!=", "!=": "==", ">=": "<", "<": ">=", ">": "<=", "<=": ">"}
-
-
-class _Cmp:
-    def __init__(self, var: str, op: str, value: str) -> None:
-        self.var, self.op, self.value = var, op, value
-
-
-class _Junction:
-    def __init__(self, kind: str, items: list) -> None:
-        self.kind, self.items = kind, items  # kind: "and" | "or"
-
-
-def _junction(kind: str, items: tuple) -> Any:
-    unit, absorbing = (_TRUE, _FALSE) if kind == "and" else (_FALSE, _TRUE)
-    out: list = []
-    seen: set = set()
-    for it in items:
-        if it is unit:
-            continue
-        if it is absorbing:
-            return absorbing
-        for x in it.items if isinstance(it, _Junction) and it.kind == kind else [it]:
-            key = _render(x)
-            if key not in seen:  # drop repeated terms (x and x == x)
-                seen.add(key)
-                out.append(x)
-    if not out:
-        return unit
-    return out[0] if len(out) == 1 else _Junction(kind, out)
-
-
-def _and(*items: Any) -> Any:
-    return _junction("and", items)
-
-
-def _or(*items: Any) -> Any:
-    return _junction("or", items)
-
-
-def _not(expr: Any) -> Any:
-    if expr is _TRUE:
-        return _FALSE
-    if expr is _FALSE:
-        return _TRUE
-    if isinstance(expr, _Cmp):
-        return _Cmp(expr.var, _NEGATED_OP[expr.op], expr.value)
-    negated = [_not(x) for x in expr.items]
-    return _or(*negated) if expr.kind == "and" else _and(*negated)
-
-
-def _render(expr: Any) -> str:
-    if expr is _TRUE:
-        return ""
-    if expr is _FALSE:
-        return FALSE_MARKER
-    if isinstance(expr, _Cmp):
-        return f"{expr.var} {expr.op} '{expr.value}'"
-    parts = [f"({_render(x)})" if isinstance(x, _Junction) else _render(x) for x in expr.items]
-    return f" {expr.kind} ".join(parts)
-
-
-def _eq(var: str, value: str) -> _Cmp:
-    return _Cmp(var, "==", value)
-
-
-def _any_of(var: str, *values: str) -> Any:
-    return _or(*(_eq(var, v) for v in values))
-
-
-# ----------------------------------------------------------------- python / abi fields
-#
-# What a host tag list contains (packaging.tags, which mirrors pip): CPython 3.Z lists
-# cp3Z-{cp3Z,abi3,none}-<plat>, cp3W-abi3-<plat> for 2 <= W < Z, py3Z/py3/py3W-none-<plat>
-# for W < Z, and cp3Z-none-any, py3Z/py3/py3W-none-any. CPython 2.7 has no abi3. PyPy
-# lists pp3Z-{pypy3Z_ppNN,none}-<plat>. A tag matches when ONE host tag agrees with all
-# its fields, so python/abi/"any" are translated jointly; the platform is independent
-# (every python/abi pair is listed for every platform of the host).
-
-_PY_RE = re.compile(r"^([a-z]+?)(\d)(\d*)$")
-_CP_ABI_RE = re.compile(r"^cp(\d)(\d+)[a-z]*$")  # cp311, cp27mu, cp37m, cp313t (flags ignored)
-_PYPY_ABI_RE = re.compile(r"^pypy(\d)(\d+)_pp\d+$")
-
-
-def _version_eq(major: str, minor: str) -> _Cmp:
-    return _eq("python_version", f"{major}.{minor}")
-
-
-def _version_from(major: str, minor: str) -> Any:
-    """major.minor <= python_version < major+1."""
-    low = f"{major}.{minor}" if minor else major
-    return _and(_Cmp("python_version", ">=", low), _Cmp("python_version", "<", str(int(major) + 1)))
-
-
-def _cpython(major: str, cond: Any) -> Any:
-    # implementation_name is "" on Python 2 (PEP 508), so it is only added for 3+.
-    if major == "2":
-        return cond
-    return _and(cond, _eq("implementation_name", "cpython"))
-
-
-def _abi_kind(abi: str) -> tuple[str, str, str]:
-    if abi == "":
-        return ("any", "", "")
-    if abi == "none":
-        return ("none", "", "")
-    if abi == "abi3":
-        return ("abi3", "", "")
-    m = _CP_ABI_RE.match(abi)
-    if m:
-        return ("cp", m.group(1), m.group(2))
-    m = _PYPY_ABI_RE.match(abi)
-    if m:
-        return ("pypy", m.group(1), m.group(2))
-    return ("unknown", "", "")
-
-
-def _python_abi_condition(python: str, abi: str, any_platform: bool) -> Any:
-    akind, amaj, amin = _abi_kind(abi)
-    if akind == "unknown":
-        return _FALSE  # no real interpreter lists it
-    if not python:
-        if akind in ("any", "none"):
-            return _TRUE
-        if any_platform:
-            return _FALSE  # only "none" is paired with "any"
-        if akind == "abi3":
-            return _cpython("3", _version_from("3", "2"))
-        if akind == "cp":
-            return _cpython(amaj, _version_eq(amaj, amin))
-        return _and(_eq("implementation_name", "pypy"), _version_eq(amaj, amin))
-    m = _PY_RE.match(python)
-    if not m:
-        return _FALSE
-    impl, major, minor = m.groups()
-    if impl == "py":  # generic: pyXY-none-* is listed by every interpreter X.Z with Z >= Y
-        return _version_from(major, minor) if akind in ("any", "none") else _FALSE
-    if impl == "cp":
-        if not minor:  # "cp3": old pip's cp3-none-any
-            return _cpython(major, _version_from(major, "")) if akind in ("any", "none") else _FALSE
-        exact = _cpython(major, _version_eq(major, minor))
-        stable = (
-            _cpython(major, _version_from(major, minor)) if major == "3" and int(minor) >= 2 else _FALSE
-        )  # cp3Y-abi3-<plat> is listed by every CPython 3.Z with Z >= Y
-        if akind == "none":
-            return exact
-        if akind == "cp":
-            return exact if (amaj, amin) == (major, minor) and not any_platform else _FALSE
-        if akind == "abi3":
-            return _FALSE if any_platform else stable
-        if akind == "any":  # cp3Y-abi3 tags are listed wherever cp3Y-cp3Y ones are
-            return exact if any_platform or stable is _FALSE else stable
-        return _FALSE
-    if impl == "pp" and minor:
-        exact = _and(_eq("implementation_name", "pypy"), _version_eq(major, minor))
-        if akind in ("any", "none"):
-            return exact
-        if akind == "pypy" and not any_platform and (amaj, amin) == (major, minor):
-            return exact
-        return _FALSE
-    return _FALSE  # ip/jy/unknown implementations: not a target vpython runs
-
-
-# ----------------------------------------------------------------- platform field
-
-_LINUX_RE = re.compile(
-    r"^(?:linux|manylinux1|manylinux2010|manylinux2014|manylinux_\d+_\d+|musllinux_\d+_\d+)_(.+)$"
-)
-
-
-def _linux_machine(cpu: str) -> Any:
-    if cpu in ("i686", "i386"):
-        return _any_of("platform_machine", "i686", "i386")
-    if cpu in ("aarch64", "arm64"):
-        return _any_of("platform_machine", "aarch64", "arm64")
-    return _eq("platform_machine", cpu)
-
-
-def _mac_machine(arch: str) -> Any:
-    if arch == "arm64":
-        return _eq("platform_machine", "arm64")
-    if arch in ("x86_64", "fat64"):
-        return _eq("platform_machine", "x86_64")
-    if arch in ("intel", "fat32", "fat3", "universal"):
-        return _any_of("platform_machine", "x86_64", "i386")
-    if arch == "universal2":
-        return _any_of("platform_machine", "arm64", "x86_64")
-    return _eq("platform_machine", arch)
-
-
-_WINDOWS_MACHINES = {"amd64": "AMD64", "arm64": "ARM64"}
-_INFERABLE_SYS_PLATFORM = {"cygwin": "cygwin", "ios": "ios", "android": "android"}
-
-
-def _platform_condition(platform: str) -> Any:
-    """``sys_platform`` + ``platform_machine`` for a platform tag.
-
-    The glibc/musl version of ``manylinux_X_Y``/``musllinux_X_Y`` and the macOS version
-    of ``macosx_X_Y`` cannot be expressed in PEP 508 and are not: they become plain
-    "linux"/"darwin" + machine. Windows markers cannot tell 32-bit Python on 64-bit
-    Windows apart (``platform_machine`` is the OS's), so ``win32`` is "x86" machines.
-    Unknown platforms: conservatively ``platform_machine == '<last _ token>'``, plus
-    ``sys_platform`` when the prefix names one (cygwin, ios, android).
-    """
-    if platform in ("", "any"):
-        return _TRUE
-    m = _LINUX_RE.match(platform)
-    if m:
-        return _and(_eq("sys_platform", "linux"), _linux_machine(m.group(1)))
-    if platform.startswith("macosx_"):
-        parts = platform.split("_", 3)  # macosx_<major>_<minor>_<arch>; the arch may hold "_"
-        return _and(_eq("sys_platform", "darwin"), _mac_machine(parts[3] if len(parts) == 4 else parts[-1]))
-    if platform == "win32":
-        return _and(_eq("sys_platform", "win32"), _eq("platform_machine", "x86"))
-    if platform.startswith("win_"):
-        arch = platform[len("win_") :]
-        return _and(_eq("sys_platform", "win32"), _eq("platform_machine", _WINDOWS_MACHINES.get(arch, arch)))
-    prefix, _, _ = platform.partition("_")
-    machine = _eq("platform_machine", platform.rsplit("_", 1)[-1])
-    if prefix in _INFERABLE_SYS_PLATFORM:
-        return _and(_eq("sys_platform", _INFERABLE_SYS_PLATFORM[prefix]), machine)
-    return machine
-
-
-def _tag_expr(tag: Any) -> Any:
-    python, abi, platform = tag_fields(tag)
-    if not (python or abi or platform):
-        return _FALSE  # a zero tag matches nothing
-    return _and(_python_abi_condition(python, abi, platform == "any"), _platform_condition(platform))
-
-
-def tag_to_marker(tag: PEP425Tag) -> str:
-    """A PEP 508 marker that holds where ``tag`` (as a ``match_tag``) matches the
-    interpreter's tag list.
-
-    Examples: ``{abi:"cp27mu"}`` → ``python_version == '2.7'``; ``{python:"cp311"
-    abi:"cp311"}`` → ``python_version == '3.11' and implementation_name == 'cpython'``;
-    ``{abi:"abi3"}`` → CPython >= 3.2; ``{python:"cp38"}`` → CPython >= 3.8 (via the
-    ``cp38-abi3`` tags newer interpreters list); ``manylinux1_x86_64`` → Linux x86_64;
-    ``macosx_11_0_arm64`` → macOS arm64; ``win_amd64`` → Windows AMD64;
-    ``linux_arm64`` → Linux aarch64/arm64 (the spec author's intent: on a real host pip
-    spells it ``linux_aarch64``, so vpython itself only matches it under ``verify``).
-
-    Returns ``""`` when the tag matches every interpreter (e.g. ``{abi:"none"}``) and
-    :data:`FALSE_MARKER` when it matches none (the zero tag ``{}``).
-    """
-    return _render(_tag_expr(tag))
-
-
-_CIPD_PLATFORM_SEGMENT = re.compile(r"^(linux|mac|windows)-([a-z0-9]+)(?:_([a-z0-9]+)_([a-z0-9]+))?$")
-
-
-def _literal_platform_expr(name: str) -> Any:
-    """A hard-coded ``<os>-<arch>[_<python>_<abi>]`` segment (``numpy/mac-arm64_cp38_cp38``)
-    as a condition (§12.3 step 3)."""
-    for segment in name.split("/")[1:]:
-        m = _CIPD_PLATFORM_SEGMENT.match(segment)
-        if not m:
-            continue
-        os_name, arch, python, abi = m.groups()
-        if os_name == "linux":
-            machine = {
-                "amd64": _eq("platform_machine", "x86_64"),
-                "386": _any_of("platform_machine", "i686", "i386"),
-                "arm64": _any_of("platform_machine", "aarch64", "arm64"),
-                "armv6l": _any_of("platform_machine", "armv6l", "armv7l"),
-                "mips32": _any_of("platform_machine", "mips", "mipsel"),
-                "loong64": _eq("platform_machine", "loongarch64"),
-            }.get(arch, _eq("platform_machine", arch))
-            plat = _and(_eq("sys_platform", "linux"), machine)
-        elif os_name == "mac":
-            machine = {"amd64": "x86_64", "arm64": "arm64", "386": "i386"}.get(arch, arch)
-            plat = _and(_eq("sys_platform", "darwin"), _eq("platform_machine", machine))
-        else:
-            machine = {"amd64": "AMD64", "arm64": "ARM64", "386": "x86"}.get(arch, arch)
-            plat = _and(_eq("sys_platform", "win32"), _eq("platform_machine", machine))
-        interp = _python_abi_condition(python, abi, False) if python else _TRUE
-        return _and(plat, interp)
-    return _TRUE
-
-
-def entry_marker(entry: WheelEntry) -> str | None:
-    """A PEP 508 marker equivalent to an entry's ``match_tag``/``not_match_tag`` (for
-    multi-platform lockfiles; a single-host run evaluates the tags directly instead).
-
-    (any match_tag) AND NOT (any not_match_tag), the negation by De Morgan, AND the
-    platform of a hard-coded ``<os>-<arch>_<py>_<abi>`` name segment if there is one.
-    ``None`` when the entry applies everywhere; :data:`FALSE_MARKER` when nowhere
-    (``match_tag {}``).
-
-    Chromium's ``pathos`` entry (``not_match_tag {abi:"cp27mu" platform:"linux_mips64"}``)
-    becomes ``python_version != '2.7' or sys_platform != 'linux' or platform_machine !=
-    'mips64'``, which keeps it on every Python 3.
-    """
-    match = _or(*(_tag_expr(t) for t in entry.match_tag)) if entry.match_tag else _TRUE
-    excluded = _or(*(_tag_expr(t) for t in entry.not_match_tag))
-    expr = _and(match, _not(excluded), _literal_platform_expr(entry.name))
-    text = _render(expr)
-    return text or None

@@ -33,7 +33,7 @@ def parse_spec(kind: str, text: str, path: str | None, line_offset: int = 0) -> 
             if not shift:
                 raise
             raise SpecError(
-                e.message, path=e.path, line=e.line, column=e.column + shift, hint=e.hint
+                e.message, path=e.path, line=e.line, column=e.column + shift, key=e.key, hint=e.hint
             ) from None
     if kind == KIND_PEP723:
         from vpython.spec.pyproject import parse_pep723
@@ -71,13 +71,21 @@ def load_spec_file(path: str) -> Spec:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
-        raise UserError(f"cannot read spec file {path}: {e.strerror or e}") from None
+        raise UserError(
+            f"cannot read the spec file: {e.strerror or e}",
+            path=path,
+            hint="check that it exists and is readable",
+        ) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
         raise SpecError(
-            f"spec file is not valid UTF-8 (byte 0x{data[e.start]:02x})", path=path, line=line, column=column
+            f"spec file is not valid UTF-8 (byte 0x{data[e.start]:02x})",
+            path=path,
+            line=line,
+            column=column,
+            hint="save it as UTF-8",
         ) from None
     return parse_spec(kind_for_path(path), text, path)

@@ -24,14 +24,17 @@ Cold path only: importing this module imports protobuf.
 
 from __future__ import annotations
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from typing import Any
+
+# No types-protobuf in the toolchain: protobuf is Any here, as the generated classes are.
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory  # type: ignore[import-untyped]
 
 _F = descriptor_pb2.FieldDescriptorProto
 _STRING, _MESSAGE = _F.TYPE_STRING, _F.TYPE_MESSAGE
 _OPTIONAL, _REPEATED = _F.LABEL_OPTIONAL, _F.LABEL_REPEATED
 
 
-def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
+def _file_descriptor() -> Any:
     fdp = descriptor_pb2.FileDescriptorProto(
         name="vpython/api/vpython/spec.proto", package="vpython", syntax="proto3"
     )
@@ -59,7 +62,7 @@ def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
     return fdp
 
 
-def _message_class(pool: descriptor_pool.DescriptorPool, full_name: str):
+def _message_class(pool: Any, full_name: str) -> Any:
     descriptor = pool.FindMessageTypeByName(full_name)
     get = getattr(message_factory, "GetMessageClass", None)
     if get is not None:  # protobuf >= 4.22

@@ -1,4 +1,5 @@
-"""The one lockfile writer: determinism, PEP 751 validity, no secrets/paths/timestamps."""
+"""Reading and writing PEP 751 lockfiles: one deterministic writer (no secrets, paths or
+timestamps), atomic writes, and errors that name the file, the key or the line."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import random
 
 import pytest
 
-from vpython.lock import engine_pex, engine_uv
-from vpython.lock.locker import staleness
 from vpython.lock.model import Candidate, LockResult, RawWheel
 from vpython.lock.pylock import parse_lock_text, read_lock, render_lock, write_lock
 from vpython.lock.select import select_packages
@@ -141,88 +140,94 @@ def test_write_is_atomic_and_reports_no_change(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["pylock.x.toml"]
 
 
-def test_staleness(tmp_path):
-    (tmp_path / "w").mkdir()
+
+
+def test_write_keeps_the_mode_of_an_existing_lock_and_the_umask_default_for_a_new_one(tmp_path):
     path = tmp_path / "pylock.x.toml"
-    assert staleness(str(path), "f" * 64, TARGETS) == "it does not exist"
-    write_lock(str(path), _render(_candidates(str(tmp_path / "w")), str(tmp_path)))
-    assert staleness(str(path), "f" * 64, TARGETS) is None
-    assert staleness(str(path), "e" * 64, TARGETS) == "the spec changed since it was locked"
-    extra = TARGETS + [Target((3, 11), "manylinux_2_28_aarch64")]
-    assert "cp311-cp311-manylinux_2_28_aarch64" in staleness(str(path), "f" * 64, extra)
-    read_lock(str(path))
-    write_lock(str(path), _render(_candidates(str(tmp_path / "w")), str(tmp_path), spec_path="x.py"))
-    assert staleness(str(path), "f" * 64, TARGETS, spec_path=str(tmp_path / "x.py")) is None
-    assert staleness(str(path), "f" * 64, TARGETS, spec_path=str(tmp_path / "x-y.py")) == \
-        "it is the lock of another spec (x.py)"
-
-
-def test_uv_pylock_is_read_into_candidates(tmp_path):
-    data = {"packages": [
-        {"name": "Foo_Bar", "version": "1.0", "marker": "sys_platform == 'win32'",
-         "wheels": [{"url": "file:///srv/w/foo_bar-1.0-py3-none-any.whl", "hashes": {"sha256": "a" * 64}}]},
-        {"name": "baz", "version": "2", "sdist": {"url": "https://x/baz-2.tar.gz", "hashes": {"sha256": "b" * 64}}},
-    ]}
-    foo, baz = engine_uv.candidates_from_pylock(data, TARGETS, str(tmp_path))
-    assert foo.name == "foo-bar" and foo.installed_on == {TARGETS[2].key}
-    assert foo.wheels[0].path == "/srv/w/foo_bar-1.0-py3-none-any.whl" and foo.wheels[0].url is None
-    assert baz.wheels == () and baz.has_sdist_only
-    packages, gaps = select_packages([foo, baz], TARGETS, lock_dir=str(tmp_path))
-    assert {g.name for g in gaps} == {"baz"}
-
-
-def test_pex_lock_is_read_into_candidates():
-    data = {"locked_resolves": [
-        {"platform_tag": ["cp311", "cp311", t.platform], "locked_requirements": [
-            {"project_name": "PureDep", "version": "1", "artifacts": [
-                {"algorithm": "sha256", "hash": "a" * 64, "url": "file:///w/puredep-1.0-py3-none-any.whl"}]},
-        ] + ([{"project_name": "winonly", "version": "2.0", "artifacts": [
-            {"algorithm": "sha256", "hash": "c" * 64,
-             "url": "https://x.example/winonly-2.0-py3-none-any.whl"}]}] if t.platform == "win_amd64" else [])}
-        for t in TARGETS
-    ]}
-    got = {c.name: c for c in engine_pex.candidates_from_lock(data, TARGETS)}
-    assert got["puredep"].installed_on == ALL
-    assert got["winonly"].installed_on == {TARGETS[2].key}
-    assert got["puredep"].wheels[0].path == "/w/puredep-1.0-py3-none-any.whl"
-
-
-@pytest.mark.parametrize("value", ["2026-01-31", "2026-01-31T00:00:00Z", "2026-01-31T10:00:00+02:00"])
-def test_exclude_newer_accepts_timestamps(value):
-    from vpython.lock.locker import validate_exclude_newer
-
-    assert validate_exclude_newer(value) == value
-
-
-def test_exclude_newer_rejects_garbage():
-    from vpython.errors import UserError
-    from vpython.lock.locker import validate_exclude_newer
-
-    with pytest.raises(UserError) as e:
-        validate_exclude_newer("last tuesday")
-    assert e.value.exit_code == 2
-
-
-def test_uv_output_is_pruned_to_wheels_some_target_can_install():
-    text = (
-        '[[packages]]\nname = "numpy"\nversion = "2.4.6"\nwheels = [\n'
-        '    { url = "https://x/numpy-2.4.6-cp311-cp311-win_amd64.whl", size = 1, hashes = { sha256 = "aa" } },\n'
-        '    { url = "https://x/numpy-2.4.6-cp312-cp312-win_amd64.whl", size = 1, hashes = { sha256 = "bb" } },\n'
-        '    { url = "https://x/numpy-2.4.6-cp311-cp311-musllinux_1_2_x86_64.whl", hashes = { sha256 = "cc" } },\n'
-        '    { url = "https://x/numpy-2.4.6-pp311-pypy311_pp73-win_amd64.whl", hashes = { sha256 = "dd" } },\n'
-        ']\n\n[[packages]]\nname = "six"\nversion = "1"\n'
-        'wheels = [{ url = "https://x/six-1-py2.py3-none-any.whl", hashes = { sha256 = "ee" } }]\n'
-    )
-    supported = set()
-    for t in TARGETS:
-        supported.update(t.tag_strings())
-    pruned = engine_uv.prune_wheel_lines(text, supported)
-    assert "cp311-cp311-win_amd64" in pruned and "six-1-py2.py3-none-any" in pruned
-    assert "cp312" not in pruned and "musllinux" not in pruned and "pypy" not in pruned
+    old = os.umask(0o027)
     try:
-        import tomllib
-    except ImportError:  # pragma: no cover - Python < 3.11
-        import tomli as tomllib
+        write_lock(str(path), "a = 1\n")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o640
+    path.chmod(0o604)
+    write_lock(str(path), "a = 2\n")
+    assert path.stat().st_mode & 0o777 == 0o604 and path.read_text() == "a = 2\n"
 
-    data = tomllib.loads(pruned)
-    assert [len(p["wheels"]) for p in data["packages"]] == [1, 1]
+
+def test_a_failed_write_is_a_lock_error_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+
+    from vpython.errors import LockError
+
+    path = tmp_path / "pylock.x.toml"
+    path.write_text("a = 1\n")
+
+    def full(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(LockError) as e:
+        write_lock(str(path), "a = 2\n")
+    assert e.value.path == str(path) and e.value.hint and e.value.exit_code == 2
+    assert os.strerror(errno.ENOSPC) in e.value.message
+    assert sorted(os.listdir(tmp_path)) == ["pylock.x.toml"] and path.read_text() == "a = 1\n"
+    with pytest.raises(LockError) as e:
+        write_lock(str(tmp_path / "missing-dir" / "pylock.x.toml"), "a = 2\n")
+    assert e.value.path == str(tmp_path / "missing-dir" / "pylock.x.toml")
+
+
+VALID = ('lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "six"\nversion = "1"\n'
+         '[[packages.wheels]]\nname = "six-1-py3-none-any.whl"\nurl = "https://x/six.whl"\n')
+
+
+def _lock_error(text, source="/w/pylock.toml"):
+    from vpython.errors import LockError
+
+    with pytest.raises(LockError) as e:
+        parse_lock_text(text, source)
+    assert e.value.path == source and e.value.hint and e.value.exit_code == 2
+    return e.value
+
+
+def test_errors_carry_the_key_path():
+    e = _lock_error(VALID + "hashes = {sha256 = 1}\n")
+    assert e.key == "packages[0].wheels[0].hashes"
+    assert str(e).startswith("/w/pylock.toml: packages[0].wheels[0].hashes: invalid PEP 751 lockfile: ")
+    e = _lock_error('lock-version = "2.0"\ncreated-by = "x"\npackages = []\n')
+    assert e.key == "lock-version" and str(e).startswith("/w/pylock.toml: lock-version: ")
+
+
+def test_toml_syntax_errors_carry_line_and_column():
+    e = _lock_error('lock-version = "1.0"\ncreated-by = \n')
+    assert (e.line, e.column, e.key) == (2, 14, None)
+    assert str(e).startswith("/w/pylock.toml:2:14: not valid TOML: ")
+    e = _lock_error('lock-version = [\n"1.0"')  # "at end of document": the last character
+    assert (e.line, e.column) == (2, 6)
+
+
+def test_a_wheel_without_sha256_names_its_key(tmp_path):
+    from packaging import tags
+
+    from vpython.errors import LockError
+    from vpython.lock.pylock import select_artifacts
+
+    lock, _ = parse_lock_text(VALID + 'hashes = {md5 = "00"}\n', "/w/pylock.toml")
+    with pytest.raises(LockError) as e:
+        select_artifacts(lock, source="/w/pylock.toml", environment=None, tags=list(tags.sys_tags()))
+    assert (e.value.path, e.value.key) == ("/w/pylock.toml", "packages[0].wheels[0].hashes") and e.value.hint
+
+
+def test_read_lock_locates_bad_bytes_and_reads_universal_newlines(tmp_path):
+    from vpython.errors import LockError
+
+    path = tmp_path / "pylock.x.toml"
+    path.write_bytes(b'lock-version = "1.0"\ncreated-by = "\xff"\n')
+    with pytest.raises(LockError) as e:
+        read_lock(str(path))
+    assert (e.value.path, e.value.line) == (str(path), 2) and e.value.hint
+    path.write_bytes(b'lock-version = "1.0"\rcreated-by = "x"\r\npackages = []\n')
+    assert read_lock(str(path))[1]["created-by"] == "x"
+    with pytest.raises(LockError) as e:
+        read_lock(str(tmp_path / "nope.toml"))
+    assert e.value.path == str(tmp_path / "nope.toml") and "cannot read" in e.value.message

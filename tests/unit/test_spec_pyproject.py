@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import textwrap
 
@@ -304,3 +305,31 @@ def test_line_scan_matches_reference_regex_randomized():
         if rng.random() < 0.5:
             text += "\n"
         test_line_scan_matches_reference_regex(text)
+
+
+# ---------------------------------------------------------------------------------------
+# The provisional read (vpython lock starts uv from it).
+def test_provisional_read_matches_the_full_parse_without_pep508_checks():
+    from vpython.spec.pyproject import read_provisional
+
+    body = 'dependencies = ["a>=1", "b"]\nrequires-python = ">=3.9"\n[tool.vpython]\npython-version = "3.11"\n'
+    spec = read_provisional("pep723", body, "/x/t.py")
+    assert spec == parse_pep723(body, "/x/t.py") and spec.tool == {"python-version": "3.11"}
+    assert read_provisional("toml", body, "/x/vpython.toml") == parse_vpython_toml(body, "/x/vpython.toml")
+    # Not checked without packaging: the full parse reports these.
+    assert read_provisional("pep723", 'dependencies = ["bad req !!"]\n', None).dependencies == ("bad req !!",)
+    for kind, text in [("pep723", "dependencies = 3\n"), ("pep723", "x = [\n"), ("toml", "x = 1\n"),
+                       ("toml", ""), ("textproto", 'python_version: "3.11"\n')]:
+        assert read_provisional(kind, text, None) is None, (kind, text)
+
+
+def test_provisional_read_imports_no_packaging():
+    import subprocess
+    import sys
+
+    code = ("import sys; from vpython.spec.pyproject import read_provisional; "
+            "s = read_provisional('pep723', 'dependencies = [\"a\"]\\n', None); "
+            "assert s.dependencies == ('a',); print(sorted(m for m in sys.modules if m.startswith('packaging')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -1,4 +1,4 @@
-"""match_tag semantics, the original's PEP 425 tag selector, CIPD platforms and templates
+"""match_tag semantics, the original's PEP 425 tag selector and CIPD platforms
 (luci-go spec/match_test.go, wheels/pep425_test.go; docs reference §7)."""
 
 from __future__ import annotations
@@ -6,16 +6,10 @@ from __future__ import annotations
 import pytest
 from packaging import tags as ptags
 
-from vpython.errors import SpecError, UserError
-from vpython.spec.match import (
-    cipd_platform_for_tag,
-    expand_template,
-    package_matches,
-    select_tag,
-    tag_matches,
-    template_vars,
-)
+from vpython.errors import UserError
+from vpython.spec.match import cipd_platform_for_tag, package_matches, select_tag, tag_matches
 from vpython.spec.model import PEP425Tag, WheelEntry
+from vpython.spec.templates import template_vars
 
 # --------------------------------------------------------------------------- helpers
 
@@ -300,39 +294,3 @@ def test_cipd_platform_for_tag(platform, expected):
 def test_cipd_platform_unknown(platform):
     with pytest.raises(UserError, match="failed to infer CIPD platform"):
         cipd_platform_for_tag(PEP425Tag("py3", "none", platform))
-
-
-def test_template_vars_partial_tag():
-    got = template_vars(PEP425Tag(platform="manylinux1_x86_64"))
-    assert got == {"os": "linux", "arch": "amd64", "platform": "linux-amd64", "py_platform": "manylinux1_x86_64"}
-    got = template_vars(PEP425Tag(python="cp38", abi="cp38", platform="win32"))
-    assert got["vpython_platform"] == "windows-386_cp38_cp38"
-    assert got["py_tag"] == "cp38-cp38-win32"
-
-
-# --------------------------------------------------------------------------- templates
-
-VARS = template_vars(T("cp311-cp311-manylinux1_x86_64"))
-
-
-@pytest.mark.parametrize(
-    "template,expected",
-    [
-        ("infra/python/wheels/six-py2_py3", "infra/python/wheels/six-py2_py3"),
-        ("infra/python/wheels/numpy/${vpython_platform}", "infra/python/wheels/numpy/linux-amd64_cp311_cp311"),
-        ("a/${platform}_${py_python}_${py_abi}", "a/linux-amd64_cp311_cp311"),
-        ("a/${os}-${arch}/${py_platform}/${py_tag}", "a/linux-amd64/manylinux1_x86_64/cp311-cp311-manylinux1_x86_64"),
-        ("a/${os=linux,mac}", "a/linux"),
-        ("a/${os=mac,windows}", None),  # skipped silently
-        ("a/${arch=arm64}/${vpython_platform}", None),
-        ("a/${nope=x}/${os=mac}", None),  # as in the original, a skip wins over an unknown var
-    ],
-)
-def test_expand_template(template, expected):
-    assert expand_template(template, VARS) == expected
-
-
-@pytest.mark.parametrize("template", ["a/${nope}", "a/${nope=linux}", "a/$os", "a/${os", "a/$"])
-def test_expand_template_errors(template):
-    with pytest.raises(SpecError):
-        expand_template(template, VARS)

@@ -8,9 +8,10 @@ import pytest
 
 from vpython.errors import SpecError, UserError
 from vpython.spec import proto
+from vpython.spec.heredoc import expand_heredocs
 from vpython.spec.model import KIND_TEXTPROTO, PEP425Tag
 from vpython.spec.parse import load_spec_file, parse_spec
-from vpython.spec.textproto import expand_heredocs, parse_message, parse_textproto
+from vpython.spec.textproto import parse_message, parse_textproto
 
 # Shaped after chromium/src's .vpython3: angle brackets with and without ':', a list
 # of verify tags, template names, not_match_tag without ':'.
