@@ -23,17 +23,18 @@ MAX_DEPTH = 64
 
 
 class TOMLDecodeError(ValueError):
-    """Invalid or hostile TOML. ``lineno``/``colno`` (1-based) when known; str() is the
-    parser's message, which already ends with ``(at line L, column C)`` when it has one."""
+    """Invalid or hostile TOML. ``msg`` is the problem alone, ``lineno``/``colno`` (1-based)
+    where it is when known (as tomllib gives them from 3.14 on); str() is the parser's whole
+    message, ending with ``(at line L, column C)`` when it has a position."""
 
-    def __init__(self, msg: str, lineno: int | None = None, colno: int | None = None) -> None:
-        super().__init__(msg)
+    def __init__(self, text: str, msg: str, lineno: int | None = None, colno: int | None = None) -> None:
+        super().__init__(text)
         self.msg = msg
         self.lineno = lineno
         self.colno = colno
 
 
-_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+_AT = re.compile(r" \(at line (\d+), column (\d+)\)\Z")
 # What changes the scanner's state: quotes (multi-line first), comments, brackets, newlines.
 _TOKEN = re.compile(r'"""|\'\'\'|\\.|["\'#\[\]{}\n]', re.S)
 
@@ -82,15 +83,17 @@ def loads(text: str) -> dict[str, Any]:
     """Parse TOML text; raises ``TOMLDecodeError`` (this module's) for invalid or hostile input."""
     deep = _too_deep(text)
     if deep is not None:
-        raise TOMLDecodeError(
-            f"arrays or inline tables nested more than {MAX_DEPTH} deep (at line {deep})", deep
-        )
+        problem = f"arrays or inline tables nested more than {MAX_DEPTH} deep"
+        raise TOMLDecodeError(f"{problem} (at line {deep}, column 1)", problem, deep, 1)
     try:
         data: dict[str, Any] = _toml.loads(text)
         return data
     except _toml.TOMLDecodeError as e:
-        msg = str(e)
-        at = _AT.search(msg)
-        raise TOMLDecodeError(msg, *(int(g) for g in at.groups()) if at else ()) from None
+        whole = str(e)
+        at = _AT.search(whole)
+        if at is None:  # "(at end of document)": callers place it at the last character
+            raise TOMLDecodeError(whole, whole) from None
+        raise TOMLDecodeError(whole, whole[: at.start()], int(at.group(1)), int(at.group(2))) from None
     except RecursionError:  # the depth scan should have caught it; never a traceback
-        raise TOMLDecodeError(f"nested too deeply to parse (more than {MAX_DEPTH} levels)") from None
+        problem = f"nested too deeply to parse (more than {MAX_DEPTH} levels)"
+        raise TOMLDecodeError(problem, problem) from None

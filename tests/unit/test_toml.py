@@ -17,7 +17,8 @@ def test_deep_nesting_is_an_error_with_its_line_not_a_recursion_error(opener, cl
     with pytest.raises(toml.TOMLDecodeError) as e:
         toml.loads(text)
     assert e.value.lineno == 3
-    assert f"more than {toml.MAX_DEPTH} deep (at line 3)" in str(e.value)
+    assert f"more than {toml.MAX_DEPTH} deep (at line 3, column 1)" in str(e.value)
+    assert e.value.msg == f"arrays or inline tables nested more than {toml.MAX_DEPTH} deep"
 
 
 def test_brackets_in_strings_and_comments_do_not_count():
@@ -35,6 +36,7 @@ def test_syntax_error_carries_line_and_column():
     with pytest.raises(toml.TOMLDecodeError) as e:
         toml.loads("a = 1\nb = = 2\n")
     assert e.value.lineno == 2 and e.value.colno is not None
+    assert "(at line" not in e.value.msg and "(at line 2," in str(e.value)
     assert isinstance(e.value, ValueError)
 
 
