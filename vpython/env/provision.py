@@ -441,7 +441,7 @@ def _provision(discovered, *, layout, flags, digest, install_only: bool = False)
     write_pointer(layout, digest, pointer)
     checkpoint("pointer")
     if not install_only:
-        from vpython.store.gc import prune_some
+        from vpython.store.prune import prune_some
 
         # Mark the env used now, so this very prune does not take an old env that a
         # new spec just resolved to (the caller locks it only after we return).
