@@ -22,7 +22,8 @@ from vpython import FORMAT_VERSION, __version__, fs
 from vpython.env import fastpath
 from vpython.errors import VPythonError
 from vpython.faults import checkpoint
-from vpython.store import packages as pkgstore
+from vpython.store.link import link_entry
+from vpython.store.manifest import PLACEHOLDER_PYTHON
 
 META = ".vpython-env.json"
 SKELETON_META = ".vpython-skeleton.json"  # in each skeleton template, for gc; not copied
@@ -168,7 +169,7 @@ def assemble(layout, key: str, interp, entries: list, metadata: dict, direct_url
     ``direct_urls`` maps a store entry to ``(url, sha256)`` for packages the spec named
     by a direct reference: those get a PEP 610 ``direct_url.json``.
 
-    Raises ``packages.EntryChanged`` (nothing published, the work dir removed) if an
+    Raises ``vpython.store.link.EntryChanged`` (nothing published, the work dir removed) if an
     entry's files do not match its manifest: the caller rebuilds it and calls again."""
     from vpython.store.locks import exclusive_build_lock
 
@@ -185,7 +186,7 @@ def assemble(layout, key: str, interp, entries: list, metadata: dict, direct_url
             all_scripts, rewrites = [], []
             made = set()  # dirs made in the env so far: the entries share lib/..., bin
             for entry in entries:
-                scripts, rewrite = pkgstore.link_entry(entry, work, made)
+                scripts, rewrite = link_entry(entry, work, made)
                 all_scripts += scripts
                 rewrites += rewrite
                 if direct_urls and entry in direct_urls:
@@ -255,7 +256,7 @@ def shebang_for(python: str) -> bytes:
 
     # installer renders "<shebang>\n<code>"; take the shebang through its public API.
     script = Script("x", "x", "x", "console")
-    code = script.generate(pkgstore.PLACEHOLDER_PYTHON, "posix")[1][len(pkgstore.PLACEHOLDER_PYTHON) + 3 :]
+    code = script.generate(PLACEHOLDER_PYTHON, "posix")[1][len(PLACEHOLDER_PYTHON) + 3 :]
     data = script.generate(python, "posix")[1]
     return data[: len(data) - len(code) - 1]
 
@@ -283,7 +284,7 @@ def _write_scripts_for(final: str, work: str, scripts: list, rewrites: list) -> 
     if not rewrites:
         return
     shebang = shebang_for(python)
-    skip = len(pkgstore.PLACEHOLDER_PYTHON) + 2
+    skip = len(PLACEHOLDER_PYTHON) + 2
     for src, dst in rewrites:
         with open(src, "rb") as f:
             content = f.read()

@@ -170,6 +170,7 @@ def _build(layout, key, interp, artifacts, fetch_many, discovered) -> None:
     ones rebuilt from their verified wheels, and the env assembled once more."""
     from vpython.env.build import assemble
     from vpython.store import packages
+    from vpython.store.link import EntryChanged, discard_changed
 
     verify = False
     for attempt in (1, 2):
@@ -193,7 +194,7 @@ def _build(layout, key, interp, artifacts, fetch_many, discovered) -> None:
                 direct_urls={entries[a.sha256]: (a.direct_url, a.sha256) for a in artifacts if a.direct_url},
             )
             return
-        except packages.EntryChanged as e:
+        except EntryChanged as e:
             if attempt == 2:
                 raise IntegrityError(
                     f"{e}, again after it was rebuilt",
@@ -201,7 +202,7 @@ def _build(layout, key, interp, artifacts, fetch_many, discovered) -> None:
                     "into the envs and the cache",
                 ) from None
             log.warning(f"{e}; rebuilding it (an env's file edited in place changes every env sharing it)")
-            packages.discard_changed(e, layout)
+            discard_changed(e, layout)
             verify = True
 
 

@@ -56,7 +56,7 @@ class VerifyReport:
 
 def _dist_of(entry: str) -> str:
     """``name-version`` from the entry's .dist-info (for humans), or ``?``."""
-    from vpython.store.packages import read_manifest
+    from vpython.store.manifest import read_manifest
 
     try:
         for rel, _, _ in read_manifest(entry):
@@ -75,7 +75,7 @@ def _entry_inodes(entry: str) -> set[tuple[int, int]]:
 def scan(layout: Layout) -> VerifyReport:
     """Check every store entry against its manifest, then every env for damage (module
     docstring). Deletes nothing."""
-    from vpython.store.packages import entry_intact
+    from vpython.store.manifest import entry_intact
 
     report = VerifyReport()
     damaged_inodes: dict[tuple[int, int], str] = {}  # (dev, ino) -> entry name
