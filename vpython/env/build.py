@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING, Any
 
 from vpython import FORMAT_VERSION, __version__, fs
 from vpython.env import fastpath
@@ -25,11 +26,18 @@ from vpython.faults import checkpoint
 from vpython.store.link import link_entry
 from vpython.store.manifest import PLACEHOLDER_PYTHON
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from vpython.store.protocols import LockedArtifact, TargetInterpreter
+    from vpython.store.root import Layout
+
 META = ".vpython-env.json"
 SKELETON_META = ".vpython-skeleton.json"  # in each skeleton template, for gc; not copied
 
 
-def env_key(interp, artifacts) -> str:
+def env_key(interp: TargetInterpreter, artifacts: Iterable[LockedArtifact]) -> str:
+    """The env's key: the format version, the interpreter's identity and the exact artifact set."""
     h = fastpath._sha256()  # the builtin sha256: hashlib would load OpenSSL (~3 ms)
     h.update(f"vpython-env/{FORMAT_VERSION}\n".encode())
     h.update(f"{os.path.realpath(interp.path)}\n{fastpath.interpreter_id(interp.path)}\n".encode())
@@ -40,7 +48,7 @@ def env_key(interp, artifacts) -> str:
     return h.hexdigest()[:32]
 
 
-def _skeleton(work: str, interp, layout) -> str:
+def _skeleton(work: str, interp: TargetInterpreter, layout: Layout) -> str:
     """An empty venv for ``interp`` at ``work``: a copy of this interpreter's skeleton
     template, which ``virtualenv`` made once (no seed packages).
 
@@ -95,7 +103,7 @@ def _work_dir(parent: str, prefix: str) -> str:
     raise FileExistsError(f"cannot create a work dir in {parent}")
 
 
-def _skeleton_template(interp, layout) -> str:
+def _skeleton_template(interp: TargetInterpreter, layout: Layout) -> str:
     """``<root>/v1/skeletons/<key>``: virtualenv's empty venv for ``interp``, made once
     and published by rename (concurrent makers: the first rename wins)."""
     ident = f"{os.path.realpath(interp.path)}\n{fastpath.interpreter_id(interp.path)}\n{__version__}\n"
@@ -108,6 +116,7 @@ def _skeleton_template(interp, layout) -> str:
         return final
     os.makedirs(base, exist_ok=True)
     work = _work_dir(base, f".tmp-{key}-")
+    renamed = False
     try:
         _virtualenv(work, interp, layout)
         with open(
@@ -124,19 +133,19 @@ def _skeleton_template(interp, layout) -> str:
             )
         try:
             os.rename(work, final)
-            work = None
+            renamed = True
         except OSError:
             if not os.path.isfile(os.path.join(final, "pyvenv.cfg")):
                 raise
     finally:
-        if work is not None:
+        if not renamed:
             import shutil
 
             shutil.rmtree(work, ignore_errors=True)
     return final
 
 
-def _virtualenv(work: str, interp, layout) -> None:
+def _virtualenv(work: str, interp: TargetInterpreter, layout: Layout) -> None:
     """virtualenv, in-process (no extra interpreter start; it caches its probe)."""
     from virtualenv import cli_run
 
@@ -163,7 +172,14 @@ def _virtualenv(work: str, interp, layout) -> None:
         raise VPythonError(f"virtualenv could not create an env for {interp.path}: {e}") from None
 
 
-def assemble(layout, key: str, interp, entries: list, metadata: dict, direct_urls=None) -> str:
+def assemble(
+    layout: Layout,
+    key: str,
+    interp: TargetInterpreter,
+    entries: list[str],
+    metadata: Mapping[str, Any],
+    direct_urls: Mapping[str, tuple[str, str]] | None = None,
+) -> str:
     """Build env ``key`` from store entries unless it exists; return its directory.
 
     ``direct_urls`` maps a store entry to ``(url, sha256)`` for packages the spec named
@@ -181,10 +197,12 @@ def assemble(layout, key: str, interp, entries: list, metadata: dict, direct_url
         if os.path.lexists(final):  # a dir without pyvenv.cfg cannot be ours: discard it
             fs.discard_tree(final, layout.tmp)
         work = _work_dir(layout.envs, f".tmp-{key}-")
+        published = False
         try:
             skeleton = _skeleton(work, interp, layout)
-            all_scripts, rewrites = [], []
-            made = set()  # dirs made in the env so far: the entries share lib/..., bin
+            all_scripts: list[dict[str, Any]] = []
+            rewrites: list[tuple[str, str]] = []
+            made: set[str] = set()  # dirs made in the env so far: the entries share lib/..., bin
             for entry in entries:
                 scripts, rewrite = link_entry(entry, work, made)
                 all_scripts += scripts
@@ -198,10 +216,10 @@ def assemble(layout, key: str, interp, entries: list, metadata: dict, direct_url
                 json.dump(meta, f, indent=1, sort_keys=True)
             checkpoint("linked")
             os.rename(work, final)
-            work = None
+            published = True
             checkpoint("published")
         finally:
-            if work is not None:
+            if not published:
                 import shutil
 
                 shutil.rmtree(work, ignore_errors=True)
@@ -261,7 +279,9 @@ def shebang_for(python: str) -> bytes:
     return data[: len(data) - len(code) - 1]
 
 
-def _write_scripts_for(final: str, work: str, scripts: list, rewrites: list) -> None:
+def _write_scripts_for(
+    final: str, work: str, scripts: list[dict[str, Any]], rewrites: list[tuple[str, str]]
+) -> None:
     """Scripts that name the env's python: ``rewrites`` (src, dst) are store files with
     the placeholder shebang (.data scripts and entry points, rendered when the entry was
     built); ``scripts`` are entry-point specs of entries built before that, generated
@@ -296,28 +316,7 @@ def _write_scripts_for(final: str, work: str, scripts: list, rewrites: list) -> 
         os.chmod(dst, 0o755)  # whatever the umask
 
 
-def write_pointer(layout, digest: str, pointer) -> None:
+def write_pointer(layout: Layout, digest: str, pointer: fastpath.Pointer) -> None:
+    """Publish ``specs/<digest>`` (one ``os.replace``): the warm path's way to the env."""
     os.makedirs(layout.specs, exist_ok=True)
-    tmp = write_new(layout.specs, ".ptr-", pointer.dump())
-    os.replace(tmp, layout.spec_pointer(digest))
-
-
-def write_new(parent: str, prefix: str, text: str) -> str:
-    """Write ``text`` to a new file ``<parent>/<prefix><unique>`` and return its path
-    (``tempfile.mkstemp`` without the import), for publishing by ``os.replace``."""
-    for _ in range(100):
-        path = os.path.join(parent, f"{prefix}{os.getpid()}-{os.urandom(4).hex()}")
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            break
-        except FileExistsError:
-            continue
-    else:
-        raise FileExistsError(f"cannot create a temp file in {parent}")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-    except BaseException:
-        os.unlink(path)
-        raise
-    return path
+    fs.write_atomic(layout.spec_pointer(digest), pointer.dump(), mode=None, prefix=".ptr-")

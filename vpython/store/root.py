@@ -133,7 +133,7 @@ class Layout:
         return os.path.join(self.specs, digest)
 
     def cached_lock(self, digest: str) -> str:
-        # Keyed by the same spec digest as the pointer (vpython.env.provision.obtain_lock).
+        # Keyed by the same spec digest as the pointer (vpython.env.resolve.obtain_lock).
         return os.path.join(self.locks, digest + ".pylock.toml")
 
 
