@@ -167,9 +167,19 @@ def _virtualenv(work: str, interp: TargetInterpreter, layout: Layout) -> None:
             setup_logging=False,
         )
     except SystemExit as e:  # virtualenv reports its own errors by exiting
-        raise VPythonError(f"virtualenv could not create an env for {interp.path} (exit {e.code})") from None
+        raise VPythonError(
+            f"virtualenv could not create an env for {interp.path} (exit {e.code})", hint=_VIRTUALENV_HINT
+        ) from None
     except Exception as e:  # noqa: BLE001 - any virtualenv failure is a build failure, not a traceback
-        raise VPythonError(f"virtualenv could not create an env for {interp.path}: {e}") from None
+        raise VPythonError(
+            f"virtualenv could not create an env for {interp.path}: {e}", hint=_VIRTUALENV_HINT
+        ) from None
+
+
+_VIRTUALENV_HINT = (
+    "check that this interpreter starts and has its standard library (run it with -c pass), "
+    "or choose another with -vpython-interpreter"
+)
 
 
 def assemble(

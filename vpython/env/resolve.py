@@ -58,7 +58,7 @@ def choose_interpreter(spec: Spec, flags: RunFlags, layout: Layout) -> Interpret
     return select_interpreter(
         version=version,
         requires_python=spec.requires_python,
-        explicit=getattr(flags, "interpreter", None),
+        explicit=flags.interpreter,
         cache_dir=layout.interpreters,
     )
 

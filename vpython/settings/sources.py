@@ -77,7 +77,11 @@ def _load_config(path: str) -> dict[str, Any]:
         with open(path, "rb") as f:
             raw = f.read()
     except OSError as e:
-        raise ConfigError(f"cannot read the config file: {e.strerror}", path=path) from None
+        raise ConfigError(
+            f"cannot read the config file: {e.strerror}",
+            path=path,
+            hint="make it readable, or point VPYTHON_CONFIG at another file",
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -91,7 +95,14 @@ def _load_config(path: str) -> dict[str, Any]:
     try:
         data = toml.loads(text)
     except toml.TOMLDecodeError as e:
-        raise ConfigError(f"invalid TOML: {e}", path=path, hint="fix the TOML syntax at that place") from None
+        # lineno/colno: on vpython.toml's own error, and tomllib's from 3.14
+        raise ConfigError(
+            f"invalid TOML: {e}",
+            path=path,
+            line=getattr(e, "lineno", None),
+            column=getattr(e, "colno", None),
+            hint="fix the TOML syntax at that place",
+        ) from None
     unknown = sorted(set(data) - set(CONFIG_KEYS))
     if unknown:
         raise ConfigError(
