@@ -71,7 +71,9 @@ def test_env_meta_is_empty_when_missing_or_broken(tmp_path):
     with open(os.path.join(layout.env_dir("bad"), ENV_META), "w") as f:
         f.write("{not json")
     assert read_env_meta(layout, "good")["entries"] == ["e1"]
-    assert read_env_meta(layout, "none") == read_env_meta(layout, "list") == read_env_meta(layout, "bad") == {}
+    assert (
+        read_env_meta(layout, "none") == read_env_meta(layout, "list") == read_env_meta(layout, "bad") == {}
+    )
 
 
 def test_a_held_env_is_neither_deleted_nor_reported_free(tmp_path):

@@ -46,7 +46,9 @@ def _env(layout: Layout, key: str, *, entries, shas, skeleton, age: float = 0) -
 def _skeleton(layout: Layout, name: str, interpreter: str, ident: str) -> None:
     d = os.path.join(layout.skeletons, name)
     _touch(os.path.join(d, "pyvenv.cfg"))
-    _touch(os.path.join(d, gc.SKELETON_META), json.dumps({"interpreter": interpreter, "interpreter_id": ident}))
+    _touch(
+        os.path.join(d, gc.SKELETON_META), json.dumps({"interpreter": interpreter, "interpreter_id": ident})
+    )
 
 
 @pytest.fixture

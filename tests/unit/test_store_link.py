@@ -98,4 +98,6 @@ def test_a_rebuilt_entry_is_not_discarded_for_an_older_change(tmp_path):
     st = entry.stat()
     discard_changed(EntryChanged(str(entry), "x was modified", (st.st_dev, st.st_ino)), layout)
     assert not entry.exists()
-    discard_changed(EntryChanged(str(entry), "x was modified", (st.st_dev, st.st_ino)), layout)  # gone: no error
+    discard_changed(
+        EntryChanged(str(entry), "x was modified", (st.st_dev, st.st_ino)), layout
+    )  # gone: no error

@@ -29,7 +29,9 @@ def test_a_lock_dies_with_its_holder(tmp_path):
         "with flocked(sys.argv[1], exclusive=True): print('held', flush=True); sys.stdin.read()\n"
     )
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    child = subprocess.Popen([sys.executable, "-c", code, path, root], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, path, root], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
     try:
         assert child.stdout.readline() == b"held\n"
         with flocked(path, exclusive=False, blocking=False) as got:

@@ -29,8 +29,12 @@ def test_freeze_then_read_round_trips_and_makes_files_read_only(tmp_path):
     manifest = read_manifest(entry)
     rels = [rel for rel, _, _ in manifest]
     assert sorted(rels) == sorted(
-        ["bin/data.txt", "bin/tool", "lib/python3.11/site-packages/pkg/__init__.py",
-         "lib/python3.11/site-packages/pkg-1.0.dist-info/RECORD"]
+        [
+            "bin/data.txt",
+            "bin/tool",
+            "lib/python3.11/site-packages/pkg/__init__.py",
+            "lib/python3.11/site-packages/pkg-1.0.dist-info/RECORD",
+        ]
     )
     assert not any(r.startswith(META_DIR) for r in rels)  # the entry's own records are not listed
     for rel, size, mtime in manifest:

@@ -20,8 +20,13 @@ SITE = packages.site_packages_rel(INTERP.version)
 
 
 def _artifact(wheel) -> Artifact:
-    return Artifact(name=wheel.name.split("-")[0], version="1.0", filename=wheel.name,
-                    sha256=sha256_file(wheel), path=str(wheel))
+    return Artifact(
+        name=wheel.name.split("-")[0],
+        version="1.0",
+        filename=wheel.name,
+        sha256=sha256_file(wheel),
+        path=str(wheel),
+    )
 
 
 class Fetcher:
@@ -70,8 +75,9 @@ def test_names_of_entries_and_site_packages():
 
 def test_ensure_entries_builds_frozen_compiled_entries_once(tmp_path):
     layout = Layout(str(tmp_path / "root"))
-    wheel = make_wheel(tmp_path / "wh", "tinypkg", "1.0",
-                       entry_points={"console_scripts": {"tinypkg": "tinypkg:main"}})
+    wheel = make_wheel(
+        tmp_path / "wh", "tinypkg", "1.0", entry_points={"console_scripts": {"tinypkg": "tinypkg:main"}}
+    )
     art = _artifact(wheel)
     fetch = Fetcher(layout)
     progress = []

@@ -36,8 +36,13 @@ def _root(tmp_path):
 
 
 def freeze_entry(path: str, sub: str = "pkg") -> str:
-    make_entry(path, {f"lib/python3.11/site-packages/{sub}/__init__.py": b"x = 1\n",
-                      f"lib/python3.11/site-packages/{sub}-1.0.dist-info/METADATA": b"Name: x\n"})
+    make_entry(
+        path,
+        {
+            f"lib/python3.11/site-packages/{sub}/__init__.py": b"x = 1\n",
+            f"lib/python3.11/site-packages/{sub}-1.0.dist-info/METADATA": b"Name: x\n",
+        },
+    )
     freeze(path)
     return path
 

@@ -52,7 +52,9 @@ def test_a_wheel_dir_wins_and_file_urls_work(tmp_path, wheel):
 def test_a_hash_mismatch_stores_nothing_and_names_both_hashes(tmp_path, wheel):
     layout = Layout(str(tmp_path / "root"))
     art = _artifact(wheel, path=str(wheel), sha256="0" * 64)
-    with pytest.raises(IntegrityError, match=f"expects sha256 {'0' * 64} but the file has sha256 {sha256_file(wheel)}") as e:
+    with pytest.raises(
+        IntegrityError, match=f"expects sha256 {'0' * 64} but the file has sha256 {sha256_file(wheel)}"
+    ) as e:
         wheels.fetch_one(art, layout, Sources())
     assert e.value.hint and _nothing_stored(layout) and os.listdir(layout.tmp) == []
 
