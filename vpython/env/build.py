@@ -29,6 +29,8 @@ from vpython.store.manifest import PLACEHOLDER_PYTHON
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from installer.scripts import ScriptSection
+
     from vpython.store.protocols import LockedArtifact, TargetInterpreter
     from vpython.store.root import Layout
 
@@ -210,7 +212,7 @@ def assemble(
         published = False
         try:
             skeleton = _skeleton(work, interp, layout)
-            all_scripts: list[dict[str, Any]] = []
+            all_scripts: list[dict[str, str]] = []
             rewrites: list[tuple[str, str]] = []
             made: set[str] = set()  # dirs made in the env so far: the entries share lib/..., bin
             for entry in entries:
@@ -290,7 +292,7 @@ def shebang_for(python: str) -> bytes:
 
 
 def _write_scripts_for(
-    final: str, work: str, scripts: list[dict[str, Any]], rewrites: list[tuple[str, str]]
+    final: str, work: str, scripts: list[dict[str, str]], rewrites: list[tuple[str, str]]
 ) -> None:
     """Scripts that name the env's python: ``rewrites`` (src, dst) are store files with
     the placeholder shebang (.data scripts and entry points, rendered when the entry was
@@ -298,13 +300,15 @@ def _write_scripts_for(
     here by installer."""
     python = fastpath.env_python(final)
     if scripts:
+        from typing import cast
+
         from installer.scripts import Script
 
         bindir = fastpath.env_bin(work)
         for spec in scripts:
-            name, data = Script(spec["name"], spec["module"], spec["attr"], spec["section"]).generate(
-                python, "posix"
-            )
+            # "console" or "gui", as the entry's builder wrote it from entry_points.txt
+            section = cast("ScriptSection", spec["section"])
+            name, data = Script(spec["name"], spec["module"], spec["attr"], section).generate(python, "posix")
             path = os.path.join(bindir, name)
             if os.path.lexists(path):
                 os.unlink(path)

@@ -20,9 +20,10 @@ from vpython.spec.load import parse_discovered, spec_hash
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
-    from typing import Any, Protocol
+    from typing import Protocol
 
     from packaging.pylock import Pylock
+    from packaging.tags import Tag
 
     from vpython.interpreters import Interpreter
     from vpython.lock.pylock import Artifact
@@ -93,7 +94,7 @@ def obtain_lock(
     sources: Sources,
     layout: Layout,
     digest: str,
-    tags: Sequence[Any],
+    tags: Sequence[Tag],
 ) -> tuple[Pylock | None, str | None]:
     """The lock that governs this run and where it is: the user's lockfile if fresh, else
     a cached resolution, else a new resolution (cached under the spec digest). (None,
@@ -124,7 +125,7 @@ def _resolve_into_cache(
     interp: Interpreter,
     sources: Sources,
     layout: Layout,
-    tags: Sequence[Any],
+    tags: Sequence[Tag],
     cached: str,
 ) -> tuple[Pylock | None, str | None]:
     """Resolve the spec for ``interp`` and keep the resolution at ``cached``."""
@@ -151,7 +152,7 @@ def _resolve_into_cache(
     return lock, cached
 
 
-def direct_reference_urls(spec: Spec, tags: Sequence[Any]) -> tuple[str, ...]:
+def direct_reference_urls(spec: Spec, tags: Sequence[Tag]) -> tuple[str, ...]:
     """The spec's ``name @ url`` URLs that carry credentials (for downloads only)."""
     from packaging.requirements import InvalidRequirement, Requirement
 
@@ -170,7 +171,7 @@ def direct_reference_urls(spec: Spec, tags: Sequence[Any]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def mark_direct_references(spec: Spec, tags: Sequence[Any], artifacts: list[Artifact]) -> list[Artifact]:
+def mark_direct_references(spec: Spec, tags: Sequence[Tag], artifacts: list[Artifact]) -> list[Artifact]:
     """Artifacts the spec names by ``name @ url`` carry that URL (PEP 610); packages
     installed by name and version from an index or find-links do not get one."""
     import dataclasses

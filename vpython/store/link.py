@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from vpython import fs
 from vpython.store.manifest import META_DIR, SCRIPTS, legacy_link_info, read_link_info, read_manifest
@@ -58,7 +58,7 @@ class _LinkPlan:
         try:
             self.manifest: list[ManifestEntry] = read_manifest(entry)
             info = read_link_info(entry)
-            self.scripts: list[dict[str, Any]] = []
+            self.scripts: list[dict[str, str]] = []
             if info is None:
                 with open(os.path.join(entry, META_DIR, SCRIPTS), encoding="utf-8") as f:
                     self.scripts = json.load(f)
@@ -70,7 +70,7 @@ class _LinkPlan:
 
 def link_entry(
     entry: str, env_dir: str, made: set[str] | None = None
-) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+) -> tuple[list[dict[str, str]], list[tuple[str, str]]]:
     """Hardlink every file of ``entry`` into ``env_dir`` (copy across filesystems),
     checking each against the manifest as it goes.
 
