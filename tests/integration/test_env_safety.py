@@ -208,7 +208,7 @@ def test_passive_prune_only_renames_in_the_foreground(env_vars, vpython_root, tm
     import shutil
 
     from vpython import fs
-    from vpython.store import gc
+    from vpython.store import prune
     from vpython.store.root import Layout
 
     stale = []
@@ -225,7 +225,7 @@ def test_passive_prune_only_renames_in_the_foreground(env_vars, vpython_root, tm
 
     monkeypatch.setattr(shutil, "rmtree", no_delete)
     monkeypatch.setattr(fs, "remove_tree", no_delete)
-    deleted = gc.prune_some(Layout(str(vpython_root)))
+    deleted = prune.prune_some(Layout(str(vpython_root)))
     monkeypatch.undo()
     assert sorted(deleted) == sorted(stale) and envs_in(vpython_root) == []
     tmp = vpython_root / "v1" / "tmp"
@@ -238,7 +238,7 @@ def test_daily_store_sweep_runs_in_the_background_and_skips_a_busy_store(env_var
     """Deleting envs frees almost nothing (their files are the store's hardlinks); only
     gc removed store entries. Now a cold run starts a background sweep at most once a
     day; it never runs while a build holds the store lock (it retries on a later run)."""
-    from vpython.store.gc import delete_env
+    from vpython.store.envs import delete_env
     from vpython.store.locks import flocked, store_lock_path
     from vpython.store.root import Layout
 

@@ -601,22 +601,6 @@ def test_concurrent_cold_runs_download_each_wheel_once(local_index, wheelhouse, 
     assert not os.listdir(vpython_root / "v1" / "store" / "fetching")  # each lock file went with its holder
 
 
-def test_a_rebuilt_entry_is_not_discarded_for_an_older_change(tmp_path):
-    """Two runs find the same changed entry; the first rebuilds it. The second's
-    EntryChanged names the old entry dir (its identity): the new one stays."""
-    from vpython.store import packages
-    from vpython.store.root import Layout
-
-    layout = Layout(str(tmp_path / "root"))
-    entry = tmp_path / "root" / "v1" / "store" / "packages" / "e"
-    entry.mkdir(parents=True)
-    packages.discard_changed(packages.EntryChanged(str(entry), "x was modified", (0, 0)), layout)
-    assert entry.is_dir()
-    st = entry.stat()
-    packages.discard_changed(packages.EntryChanged(str(entry), "x was modified", (st.st_dev, st.st_ino)), layout)
-    assert not entry.exists()
-
-
 def test_store_entries_built_before_link_info_still_link(vp, tmp_path):
     """An entry as earlier versions built it (no .vpython/link.json, entry points listed
     in scripts.json rather than rendered in bin/) is linked, its scripts generated."""

@@ -246,7 +246,7 @@ def test_gc_collects_skeletons_build_locks_and_cached_resolutions(env_vars, vpyt
     held_lock = v1 / "envs" / ".gone2.build.lock"
     held_lock.touch()
     # Cached resolutions: one per spec digest, beside specs/<digest>.
-    locks = sorted(os.listdir(v1 / "locks"))  # and plans (vpython.env.provision), keyed alike
+    locks = sorted(os.listdir(v1 / "locks"))  # and plans (vpython.env.plan), keyed alike
     assert len([n for n in locks if n.endswith(".pylock.toml")]) == 2
     assert all(n.split(".")[0] in os.listdir(v1 / "specs") for n in locks)
     month_ago = time.time() - 30 * 86400

@@ -101,7 +101,7 @@ def test_32_concurrent_cold_runs_of_different_specs_sharing_packages(rel_index, 
 def test_200_warm_runs_race_a_gc_loop(rel_index, root, tmp_path):
     """Two streams of 100 back-to-back runs of two specs while another thread runs
     ``vpython gc --older-than 0`` and ``prune_some(max_age=0)`` in a loop."""
-    from vpython.store.gc import prune_some
+    from vpython.store.prune import prune_some
     from vpython.store.root import Layout
 
     scripts = [script_for(tmp_path, "w0.py", ["tinyapp", "bigdep"]),

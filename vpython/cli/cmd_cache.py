@@ -20,9 +20,9 @@ def _age(seconds: float) -> str:
 
 
 def _count_size(paths: list) -> tuple:
-    from vpython.store.gc import _unique_size
+    from vpython.store.sizes import unique_size
 
-    return len(paths), _unique_size(paths)
+    return len(paths), unique_size(paths)
 
 
 def _files(base: str, pred) -> list:
@@ -102,7 +102,10 @@ def _verify(layout, repair: bool) -> int:
 
 def _info(layout) -> int:
     from vpython.cli.cmd_gc import human_bytes
-    from vpython.store.gc import _entries_in, _unique_size, env_last_use, list_envs, read_env_meta, walk_stats
+    from vpython.store.envs import env_last_use, list_envs, read_env_meta
+    from vpython.store.root import list_names as _entries_in
+    from vpython.store.sizes import unique_size as _unique_size
+    from vpython.store.sizes import walk_stats
 
     now = time.time()
     rows = [("ENV", "PACKAGES", "OWN SIZE", "LAST USE", "SPEC")]

@@ -17,18 +17,29 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING, Any
 
 from vpython import FORMAT_VERSION, __version__, fs
 from vpython.env import fastpath
 from vpython.errors import VPythonError
 from vpython.faults import checkpoint
-from vpython.store import packages as pkgstore
+from vpython.store.link import link_entry
+from vpython.store.manifest import PLACEHOLDER_PYTHON
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from installer.scripts import ScriptSection
+
+    from vpython.store.protocols import LockedArtifact, TargetInterpreter
+    from vpython.store.root import Layout
 
 META = ".vpython-env.json"
 SKELETON_META = ".vpython-skeleton.json"  # in each skeleton template, for gc; not copied
 
 
-def env_key(interp, artifacts) -> str:
+def env_key(interp: TargetInterpreter, artifacts: Iterable[LockedArtifact]) -> str:
+    """The env's key: the format version, the interpreter's identity and the exact artifact set."""
     h = fastpath._sha256()  # the builtin sha256: hashlib would load OpenSSL (~3 ms)
     h.update(f"vpython-env/{FORMAT_VERSION}\n".encode())
     h.update(f"{os.path.realpath(interp.path)}\n{fastpath.interpreter_id(interp.path)}\n".encode())
@@ -39,7 +50,7 @@ def env_key(interp, artifacts) -> str:
     return h.hexdigest()[:32]
 
 
-def _skeleton(work: str, interp, layout) -> str:
+def _skeleton(work: str, interp: TargetInterpreter, layout: Layout) -> str:
     """An empty venv for ``interp`` at ``work``: a copy of this interpreter's skeleton
     template, which ``virtualenv`` made once (no seed packages).
 
@@ -94,7 +105,7 @@ def _work_dir(parent: str, prefix: str) -> str:
     raise FileExistsError(f"cannot create a work dir in {parent}")
 
 
-def _skeleton_template(interp, layout) -> str:
+def _skeleton_template(interp: TargetInterpreter, layout: Layout) -> str:
     """``<root>/v1/skeletons/<key>``: virtualenv's empty venv for ``interp``, made once
     and published by rename (concurrent makers: the first rename wins)."""
     ident = f"{os.path.realpath(interp.path)}\n{fastpath.interpreter_id(interp.path)}\n{__version__}\n"
@@ -107,6 +118,7 @@ def _skeleton_template(interp, layout) -> str:
         return final
     os.makedirs(base, exist_ok=True)
     work = _work_dir(base, f".tmp-{key}-")
+    renamed = False
     try:
         _virtualenv(work, interp, layout)
         with open(
@@ -123,19 +135,19 @@ def _skeleton_template(interp, layout) -> str:
             )
         try:
             os.rename(work, final)
-            work = None
+            renamed = True
         except OSError:
             if not os.path.isfile(os.path.join(final, "pyvenv.cfg")):
                 raise
     finally:
-        if work is not None:
+        if not renamed:
             import shutil
 
             shutil.rmtree(work, ignore_errors=True)
     return final
 
 
-def _virtualenv(work: str, interp, layout) -> None:
+def _virtualenv(work: str, interp: TargetInterpreter, layout: Layout) -> None:
     """virtualenv, in-process (no extra interpreter start; it caches its probe)."""
     from virtualenv import cli_run
 
@@ -157,18 +169,35 @@ def _virtualenv(work: str, interp, layout) -> None:
             setup_logging=False,
         )
     except SystemExit as e:  # virtualenv reports its own errors by exiting
-        raise VPythonError(f"virtualenv could not create an env for {interp.path} (exit {e.code})") from None
+        raise VPythonError(
+            f"virtualenv could not create an env for {interp.path} (exit {e.code})", hint=_VIRTUALENV_HINT
+        ) from None
     except Exception as e:  # noqa: BLE001 - any virtualenv failure is a build failure, not a traceback
-        raise VPythonError(f"virtualenv could not create an env for {interp.path}: {e}") from None
+        raise VPythonError(
+            f"virtualenv could not create an env for {interp.path}: {e}", hint=_VIRTUALENV_HINT
+        ) from None
 
 
-def assemble(layout, key: str, interp, entries: list, metadata: dict, direct_urls=None) -> str:
+_VIRTUALENV_HINT = (
+    "check that this interpreter starts and has its standard library (run it with -c pass), "
+    "or choose another with -vpython-interpreter"
+)
+
+
+def assemble(
+    layout: Layout,
+    key: str,
+    interp: TargetInterpreter,
+    entries: list[str],
+    metadata: Mapping[str, Any],
+    direct_urls: Mapping[str, tuple[str, str]] | None = None,
+) -> str:
     """Build env ``key`` from store entries unless it exists; return its directory.
 
     ``direct_urls`` maps a store entry to ``(url, sha256)`` for packages the spec named
     by a direct reference: those get a PEP 610 ``direct_url.json``.
 
-    Raises ``packages.EntryChanged`` (nothing published, the work dir removed) if an
+    Raises ``vpython.store.link.EntryChanged`` (nothing published, the work dir removed) if an
     entry's files do not match its manifest: the caller rebuilds it and calls again."""
     from vpython.store.locks import exclusive_build_lock
 
@@ -180,12 +209,14 @@ def assemble(layout, key: str, interp, entries: list, metadata: dict, direct_url
         if os.path.lexists(final):  # a dir without pyvenv.cfg cannot be ours: discard it
             fs.discard_tree(final, layout.tmp)
         work = _work_dir(layout.envs, f".tmp-{key}-")
+        published = False
         try:
             skeleton = _skeleton(work, interp, layout)
-            all_scripts, rewrites = [], []
-            made = set()  # dirs made in the env so far: the entries share lib/..., bin
+            all_scripts: list[dict[str, str]] = []
+            rewrites: list[tuple[str, str]] = []
+            made: set[str] = set()  # dirs made in the env so far: the entries share lib/..., bin
             for entry in entries:
-                scripts, rewrite = pkgstore.link_entry(entry, work, made)
+                scripts, rewrite = link_entry(entry, work, made)
                 all_scripts += scripts
                 rewrites += rewrite
                 if direct_urls and entry in direct_urls:
@@ -197,10 +228,10 @@ def assemble(layout, key: str, interp, entries: list, metadata: dict, direct_url
                 json.dump(meta, f, indent=1, sort_keys=True)
             checkpoint("linked")
             os.rename(work, final)
-            work = None
+            published = True
             checkpoint("published")
         finally:
-            if work is not None:
+            if not published:
                 import shutil
 
                 shutil.rmtree(work, ignore_errors=True)
@@ -255,25 +286,29 @@ def shebang_for(python: str) -> bytes:
 
     # installer renders "<shebang>\n<code>"; take the shebang through its public API.
     script = Script("x", "x", "x", "console")
-    code = script.generate(pkgstore.PLACEHOLDER_PYTHON, "posix")[1][len(pkgstore.PLACEHOLDER_PYTHON) + 3 :]
+    code = script.generate(PLACEHOLDER_PYTHON, "posix")[1][len(PLACEHOLDER_PYTHON) + 3 :]
     data = script.generate(python, "posix")[1]
     return data[: len(data) - len(code) - 1]
 
 
-def _write_scripts_for(final: str, work: str, scripts: list, rewrites: list) -> None:
+def _write_scripts_for(
+    final: str, work: str, scripts: list[dict[str, str]], rewrites: list[tuple[str, str]]
+) -> None:
     """Scripts that name the env's python: ``rewrites`` (src, dst) are store files with
     the placeholder shebang (.data scripts and entry points, rendered when the entry was
     built); ``scripts`` are entry-point specs of entries built before that, generated
     here by installer."""
     python = fastpath.env_python(final)
     if scripts:
+        from typing import cast
+
         from installer.scripts import Script
 
         bindir = fastpath.env_bin(work)
         for spec in scripts:
-            name, data = Script(spec["name"], spec["module"], spec["attr"], spec["section"]).generate(
-                python, "posix"
-            )
+            # "console" or "gui", as the entry's builder wrote it from entry_points.txt
+            section = cast("ScriptSection", spec["section"])
+            name, data = Script(spec["name"], spec["module"], spec["attr"], section).generate(python, "posix")
             path = os.path.join(bindir, name)
             if os.path.lexists(path):
                 os.unlink(path)
@@ -283,7 +318,7 @@ def _write_scripts_for(final: str, work: str, scripts: list, rewrites: list) -> 
     if not rewrites:
         return
     shebang = shebang_for(python)
-    skip = len(pkgstore.PLACEHOLDER_PYTHON) + 2
+    skip = len(PLACEHOLDER_PYTHON) + 2
     for src, dst in rewrites:
         with open(src, "rb") as f:
             content = f.read()
@@ -295,28 +330,7 @@ def _write_scripts_for(final: str, work: str, scripts: list, rewrites: list) -> 
         os.chmod(dst, 0o755)  # whatever the umask
 
 
-def write_pointer(layout, digest: str, pointer) -> None:
+def write_pointer(layout: Layout, digest: str, pointer: fastpath.Pointer) -> None:
+    """Publish ``specs/<digest>`` (one ``os.replace``): the warm path's way to the env."""
     os.makedirs(layout.specs, exist_ok=True)
-    tmp = write_new(layout.specs, ".ptr-", pointer.dump())
-    os.replace(tmp, layout.spec_pointer(digest))
-
-
-def write_new(parent: str, prefix: str, text: str) -> str:
-    """Write ``text`` to a new file ``<parent>/<prefix><unique>`` and return its path
-    (``tempfile.mkstemp`` without the import), for publishing by ``os.replace``."""
-    for _ in range(100):
-        path = os.path.join(parent, f"{prefix}{os.getpid()}-{os.urandom(4).hex()}")
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            break
-        except FileExistsError:
-            continue
-    else:
-        raise FileExistsError(f"cannot create a temp file in {parent}")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-    except BaseException:
-        os.unlink(path)
-        raise
-    return path
+    fs.write_atomic(layout.spec_pointer(digest), pointer.dump(), mode=None, prefix=".ptr-")

@@ -9,10 +9,11 @@ import sys
 # block below (it treats any name TYPE_CHECKING as true), the interpreter skips it.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from typing import NoReturn
 
 
-def child_environ(env_dir: str, bin_dir: str, base: dict | None = None) -> dict:
+def child_environ(env_dir: str, bin_dir: str, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment the script sees.
 
     ``PYTHONHOME`` would point the venv at another stdlib, so it goes; user site-packages
@@ -33,7 +34,9 @@ def child_environ(env_dir: str, bin_dir: str, base: dict | None = None) -> dict:
     return env
 
 
-def exec_python(python: str, argv: list, env: dict, keep_fds: tuple = ()) -> NoReturn:
+def exec_python(
+    python: str, argv: Sequence[str], env: Mapping[str, str], keep_fds: Sequence[int] = ()
+) -> NoReturn:
     """Replace this process with ``python argv...``; on Windows run it and exit with its code.
 
     ``keep_fds`` (the env's shared lock) are made inheritable so the lock is held for

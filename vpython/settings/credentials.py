@@ -37,7 +37,7 @@ def strip_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
-def credentials_for(url: str, sources: Sources):
+def credentials_for(url: str, sources: Sources) -> tuple[str, str] | None:
     """(user, password) for a download URL: from an index, find-links or direct-reference
     URL on the same host, else from ``~/.netrc``, else None."""
     target = urlsplit(url)
@@ -57,7 +57,7 @@ def credentials_for(url: str, sources: Sources):
     return _netrc_credentials(target.hostname)
 
 
-def _netrc_credentials(host: str | None):
+def _netrc_credentials(host: str | None) -> tuple[str, str] | None:
     """(login, password) for ``host`` from ``$NETRC`` or ``~/.netrc`` (as pip and uv
     read it), else None. A malformed file counts as no entry: its parse errors can
     quote the file's tokens, so they are never shown."""

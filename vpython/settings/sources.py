@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from vpython.errors import ConfigError
 from vpython.settings import config_path
@@ -28,23 +30,38 @@ DEFAULT_INDEX = "https://pypi.org/simple"
 CONFIG_KEYS = ("index-url", "extra-index-urls", "find-links", "offline", "exclude-newer")
 
 
+class SourceFlags(Protocol):
+    """The command-line flags that choose package sources (vpython.cli.flags.VPythonFlags
+    has them; ``exclude_newer`` is read when a flags object has it)."""
+
+    @property
+    def index_url(self) -> str | None: ...
+    @property
+    def find_links(self) -> Sequence[str] | None: ...
+    @property
+    def offline(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Sources:
+    """Where packages come from, merged from every layer (module docstring)."""
+
     index_url: str = DEFAULT_INDEX  # "" = no index (find-links only)
-    extra_index_urls: tuple = ()
-    find_links: tuple = ()
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
     offline: bool = False
     exclude_newer: str | None = None
-    origin: dict = field(default_factory=dict, compare=False, hash=False)  # key -> where it came from
+    # key -> where it came from
+    origin: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     # URLs that only lend credentials to downloads from their host (the spec's direct
     # references ``name @ https://user:token@host/...``): locks record no credentials.
-    credential_urls: tuple = field(default=(), compare=False)
+    credential_urls: tuple[str, ...] = field(default=(), compare=False)
 
-    def index_urls(self) -> list:
+    def index_urls(self) -> list[str]:
         return ([self.index_url] if self.index_url else []) + list(self.extra_index_urls)
 
 
-def _load_config(path: str) -> dict:
+def _load_config(path: str) -> dict[str, Any]:
     if not os.path.isfile(path):
         if os.environ.get("VPYTHON_CONFIG"):
             raise ConfigError(
@@ -60,7 +77,11 @@ def _load_config(path: str) -> dict:
         with open(path, "rb") as f:
             raw = f.read()
     except OSError as e:
-        raise ConfigError(f"cannot read the config file: {e.strerror}", path=path) from None
+        raise ConfigError(
+            f"cannot read the config file: {e.strerror}",
+            path=path,
+            hint="make it readable, or point VPYTHON_CONFIG at another file",
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -74,7 +95,14 @@ def _load_config(path: str) -> dict:
     try:
         data = toml.loads(text)
     except toml.TOMLDecodeError as e:
-        raise ConfigError(f"invalid TOML: {e}", path=path, hint="fix the TOML syntax at that place") from None
+        # lineno/colno: on vpython.toml's own error, and tomllib's from 3.14
+        raise ConfigError(
+            f"invalid TOML: {e}",
+            path=path,
+            line=getattr(e, "lineno", None),
+            column=getattr(e, "colno", None),
+            hint="fix the TOML syntax at that place",
+        ) from None
     unknown = sorted(set(data) - set(CONFIG_KEYS))
     if unknown:
         raise ConfigError(
@@ -90,8 +118,10 @@ _KIND_HINTS = {
 }
 
 
-def _validated(data: dict, where: str) -> dict:
-    out = {}
+def _validated(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``data`` with each known key's value checked (lists become tuples); ``where``
+    names the layer in errors (the config file's path, or the spec's table)."""
+    out: dict[str, Any] = {}
     for key, value in data.items():
         wanted = None
         if key in ("index-url", "exclude-newer"):
@@ -111,18 +141,20 @@ def _validated(data: dict, where: str) -> dict:
     return out
 
 
-def _split(value: str) -> tuple:
+def _split(value: str) -> tuple[str, ...]:
     return tuple(v for v in re.split(r"[\s,]+", value) if v)
 
 
-def load_sources(*, flags=None, spec_tool: dict | None = None, base_dir: str | None = None) -> Sources:
-    """Merge all layers into one Sources."""
-    layers = []
+def load_sources(
+    *, flags: SourceFlags | None = None, spec_tool: dict[str, Any] | None = None, base_dir: str | None = None
+) -> Sources:
+    """Merge all layers into one Sources (relative find-links are relative to ``base_dir``)."""
+    layers: list[tuple[str, dict[str, Any]]] = []
     layers.append(("config " + config_path(), _load_config(config_path())))
     if spec_tool:
         tool = {k: v for k, v in spec_tool.items() if k in CONFIG_KEYS}
         layers.append(("spec [tool.vpython]", _validated(tool, "spec [tool.vpython]")))
-    env = {}
+    env: dict[str, Any] = {}
     if os.environ.get("VPYTHON_INDEX_URL") is not None:
         env["index-url"] = os.environ["VPYTHON_INDEX_URL"]
     if os.environ.get("VPYTHON_EXTRA_INDEX_URL"):
@@ -135,18 +167,9 @@ def load_sources(*, flags=None, spec_tool: dict | None = None, base_dir: str | N
         env["exclude-newer"] = os.environ["VPYTHON_EXCLUDE_NEWER"]
     layers.append(("environment", env))
     if flags is not None:
-        f = {}
-        if getattr(flags, "index_url", None) is not None:
-            f["index-url"] = flags.index_url
-        if getattr(flags, "find_links", None):
-            f["find-links"] = tuple(flags.find_links)
-        if getattr(flags, "offline", False):
-            f["offline"] = True
-        if getattr(flags, "exclude_newer", None):
-            f["exclude-newer"] = flags.exclude_newer
-        layers.append(("command line", f))
-    merged: dict = {}
-    origin: dict = {}
+        layers.append(("command line", _flag_layer(flags)))
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
     for name, layer in layers:
         for key, value in layer.items():
             merged[key] = value
@@ -166,3 +189,17 @@ def load_sources(*, flags=None, spec_tool: dict | None = None, base_dir: str | N
         exclude_newer=merged.get("exclude-newer"),
         origin=origin,
     )
+
+
+def _flag_layer(flags: SourceFlags) -> dict[str, Any]:
+    f: dict[str, Any] = {}
+    if flags.index_url is not None:
+        f["index-url"] = flags.index_url
+    if flags.find_links:
+        f["find-links"] = tuple(flags.find_links)
+    if flags.offline:
+        f["offline"] = True
+    exclude_newer = getattr(flags, "exclude_newer", None)  # only the lock/build subcommands have it
+    if exclude_newer:
+        f["exclude-newer"] = exclude_newer
+    return f

@@ -7,10 +7,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from vpython.store.root import Layout
 
 
 @contextlib.contextmanager
-def flocked(path: str, *, exclusive: bool, blocking: bool = True):
+def flocked(path: str, *, exclusive: bool, blocking: bool = True) -> Iterator[bool]:
     """Yield True with the lock held, or False if ``blocking`` is off and it is busy."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -32,7 +38,7 @@ def flocked(path: str, *, exclusive: bool, blocking: bool = True):
 
 
 @contextlib.contextmanager
-def exclusive_build_lock(path: str):
+def exclusive_build_lock(path: str) -> Iterator[None]:
     """One builder per cache entry, released when the holder dies.
 
     On POSIX this is the same ``flock`` on the same file that ``filelock.UnixFileLock``
@@ -52,5 +58,6 @@ def exclusive_build_lock(path: str):
         yield
 
 
-def store_lock_path(layout) -> str:
+def store_lock_path(layout: Layout) -> str:
+    """The store lock: shared by every build, exclusive for gc's store sweep and repair."""
     return os.path.join(layout.base, "store.lock")

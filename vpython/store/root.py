@@ -13,6 +13,12 @@ import sys
 
 from vpython import FORMAT_VERSION
 
+# typing costs ~2 ms to import and this module is on the warm path; mypy reads the
+# block below (it treats any name TYPE_CHECKING as true), the interpreter skips it.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from vpython.errors import VPythonError
+
 
 def _uid() -> int:
     getuid = getattr(os, "getuid", None)
@@ -109,7 +115,7 @@ class Layout:
         self.app_data = os.path.join(self.base, "virtualenv-app-data")
         # pex's build cache for `vpython build --format pex` (vpython.artifacts.build).
         self.pex_root = os.path.join(self.base, "pex-root")
-        # mtime = when passive pruning last started a store sweep (vpython.store.gc).
+        # mtime = when passive pruning last started a store sweep (vpython.store.prune).
         self.sweep_stamp = os.path.join(self.base, "last-sweep")
 
     def env_dir(self, key: str) -> str:
@@ -127,8 +133,18 @@ class Layout:
         return os.path.join(self.specs, digest)
 
     def cached_lock(self, digest: str) -> str:
-        # Keyed by the same spec digest as the pointer (vpython.env.provision.obtain_lock).
+        # Keyed by the same spec digest as the pointer (vpython.env.resolve.obtain_lock).
         return os.path.join(self.locks, digest + ".pylock.toml")
+
+
+def list_names(path: str) -> list[str]:
+    """The sorted names in a cache directory, hidden (``.``) names skipped: the entries of
+    ``store/packages``, ``store/wheels``, ``specs``, ``locks``, ``tmp``... ``[]`` when it
+    cannot be listed (not made yet, or gone)."""
+    try:
+        return sorted(n for n in os.listdir(path) if not n.startswith("."))
+    except OSError:
+        return []
 
 
 # errno names of failures that mean "this cache root cannot take writes" (disk full,
@@ -144,7 +160,7 @@ def is_disk_error(e: OSError) -> bool:
     return e.errno in {getattr(errno, n) for n in _DISK_ERRNOS if hasattr(errno, n)}
 
 
-def cache_write_error(e: OSError, root: str):
+def cache_write_error(e: OSError, root: str) -> VPythonError:
     """A VPythonError for ``e`` (raised while writing under ``root``) that names the
     root, the file when known, and what to do."""
     import errno

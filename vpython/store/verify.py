@@ -23,19 +23,31 @@ rebuilds them from the verified wheels; an env held by a running script is skipp
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from vpython import fs
-from vpython.store.gc import ENV_META, _entries_in, delete_env, list_envs, walk_stats
+from vpython.store.envs import ENV_META, delete_env, list_envs
+from vpython.store.root import list_names
+from vpython.store.sizes import walk_stats
+
+if TYPE_CHECKING:
+    from vpython.store.root import Layout
 
 
+@dataclass
 class VerifyReport:
-    def __init__(self) -> None:
-        self.entries_checked = 0
-        self.envs_checked = 0
-        self.damaged_entries: dict = {}  # entry name -> distribution (for the report)
-        self.env_damage: dict = {}  # env key -> sorted list of reasons
-        self.entry_users: dict = {}  # entry name -> env keys sharing its files
-        self.envs_deleted, self.envs_held, self.entries_deleted, self.entries_kept = [], [], [], []
+    """What ``scan`` found and what ``verify(repair=True)`` did about it."""
+
+    entries_checked: int = 0
+    envs_checked: int = 0
+    damaged_entries: dict[str, str] = field(default_factory=dict)  # entry name -> distribution
+    env_damage: dict[str, list[str]] = field(default_factory=dict)  # env key -> sorted reasons
+    entry_users: dict[str, list[str]] = field(default_factory=dict)  # entry name -> env keys sharing it
+    envs_deleted: list[str] = field(default_factory=list)
+    envs_held: list[str] = field(default_factory=list)
+    entries_deleted: list[str] = field(default_factory=list)
+    entries_kept: list[str] = field(default_factory=list)
 
     @property
     def damaged(self) -> bool:
@@ -44,12 +56,11 @@ class VerifyReport:
 
 def _dist_of(entry: str) -> str:
     """``name-version`` from the entry's .dist-info (for humans), or ``?``."""
-    from vpython.store.packages import read_manifest
+    from vpython.store.manifest import read_manifest
 
     try:
         for rel, _, _ in read_manifest(entry):
-            parts = rel.split(os.sep)
-            for p in parts:
+            for p in rel.split(os.sep):
                 if p.endswith(".dist-info"):
                     return p[: -len(".dist-info")]
     except (OSError, ValueError):
@@ -57,16 +68,18 @@ def _dist_of(entry: str) -> str:
     return "?"
 
 
-def _entry_inodes(entry: str) -> set:
+def _entry_inodes(entry: str) -> set[tuple[int, int]]:
     return {(st.st_dev, st.st_ino) for _, st in walk_stats(entry)}
 
 
-def scan(layout) -> VerifyReport:
-    from vpython.store.packages import entry_intact
+def scan(layout: Layout) -> VerifyReport:
+    """Check every store entry against its manifest, then every env for damage (module
+    docstring). Deletes nothing."""
+    from vpython.store.manifest import entry_intact
 
     report = VerifyReport()
-    damaged_inodes: dict = {}  # (dev, ino) -> entry name
-    for name in _entries_in(layout.packages):
+    damaged_inodes: dict[tuple[int, int], str] = {}  # (dev, ino) -> entry name
+    for name in list_names(layout.packages):
         path = os.path.join(layout.packages, name)
         report.entries_checked += 1
         if entry_intact(path):
@@ -76,30 +89,39 @@ def scan(layout) -> VerifyReport:
         for ino in _entry_inodes(path):
             damaged_inodes[ino] = name
     for key in list_envs(layout):
-        env_dir = layout.env_dir(key)
         report.envs_checked += 1
-        try:
-            built = os.lstat(os.path.join(env_dir, ENV_META)).st_mtime_ns
-        except OSError:
-            built = None  # not one of ours (or half deleted): nothing to compare with
-        reasons = set()
-        for path, st in walk_stats(env_dir):
-            entry = damaged_inodes.get((st.st_dev, st.st_ino))
-            if entry is not None:
-                reasons.add(f"shares damaged store entry {entry} ({report.damaged_entries[entry]})")
-                if key not in report.entry_users[entry]:
-                    report.entry_users[entry].append(key)
-            elif built is not None and st.st_nlink > 1 and st.st_mtime_ns > built:
-                rel = os.path.relpath(path, env_dir)
-                reasons.add(
-                    f"{rel} (shared with {st.st_nlink - 1} other link(s)) changed after the env was built"
-                )
+        reasons = _env_damage(layout, key, damaged_inodes, report)
         if reasons:
             report.env_damage[key] = sorted(reasons)
     return report
 
 
-def verify(layout, repair: bool = False) -> VerifyReport:
+def _env_damage(
+    layout: Layout, key: str, damaged_inodes: dict[tuple[int, int], str], report: VerifyReport
+) -> set[str]:
+    """Why env ``key`` holds damage (empty: it does not); records it as a user of the
+    damaged entries it shares files with."""
+    env_dir = layout.env_dir(key)
+    try:
+        built: int | None = os.lstat(os.path.join(env_dir, ENV_META)).st_mtime_ns
+    except OSError:
+        built = None  # not one of ours (or half deleted): nothing to compare with
+    reasons = set()
+    for path, st in walk_stats(env_dir):
+        entry = damaged_inodes.get((st.st_dev, st.st_ino))
+        if entry is not None:
+            reasons.add(f"shares damaged store entry {entry} ({report.damaged_entries[entry]})")
+            if key not in report.entry_users[entry]:
+                report.entry_users[entry].append(key)
+        elif built is not None and st.st_nlink > 1 and st.st_mtime_ns > built:
+            rel = os.path.relpath(path, env_dir)
+            reasons.add(
+                f"{rel} (shared with {st.st_nlink - 1} other link(s)) changed after the env was built"
+            )
+    return reasons
+
+
+def verify(layout: Layout, repair: bool = False) -> VerifyReport:
     """Scan (under the shared store lock: gc cannot delete meanwhile) or, with
     ``repair``, scan and delete under the exclusive one (no build is linking from an
     entry we delete, and none rebuilds one between the scan and the delete)."""

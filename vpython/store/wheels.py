@@ -18,64 +18,46 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import TYPE_CHECKING
 
 from vpython import fs
 from vpython.errors import IntegrityError, UserError, VPythonError
 from vpython.faults import checkpoint
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from http.client import HTTPResponse
+    from typing import BinaryIO, Union
+
+    from vpython.settings.sources import Sources
+    from vpython.store.protocols import LockedArtifact
+    from vpython.store.root import Layout
+
+    Readable = Union[BinaryIO, HTTPResponse]
+
 _CHUNK = 1 << 20
 
 
-def stored_path(layout, artifact) -> str:
+def stored_path(layout: Layout, artifact: LockedArtifact) -> str:
+    """Where the verified copy of ``artifact`` lives in the wheel store."""
     return os.path.join(layout.wheels, artifact.sha256, artifact.filename)
 
 
-def _copy_verified(src_stream, artifact, layout, origin: str) -> str:
-    import hashlib
-    import tempfile
-
-    from vpython.settings.credentials import redact
+def _copy_verified(src_stream: Readable, artifact: LockedArtifact, layout: Layout, origin: str) -> str:
+    """Store the bytes of ``src_stream`` as ``artifact`` if they have its locked sha256
+    (and size): written to a temp file, hashed as they stream, renamed into place.
+    Returns the stored path; on any failure nothing is stored."""
     from vpython.store.root import cache_write_error
 
     final = stored_path(layout, artifact)
     # A local write failure (disk full, read-only root) is not a download failure:
     # reported as such it would send the user to check the network.
-    tmp = None
-    try:
-        os.makedirs(layout.tmp, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix="wheel-", suffix=".part", dir=layout.tmp)
-    except OSError as e:
-        raise cache_write_error(e, layout.root) from None
-    h = hashlib.sha256()
+    fd, tmp = _new_part_file(layout)
+    published = False
     try:
         with os.fdopen(fd, "wb") as out:
-            while True:
-                chunk = src_stream.read(_CHUNK)
-                if not chunk:
-                    break
-                h.update(chunk)
-                try:
-                    out.write(chunk)
-                except OSError as e:
-                    raise cache_write_error(e, layout.root) from None
-            try:
-                out.flush()  # so close() has nothing left to fail on
-            except OSError as e:
-                raise cache_write_error(e, layout.root) from None
-        actual = h.hexdigest()
-        if actual != artifact.sha256:
-            raise IntegrityError(
-                f"hash mismatch for {artifact.filename} (from {redact(origin)}): "
-                f"the lock expects sha256 {artifact.sha256} but the file has sha256 {actual}",
-                hint="the file changed upstream or was tampered with; nothing was installed",
-            )
-        size = getattr(artifact, "size", None)  # PEP 751: installers validate the size too
-        if size is not None and os.path.getsize(tmp) != size:
-            raise IntegrityError(
-                f"size mismatch for {artifact.filename} (from {redact(origin)}): "
-                f"the lock expects {size} bytes but the file has {os.path.getsize(tmp)} bytes",
-                hint="the lockfile's size is wrong: re-create it with `vpython lock`; nothing was installed",
-            )
+            actual = _stream_hashed(src_stream, out, layout)
+        _check_received(tmp, actual, artifact, origin)
         try:
             checkpoint("fetched")
             os.chmod(tmp, 0o444)
@@ -83,17 +65,74 @@ def _copy_verified(src_stream, artifact, layout, origin: str) -> str:
             os.replace(tmp, final)
         except OSError as e:
             raise cache_write_error(e, layout.root) from None
-        tmp = None
+        published = True
         return final
     finally:
-        if tmp is not None:
+        if not published:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
 
 
-def _open_url(url: str, sources):
+def _new_part_file(layout: Layout) -> tuple[int, str]:
+    """A new ``tmp/wheel-*.part`` (fd, path); a write failure is the cache's error."""
+    import tempfile
+
+    from vpython.store.root import cache_write_error
+
+    try:
+        os.makedirs(layout.tmp, exist_ok=True)
+        return tempfile.mkstemp(prefix="wheel-", suffix=".part", dir=layout.tmp)
+    except OSError as e:
+        raise cache_write_error(e, layout.root) from None
+
+
+def _stream_hashed(src_stream: Readable, out: BinaryIO, layout: Layout) -> str:
+    """Copy ``src_stream`` into ``out``; its sha256 (hex). Errors writing ``out`` are the
+    cache's (``cache_write_error``), errors reading the source propagate."""
+    import hashlib
+
+    from vpython.store.root import cache_write_error
+
+    h = hashlib.sha256()
+    while True:
+        chunk = src_stream.read(_CHUNK)
+        if not chunk:
+            break
+        h.update(chunk)
+        try:
+            out.write(chunk)
+        except OSError as e:
+            raise cache_write_error(e, layout.root) from None
+    try:
+        out.flush()  # so close() has nothing left to fail on
+    except OSError as e:
+        raise cache_write_error(e, layout.root) from None
+    return h.hexdigest()
+
+
+def _check_received(tmp: str, actual: str, artifact: LockedArtifact, origin: str) -> None:
+    """The bytes received (in ``tmp``, hashed to ``actual``) are what the lock promised."""
+    from vpython.settings.credentials import redact
+
+    if actual != artifact.sha256:
+        raise IntegrityError(
+            f"hash mismatch for {artifact.filename} (from {redact(origin)}): "
+            f"the lock expects sha256 {artifact.sha256} but the file has sha256 {actual}",
+            hint="the file changed upstream or was tampered with; nothing was installed",
+        )
+    size = getattr(artifact, "size", None)  # PEP 751: installers validate the size too
+    if size is not None and os.path.getsize(tmp) != size:
+        raise IntegrityError(
+            f"size mismatch for {artifact.filename} (from {redact(origin)}): "
+            f"the lock expects {size} bytes but the file has {os.path.getsize(tmp)} bytes",
+            hint="the lockfile's size is wrong: re-create it with `vpython lock`; nothing was installed",
+        )
+
+
+def _open_url(url: str, sources: Sources) -> HTTPResponse:
+    """GET ``url`` with the credentials that belong to its host (vpython.settings.credentials)."""
     import base64
     import urllib.request
     from urllib.parse import unquote, urlsplit
@@ -105,29 +144,31 @@ def _open_url(url: str, sources):
     parts = urlsplit(url)
     if parts.username is not None:
         creds = (unquote(parts.username), unquote(parts.password or ""))
-        host = parts.hostname + (f":{parts.port}" if parts.port else "")
+        host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
         request = urllib.request.Request(
             parts._replace(netloc=host).geturl(), headers={"User-Agent": "vpython"}
         )
     if creds:
         token = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
-    return urllib.request.urlopen(request, timeout=float(os.environ.get("VPYTHON_HTTP_TIMEOUT", "60")))
+    response: HTTPResponse = urllib.request.urlopen(
+        request, timeout=float(os.environ.get("VPYTHON_HTTP_TIMEOUT", "60"))
+    )
+    return response
 
 
-def fetch_lock_path(layout, sha256: str) -> str:
+def fetch_lock_path(layout: Layout, sha256: str) -> str:
     return os.path.join(os.path.dirname(layout.wheels), "fetching", sha256 + ".lock")
 
 
 @contextlib.contextmanager
-def _fetch_lock(layout, sha256: str):
+def _fetch_lock(layout: Layout, sha256: str) -> Iterator[None]:
     """Hold the per-wheel download lock (exclusive ``flock``, blocking).
 
     The holder unlinks the lock file before it lets go, so lock files do not pile up,
     one per wheel ever fetched. A waiter that opened the file before that unlink then
     holds a lock on a name nobody uses any more: it sees the path no longer names its
     inode and starts over on the current file (the same check as the env use lock)."""
-    from vpython.fs import same_file
     from vpython.store.root import cache_write_error
 
     try:
@@ -145,7 +186,7 @@ def _fetch_lock(layout, sha256: str):
             except BaseException:
                 os.close(fd)
                 raise
-            if same_file(fd, path):
+            if fs.same_file(fd, path):
                 break
             os.close(fd)
     except OSError as e:
@@ -161,18 +202,22 @@ def _fetch_lock(layout, sha256: str):
 
 
 _HEX = frozenset("0123456789abcdef")
+_RELOCK = "re-create the lock with `vpython lock`"
 
 
-def _check_sha256(artifact) -> None:
+def _check_sha256(artifact: LockedArtifact) -> None:
     if len(artifact.sha256) != 64 or not _HEX.issuperset(artifact.sha256):
         # It names files (the fetch lock, the store dir): never let it be a path.
         raise IntegrityError(
             f"{artifact.filename}: the lock's sha256 {artifact.sha256!r} is not a sha256 hex digest",
-            hint="re-create the lock with `vpython lock`",
+            hint=_RELOCK,
         )
 
 
-def fetch_one(artifact, layout, sources, wheel_dirs=()) -> str:
+def fetch_one(
+    artifact: LockedArtifact, layout: Layout, sources: Sources, wheel_dirs: Sequence[str] = ()
+) -> str:
+    """The stored path of ``artifact``, fetched (and verified) first if it is not stored."""
     final = stored_path(layout, artifact)
     if os.path.isfile(final):
         return final
@@ -183,12 +228,13 @@ def fetch_one(artifact, layout, sources, wheel_dirs=()) -> str:
         return _fetch_locked(artifact, layout, sources, wheel_dirs)
 
 
-def _fetch_locked(artifact, layout, sources, wheel_dirs) -> str:
-    import urllib.error
+def _fetch_locked(
+    artifact: LockedArtifact, layout: Layout, sources: Sources, wheel_dirs: Sequence[str]
+) -> str:
+    """Fetch ``artifact`` (under its fetch lock): from a wheel dir, the lock's local path
+    or ``file:`` URL, else its URL (never in offline mode)."""
     import urllib.request
     from urllib.parse import urlsplit
-
-    from vpython.settings.credentials import redact
 
     for d in wheel_dirs:
         candidate = os.path.join(d, artifact.filename)
@@ -203,29 +249,46 @@ def _fetch_locked(artifact, layout, sources, wheel_dirs) -> str:
             with open(local, "rb") as f:
                 return _copy_verified(f, artifact, layout, local)
         except FileNotFoundError:
-            raise UserError(f"{artifact.filename}: the locked file {local} does not exist") from None
+            raise UserError(
+                f"{artifact.filename}: the locked file {local} does not exist",
+                path=local,
+                hint=f"put the file back, or {_RELOCK}",
+            ) from None
     if not artifact.url:
-        raise UserError(f"{artifact.filename}: the lock gives neither a url nor a path")
+        raise UserError(f"{artifact.filename}: the lock gives neither a url nor a path", hint=_RELOCK)
     if sources.offline:
         raise UserError(
             f"{artifact.filename} is not in the cache and offline mode is on",
             hint="run once online, or provide it with -vpython-find-links / --wheel-dir",
         )
+    return _download(artifact, artifact.url, layout, sources)
+
+
+def _download(artifact: LockedArtifact, url: str, layout: Layout, sources: Sources) -> str:
+    """Fetch ``artifact`` from ``url`` (its locked URL)."""
+    import urllib.error
+
+    from vpython.settings.credentials import redact
+
     try:
-        with _open_url(artifact.url, sources) as resp:
-            return _copy_verified(resp, artifact, layout, artifact.url)
+        with _open_url(url, sources) as resp:
+            return _copy_verified(resp, artifact, layout, url)
     except urllib.error.HTTPError as e:
         raise VPythonError(
-            f"cannot download {artifact.filename} from {redact(artifact.url)}: HTTP {e.code} {e.reason}"
+            f"cannot download {artifact.filename} from {redact(url)}: HTTP {e.code} {e.reason}",
+            hint="check that the index still serves this file (re-lock with `vpython lock` if it moved) "
+            "and, for a private index, its credentials (user:token@ in the index URL, or ~/.netrc)",
         ) from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
         raise VPythonError(
-            f"cannot download {artifact.filename} from {redact(artifact.url)}: {reason}"
+            f"cannot download {artifact.filename} from {redact(url)}: {reason}",
+            hint="check the network and the index URL (VPYTHON_HTTP_TIMEOUT sets the timeout); "
+            "-vpython-offline uses only what is cached",
         ) from None
 
 
-def discard_stored(layout, artifact, ident: tuple) -> None:
+def discard_stored(layout: Layout, artifact: LockedArtifact, ident: tuple[int, int]) -> None:
     """Remove the stored copy of ``artifact`` if it is still the file ``ident``
     ((st_dev, st_ino)) names: under the fetch lock, so a good copy that another
     process stored in the meantime is kept."""
@@ -241,7 +304,13 @@ def discard_stored(layout, artifact, ident: tuple) -> None:
             fs.discard_tree(os.path.dirname(path), layout.tmp)
 
 
-def fetch_all(artifacts, layout, sources, wheel_dirs=(), progress=None) -> dict:
+def fetch_all(
+    artifacts: Sequence[LockedArtifact],
+    layout: Layout,
+    sources: Sources,
+    wheel_dirs: Sequence[str] = (),
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, str]:
     """Fetch every artifact (in parallel); return {sha256: stored path}."""
     todo = [a for a in artifacts if not os.path.isfile(stored_path(layout, a))]
     result = {a.sha256: stored_path(layout, a) for a in artifacts}
@@ -265,6 +334,7 @@ def fetch_all(artifacts, layout, sources, wheel_dirs=(), progress=None) -> dict:
 
 
 def sha256_file(path: str) -> str:
+    """The sha256 (hex) of the file at ``path``."""
     import hashlib
 
     h = hashlib.sha256()

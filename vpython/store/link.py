@@ -1,0 +1,149 @@
+"""Linking a store entry into an env: one hardlink per file, each checked as it goes.
+
+``link_entry`` hardlinks (copies, across filesystems) every file the entry's manifest
+lists into the env's work dir, and checks the file it just linked (one ``lstat`` of the
+inode the env now holds) against the manifest. An entry whose files no longer match
+(someone edited an env file in place) raises ``EntryChanged``: the env is not published,
+the caller discards the entry (``discard_changed``), rebuilds it from the verified
+wheel and links again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING
+
+from vpython import fs
+from vpython.store.manifest import META_DIR, SCRIPTS, legacy_link_info, read_link_info, read_manifest
+
+if TYPE_CHECKING:
+    from vpython.store.manifest import ManifestEntry
+    from vpython.store.root import Layout
+
+
+class EntryChanged(Exception):
+    """A store entry does not match its manifest (seen while linking it): it must be
+    rebuilt before any env links it. Not a user error: the caller rebuilds and retries."""
+
+    def __init__(self, entry: str, detail: str, ident: tuple[int, int] | None) -> None:
+        super().__init__(f"store entry {entry} changed since it was built: {detail}")
+        self.entry = entry
+        self.ident = ident  # (st_dev, st_ino) of the entry dir that was linked from
+
+
+def discard_changed(error: EntryChanged, layout: Layout) -> None:
+    """Discard the entry ``error`` is about, unless it was replaced meanwhile: another
+    run that found the same change may already have published a rebuilt entry, which
+    must not be thrown away in turn."""
+    try:
+        st = os.stat(error.entry)
+    except FileNotFoundError:
+        return
+    if error.ident is not None and (st.st_dev, st.st_ino) == error.ident:
+        fs.discard_tree(error.entry, layout.tmp)
+
+
+class _LinkPlan:
+    """What linking one entry needs, read from its ``.vpython`` dir."""
+
+    __slots__ = ("dirs", "ident", "manifest", "rewrite", "scripts")
+
+    def __init__(self, entry: str) -> None:
+        try:
+            est = os.stat(entry)
+        except FileNotFoundError:
+            raise EntryChanged(entry, "it is gone", None) from None
+        self.ident = (est.st_dev, est.st_ino)
+        try:
+            self.manifest: list[ManifestEntry] = read_manifest(entry)
+            info = read_link_info(entry)
+            self.scripts: list[dict[str, str]] = []
+            if info is None:
+                with open(os.path.join(entry, META_DIR, SCRIPTS), encoding="utf-8") as f:
+                    self.scripts = json.load(f)
+                info = legacy_link_info(entry, self.manifest)
+            self.dirs, self.rewrite = info
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise EntryChanged(entry, f"its metadata cannot be read ({e})", self.ident) from None
+
+
+def link_entry(
+    entry: str, env_dir: str, made: set[str] | None = None
+) -> tuple[list[dict[str, str]], list[tuple[str, str]]]:
+    """Hardlink every file of ``entry`` into ``env_dir`` (copy across filesystems),
+    checking each against the manifest as it goes.
+
+    Returns the scripts to generate (``.vpython/scripts.json``: only entries built
+    before entry points were rendered into the store) and the (src, dst) files with a
+    placeholder shebang, which are rewritten, not linked. ``made``: dirs already made in
+    ``env_dir`` (shared by the entries of one env).
+
+    Raises EntryChanged if a file is missing or its size, mtime or read-only mode is
+    not what the manifest says. The check is an ``lstat`` of the file just linked (the
+    inode the env now holds), not of the store path before it: nothing can slip in
+    between. The caller then discards the work dir: an env never holds a changed file.
+    """
+    plan = _LinkPlan(entry)
+    dst_prefix = env_dir + os.sep
+    _make_dirs(dst_prefix, plan.dirs, set() if made is None else made)
+    src_prefix = entry + os.sep  # rel is normalised and relative
+    rewrites = []
+    can_link = True
+    link, lstat = os.link, os.lstat
+    for rel, size, mtime in plan.manifest:
+        src = src_prefix + rel
+        dst = dst_prefix + rel
+        try:
+            if rel in plan.rewrite:
+                st = lstat(src)
+                rewrites.append((src, dst))
+            elif can_link:
+                try:
+                    link(src, dst)
+                except FileExistsError:
+                    can_link = _relink(src, dst)  # same file from two packages: last wins, as with pip
+                except FileNotFoundError:
+                    raise
+                except OSError:  # another filesystem, or too many links: copy from now on
+                    can_link = False
+                st = lstat(dst) if can_link else _copy_checked(src, dst)
+            else:
+                st = _copy_checked(src, dst)
+        except FileNotFoundError:
+            raise EntryChanged(entry, f"{rel} is missing", plan.ident) from None
+        if st.st_size != size or st.st_mtime_ns != mtime or st.st_mode & 0o222:
+            raise EntryChanged(entry, f"{rel} was modified", plan.ident)
+    return plan.scripts, rewrites
+
+
+def _make_dirs(dst_prefix: str, dirs: list[str], made: set[str]) -> None:
+    for d in dirs:
+        if d not in made:
+            try:
+                os.mkdir(dst_prefix + d)
+            except FileExistsError:
+                pass  # from the skeleton (bin, lib/...) or another entry
+            made.add(d)
+
+
+def _relink(src: str, dst: str) -> bool:
+    os.unlink(dst)
+    try:
+        os.link(src, dst)
+    except FileNotFoundError:
+        raise
+    except OSError:
+        return False
+    return True
+
+
+def _copy_checked(src: str, dst: str) -> os.stat_result:
+    """Copy ``src`` (its stat taken first, so the check is of what was copied)."""
+    import shutil
+
+    st = os.lstat(src)
+    if os.path.lexists(dst):
+        os.unlink(dst)
+    shutil.copy2(src, dst)
+    return st
