@@ -157,7 +157,7 @@ def _build_venv(
 
     compile_with = None
     if compile_pyc:
-        from vpython.interpreters import select_interpreter
+        from vpython.interpreters.select import select_interpreter
 
         interp = select_interpreter(version=target.python_version, cache_dir=layout_factory().interpreters)
         compile_with = interp.path

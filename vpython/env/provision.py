@@ -32,7 +32,7 @@ PLAN_FORMAT = f"vpython-plan/1/{FORMAT_VERSION}"
 
 
 def choose_interpreter(spec, flags, layout):
-    from vpython.interpreters import select_interpreter
+    from vpython.interpreters.select import select_interpreter
 
     version = spec.python_version or (spec.tool or {}).get("python-version", "")
     return select_interpreter(
@@ -209,7 +209,7 @@ def _build(layout, key, interp, artifacts, fetch_many, discovered) -> None:
 
 
 class PlanInterpreter:
-    """What building needs of an Interpreter (see vpython.interpreters), from a plan."""
+    """What building needs of an Interpreter (see vpython.interpreters.model), from a plan."""
 
     __slots__ = ("cache_tag", "path", "version")
 
@@ -349,7 +349,7 @@ def _resolve(discovered, layout, flags, digest):
     import dataclasses
 
     from vpython.env.build import env_key
-    from vpython.interpreters import marker_environment, target_tags
+    from vpython.interpreters.tags import marker_environment, target_tags
     from vpython.lock import pylock
     from vpython.settings.sources import load_sources
 
@@ -379,7 +379,7 @@ def _sources_for(discovered, layout, flags):
     missing or changed): what the slow path would have used, its warnings not repeated."""
     import dataclasses
 
-    from vpython.interpreters import target_tags
+    from vpython.interpreters.tags import target_tags
     from vpython.settings.sources import load_sources
 
     with _collect_warnings(echo=False):

@@ -79,13 +79,13 @@ def default_python(spec, explicit_interpreter: str | None = None, cache_dir: str
         if len(text.split(".")) >= 2:
             return tg.parse_python_version(text, f"{where}: python version")
         # "3": whichever 3.x interpreter the runner would pick.
-        from vpython import interpreters
+        from vpython.interpreters import select
 
-        return tuple(interpreters.select_interpreter(version=text, cache_dir=cache_dir).version[:2])
+        return tuple(select.select_interpreter(version=text, cache_dir=cache_dir).version[:2])
     if spec.requires_python:
         from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-        from vpython import interpreters
+        from vpython.interpreters import discover, select
 
         try:
             wanted = SpecifierSet(spec.requires_python)
@@ -96,7 +96,7 @@ def default_python(spec, explicit_interpreter: str | None = None, cache_dir: str
         versions = sorted(
             {
                 tuple(i.version[:2])
-                for i in interpreters.find_interpreters(cache_dir)
+                for i in discover.find_interpreters(cache_dir)
                 if i.supported and wanted.contains(i.version_string, prereleases=True)
             }
         )
@@ -108,7 +108,7 @@ def default_python(spec, explicit_interpreter: str | None = None, cache_dir: str
         chosen = versions[0]
         try:
             runner = tuple(
-                interpreters.select_interpreter(
+                select.select_interpreter(
                     requires_python=spec.requires_python, cache_dir=cache_dir
                 ).version[:2]
             )
@@ -123,10 +123,10 @@ def default_python(spec, explicit_interpreter: str | None = None, cache_dir: str
             )
         return chosen
     if explicit_interpreter:
-        from vpython import interpreters
+        from vpython.interpreters import select
 
         return tuple(
-            interpreters.select_interpreter(explicit=explicit_interpreter, cache_dir=cache_dir).version[:2]
+            select.select_interpreter(explicit=explicit_interpreter, cache_dir=cache_dir).version[:2]
         )
     return tuple(sys.version_info[:2])
 

@@ -364,12 +364,12 @@ def _pointer_env(path: str):
 
 def _skeleton_usable(path: str) -> bool:
     """The template's interpreter still exists and is the same binary."""
-    from vpython.fs import file_identity  # what env.fastpath.interpreter_id records
+    from vpython.interpreters.identity import interpreter_id  # what the skeleton's meta records
 
     try:
         with open(os.path.join(path, SKELETON_META), encoding="utf-8") as f:
             info = json.load(f)
-        return file_identity(info["interpreter"]) == info["interpreter_id"]
+        return interpreter_id(info["interpreter"]) == info["interpreter_id"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
