@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vpython import log
+from vpython.artifacts.model import Entry
 from vpython.cli.commands import ArgumentParser, add_common, out, parser
 from vpython.errors import UserError, VPythonError
 
@@ -36,14 +36,6 @@ EPILOG = (
 )
 _ENTRY = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
-
-
-@dataclass(frozen=True)
-class Entry:
-    name: str
-    main: str | None = None  # absolute path of the --main script
-    module: str | None = None
-    attr: str | None = None
 
 
 def build_parser() -> ArgumentParser:
