@@ -188,17 +188,21 @@ def parse_python_argv(argv: Sequence[str | bytes]) -> PythonCommandLine:
                     flags.append((name, None))
                 elif name in LONG_WITH_VALUE:
                     if i >= n:
-                        raise UsageError(f"Argument expected for the --{name} option")
+                        raise UsageError(
+                            f"Argument expected for the --{name} option",
+                            hint=f"write --{name} MODE (default, always or never)",
+                        )
                     value = args[i]
                     i += 1
                     if value not in CHECK_HASH_MODES:
                         raise UsageError(
                             f"--{name} must be one of 'default', 'always', or 'never' "
-                            f"(got {_printable(value)!r})"
+                            f"(got {_printable(value)!r})",
+                            hint=f"write --{name} default, always or never",
                         )
                     flags.append((name, value))
                 else:
-                    hint = None
+                    hint = "see `python --help` for the options python accepts"
                     if "=" in name and name.partition("=")[0] in LONG_WITH_VALUE:
                         hint = f"python takes the value as the next argument: --{name.partition('=')[0]} MODE"
                     raise UsageError(f"unknown option {_printable(arg)}", hint=hint)
@@ -211,7 +215,9 @@ def parse_python_argv(argv: Sequence[str | bytes]) -> PythonCommandLine:
                     value = args[i]
                     i += 1
                 else:
-                    raise UsageError(f"Argument expected for the -{ch} option")
+                    raise UsageError(
+                        f"Argument expected for the -{ch} option", hint=f"write -{ch} VALUE or -{ch}VALUE"
+                    )
                 if ch == "c":
                     return PythonCommandLine(flags, "command", value, args[i:], False)
                 if ch == "m":
@@ -219,7 +225,7 @@ def parse_python_argv(argv: Sequence[str | bytes]) -> PythonCommandLine:
                 flags.append((ch, value))
                 break
             if ch == "J":
-                raise UsageError("-J is reserved for Jython")
+                raise UsageError("-J is reserved for Jython", hint="remove -J: no CPython accepts it")
             flags.append((ch, None))
         if separator:
             break

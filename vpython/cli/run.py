@@ -131,7 +131,10 @@ def bypass(argv: list[str]) -> int:
     if not python:
         from vpython.errors import UserError
 
-        raise UserError("VPYTHON_BYPASS is set but no python3 is on PATH")
+        raise UserError(
+            "VPYTHON_BYPASS is set but no python3 is on PATH",
+            hint="put a python3 on PATH, or unset VPYTHON_BYPASS to run in the spec's env",
+        )
     env = dict(os.environ)
     env.pop("PYTHONHOME", None)
     env["PYTHONNOUSERSITE"] = "1"
