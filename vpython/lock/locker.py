@@ -107,11 +107,8 @@ def default_python(spec, explicit_interpreter: str | None = None, cache_dir: str
             )
         chosen = versions[0]
         try:
-            runner = tuple(
-                select.select_interpreter(
-                    requires_python=spec.requires_python, cache_dir=cache_dir
-                ).version[:2]
-            )
+            runs_on = select.select_interpreter(requires_python=spec.requires_python, cache_dir=cache_dir)
+            runner = tuple(runs_on.version[:2])
         except UserError:
             runner = chosen
         if runner != chosen:
