@@ -5,7 +5,7 @@ Times, in one run, interleaved round by round (the order rotates every round):
 
 * the floor: the env's own python running the script directly (``<env>/bin/python wN.py``)
 * ``vpython wN.py``, vpython installed non-editable in its own venv (the recommended
-  install for speed: ``python3.11 -m venv vptool && vptool/bin/pip install vpython``)
+  install for speed: ``python3.11 -m venv vptool && vptool/bin/pip install .`` from a checkout)
 * with ``--with-base``: ``vpython wN.py``, the console script of the pyenv base install
   (editable, and the base interpreter's ``.pth`` files run at every start)
 * ``uv run --script wN.py`` (uv's cached script env)

@@ -207,7 +207,7 @@ def test_venv_shim_skips_script_wrappers_and_explains_a_missing_interpreter(tmp_
 
 @pytest.mark.parametrize("version", ["3.9", "3.10", "3.12", "3.13"])
 def test_venv_for_other_pythons_runs_on_real_interpreters(tmp_path, wheels, vpython_root, version):
-    from vpython.interpreters import pyenv_root
+    from vpython.interpreters.discover import pyenv_root
 
     binary = os.path.join(pyenv_root(), "versions")
     found = sorted(d for d in os.listdir(binary) if d.startswith(version + ".")) if os.path.isdir(binary) else []

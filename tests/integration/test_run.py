@@ -305,12 +305,17 @@ def test_bypass_runs_plain_python(vp, tmp_path):
 # --- the env store -----------------------------------------------------------------
 
 def test_second_run_reuses_env_without_index(vp, tmp_path):
-    script = write(tmp_path / "s.py", PEP723 + PRINT_DEPS)
-    vp(script, check=0)
+    # A distinctive exit code: the warm run (an exec from the fast path) must hand back
+    # the script's own status, as the cold run does, and really run the script.
+    script = write(tmp_path / "s.py", PEP723 + PRINT_DEPS + "raise SystemExit(7)\n")
+    first = vp(script, check=7)
+    assert "deps 1.0 1.1" in first.stdout
     envs = envs_in(vp.root)
     assert len(envs) == 1
     before = len(vp.index.requests)
-    r = vp(script, "-vpython-log-level", "debug", check=0)
+    second = vp("-vpython-log-level", "debug", script, check=7)
+    assert "deps 1.0 1.1" in second.stdout
+    assert f"warm: env {envs[0]}" in second.stderr, second.stderr
     assert len(vp.index.requests) == before  # no resolution, no download
     assert envs_in(vp.root) == envs
 

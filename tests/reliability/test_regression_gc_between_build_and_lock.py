@@ -38,7 +38,7 @@ def test_env_collected_between_provision_and_lock_is_rebuilt(rel_index, root, tm
     discovered = discover(target_kind="script", target=str(script), cwd=str(tmp_path),
                           explicit=None, default_spec=None)
     digest = fastpath.spec_digest(discovered.kind, discovered.text, discovered.lock_path,
-                                  run_mod._settings_tuple(flags), config_path())
+                                  run_mod.settings_tuple(flags), config_path())
     real = provision_mod.provision
     calls = []
 

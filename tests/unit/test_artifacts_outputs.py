@@ -29,7 +29,9 @@ def make_venv(path):
 def refused(output, fmt="venv", inputs=()):
     with pytest.raises(UserError) as e:
         outputs.check(str(output), fmt, list(inputs))
-    assert e.value.exit_code == 2 and "\n" not in str(e.value) and str(output) in str(e.value)
+    # One line saying what is wrong, and a hint saying what to do instead.
+    assert e.value.exit_code == 2 and "\n" not in e.value.message and str(output) in e.value.message
+    assert e.value.hint and "\n" not in e.value.hint
     return str(e.value)
 
 

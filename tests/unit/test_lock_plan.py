@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from vpython import interpreters
+from vpython.interpreters import discover, select
 from vpython.errors import UserError
 from vpython.lock import plan
 from vpython.lock.targets import DEFAULT_PLATFORMS
@@ -44,8 +44,8 @@ def _fake_interp(version):
 
 def test_requires_python_picks_the_lowest_installed_minor(monkeypatch):
     found = [_fake_interp(v) for v in [(3, 13, 0), (3, 11, 7), (3, 10, 13), (3, 9, 18), (2, 7, 18)]]
-    monkeypatch.setattr(interpreters, "find_interpreters", lambda cache_dir=None: found)
-    monkeypatch.setattr(interpreters, "select_interpreter", lambda **kw: _fake_interp((3, 10, 13)))
+    monkeypatch.setattr(discover, "find_interpreters", lambda cache_dir=None: found)
+    monkeypatch.setattr(select, "select_interpreter", lambda **kw: _fake_interp((3, 10, 13)))
     spec = Spec(kind="pep723", dependencies=("x",), requires_python=">=3.10")
     assert plan.default_python(spec) == (3, 10)
     with pytest.raises(UserError):
@@ -54,8 +54,8 @@ def test_requires_python_picks_the_lowest_installed_minor(monkeypatch):
 
 def test_runner_mismatch_is_warned(monkeypatch, capsys):
     found = [_fake_interp(v) for v in [(3, 11, 7), (3, 10, 13)]]
-    monkeypatch.setattr(interpreters, "find_interpreters", lambda cache_dir=None: found)
-    monkeypatch.setattr(interpreters, "select_interpreter", lambda **kw: _fake_interp((3, 11, 7)))
+    monkeypatch.setattr(discover, "find_interpreters", lambda cache_dir=None: found)
+    monkeypatch.setattr(select, "select_interpreter", lambda **kw: _fake_interp((3, 11, 7)))
     assert plan.default_python(Spec(kind="pep723", requires_python=">=3.10")) == (3, 10)
     assert "runs here use 3.11" in capsys.readouterr().err
 

@@ -20,38 +20,58 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from vpython import __version__, log
 from vpython.artifacts import inputs, outputs, reproducible, sbom
+from vpython.artifacts.model import BuildFlags, Entry, Wheels
 from vpython.errors import UserError, VPythonError
 from vpython.faults import checkpoint
+
+if TYPE_CHECKING:
+    from vpython.lock.pylock import Artifact
+    from vpython.lock.targets import Target
+    from vpython.settings.sources import Sources
+    from vpython.spec.discover import DiscoveredSpec
+    from vpython.store.root import Layout
+
+LayoutFactory = Callable[[], "Layout"]
 
 
 @dataclass
 class Result:
-    target: object
-    artifacts: list
+    target: Target
+    artifacts: list[Artifact]
     sha256: str
     sbom_path: str
     entry: str | None = None
 
 
-def _layout_factory(flags):
-    cache = {}
+def _layout_factory(flags: BuildFlags) -> LayoutFactory:
+    """The cache layout, resolved on first use: a build from --find-links with a lock
+    never needs the cache root (a Bazel action may have none)."""
+    cache: dict[str, Layout] = {}
 
-    def make():
+    def make() -> Layout:
         if "layout" not in cache:
             from vpython.store.root import Layout, resolve_root
 
-            cache["layout"] = Layout(resolve_root(getattr(flags, "root", None)))
+            cache["layout"] = Layout(resolve_root(flags.root))
         return cache["layout"]
 
     return make
 
 
-def _fallback_python(discovered, flags, layout_factory):
-    def version():
+def _fallback_python(
+    discovered: DiscoveredSpec, flags: BuildFlags, layout_factory: LayoutFactory
+) -> Callable[[], tuple[int, ...]]:
+    """The Python version to build for when neither --python nor the lock says (the
+    spec's, as ``vpython lock`` would choose it), computed only when needed."""
+
+    def version() -> tuple[int, ...]:
         from vpython.lock.plan import default_python
         from vpython.spec.load import parse_discovered
 
@@ -59,34 +79,35 @@ def _fallback_python(discovered, flags, layout_factory):
             import sys
 
             return tuple(sys.version_info[:2])
-        return default_python(
-            parse_discovered(discovered), getattr(flags, "interpreter", None), layout_factory().interpreters
+        return tuple(
+            default_python(parse_discovered(discovered), flags.interpreter, layout_factory().interpreters)
         )
 
     return version
 
 
-def artifact_name(discovered, entry) -> str:
+def artifact_name(discovered: DiscoveredSpec, entry: Entry | None) -> str:
     if entry is not None:
         return entry.name
-    if discovered.path:
-        return os.path.basename(discovered.path)
+    spec_path: str | None = discovered.path
+    if spec_path:
+        return os.path.basename(spec_path)
     return "vpython-artifact"
 
 
 def build(
-    discovered,
+    discovered: DiscoveredSpec,
     *,
-    flags,
+    flags: BuildFlags,
     fmt: str,
     output: str,
-    lock_flag=None,
-    platform=None,
-    python=None,
-    entry=None,
-    compile_pyc=False,
-    pex_venv=False,
-    extra_inputs=(),
+    lock_flag: str | None = None,
+    platform: str | None = None,
+    python: str | None = None,
+    entry: Entry | None = None,
+    compile_pyc: bool = False,
+    pex_venv: bool = False,
+    extra_inputs: Iterable[tuple[str, str | None]] = (),
 ) -> Result:
     from vpython.settings.sources import load_sources
 
@@ -132,7 +153,13 @@ def build(
     return result
 
 
-def _input_paths(discovered, lock_flag, entry, sources, extra) -> list:
+def _input_paths(
+    discovered: DiscoveredSpec,
+    lock_flag: str | None,
+    entry: Entry | None,
+    sources: Sources,
+    extra: Iterable[tuple[str, str | None]],
+) -> list[tuple[str, str | None]]:
     paths = list(extra) + [
         ("the lock", lock_flag),
         ("the --main script", entry.main if entry is not None else None),
@@ -144,20 +171,29 @@ def _input_paths(discovered, lock_flag, entry, sources, extra) -> list:
     return paths
 
 
-def _packages(wheels) -> list:
+def _packages(wheels: Wheels) -> list[dict[str, str]]:
     return [
         {"name": a.name, "version": a.version, "wheel": a.filename, "sha256": a.sha256} for a, _ in wheels
     ]
 
 
 def _build_venv(
-    work, output, target, wheels, entry, choice, name, compile_pyc, flags, layout_factory
+    work: str,
+    output: str,
+    target: Target,
+    wheels: Wheels,
+    entry: Entry | None,
+    choice: inputs.LockChoice,
+    name: str,
+    compile_pyc: bool,
+    flags: BuildFlags,
+    layout_factory: LayoutFactory,
 ) -> Result:
     from vpython.artifacts import venv_tree
 
     compile_with = None
     if compile_pyc:
-        from vpython.interpreters import select_interpreter
+        from vpython.interpreters.select import select_interpreter
 
         interp = select_interpreter(version=target.python_version, cache_dir=layout_factory().interpreters)
         compile_with = interp.path
@@ -201,7 +237,7 @@ def _build_venv(
     )
 
 
-def _tools(*distributions) -> list:
+def _tools(*distributions: str) -> list[dict[str, str]]:
     """SBOM tool entries for the libraries whose version shapes the artifact's bytes."""
     from importlib.metadata import PackageNotFoundError, version
 
@@ -214,7 +250,7 @@ def _tools(*distributions) -> list:
     return out
 
 
-def _pex_cache(flags, layout_factory) -> str | None:
+def _pex_cache(flags: BuildFlags, layout_factory: LayoutFactory) -> str | None:
     """pex's build cache in vpython's cache root, when that is writable (a sandboxed
     build without one gets a fresh pex root in its work dir: same bytes, slower)."""
     try:
@@ -227,7 +263,7 @@ def _pex_cache(flags, layout_factory) -> str | None:
     return path if os.access(path, os.W_OK) else None
 
 
-def _using_pex_cache(pex_root: str | None):
+def _using_pex_cache(pex_root: str | None) -> AbstractContextManager[Any]:
     """Hold the store lock shared while pex reads and writes its cache in the root, and
     mark the cache used: `vpython gc` deletes it (under the exclusive lock) once it has
     not been used for its age threshold."""
@@ -244,11 +280,24 @@ def _using_pex_cache(pex_root: str | None):
     return flocked(os.path.join(os.path.dirname(pex_root), "store.lock"), exclusive=False)
 
 
-def _build_pex(work, output, target, wheels, entry, choice, name, pex_venv, pex_root=None) -> Result:
+def _build_pex(
+    work: str,
+    output: str,
+    target: Target,
+    wheels: Wheels,
+    entry: Entry | None,
+    choice: inputs.LockChoice,
+    name: str,
+    pex_venv: bool,
+    pex_root: str | None = None,
+) -> Result:
     from vpython.artifacts import pex_file
 
     if entry is not None and entry.main is None and not wheels:
-        raise UserError("--entry-point needs the package that provides it in the lock")
+        raise UserError(
+            "--entry-point needs the package that provides it in the lock",
+            hint="add that package to the spec's dependencies and lock again, or pass --main FILE",
+        )
     built = os.path.join(work, "artifact.pex")
     with _using_pex_cache(pex_root):
         pex_file.build(built, target, wheels, entry, pex_venv=pex_venv, work=work, pex_root=pex_root)

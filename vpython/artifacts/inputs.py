@@ -22,19 +22,30 @@ import hashlib
 import os
 import platform as _platform
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from vpython import log
 from vpython.errors import IntegrityError, UserError
 from vpython.lock import targets as tg
 
+if TYPE_CHECKING:
+    from packaging.pylock import Pylock
+
+    from vpython.artifacts.model import BuildFlags, Wheels
+    from vpython.lock.pylock import Artifact
+    from vpython.settings.sources import Sources
+    from vpython.spec.discover import DiscoveredSpec
+    from vpython.store.root import Layout
+
 
 @dataclass
 class LockChoice:
-    lock: object  # packaging.pylock.Pylock (None for an empty spec)
-    raw: dict
+    lock: Pylock | None  # None for an empty spec
+    raw: dict[str, Any]
     path: str | None  # the lockfile read (None: nothing to install)
-    recorded_targets: list  # Target
+    recorded_targets: list[tg.Target]
     sha256: str | None = None
 
 
@@ -75,7 +86,7 @@ def host_platform() -> str:
     raise UserError("cannot tell this machine's platform tag", hint="pass --platform TAG")
 
 
-def _os_arch(t) -> tuple:
+def _os_arch(t: tg.Target) -> tuple[str, str]:
     env = t.environment()
     machine = {"aarch64": "arm64", "amd64": "x86_64", "AMD64": "x86_64", "ARM64": "arm64"}.get(
         env["platform_machine"], env["platform_machine"]
@@ -83,7 +94,7 @@ def _os_arch(t) -> tuple:
     return env["sys_platform"], machine
 
 
-def _host_os_arch() -> tuple:
+def _host_os_arch() -> tuple[str, str]:
     machine = _platform.machine()
     machine = {"aarch64": "arm64", "amd64": "x86_64", "AMD64": "x86_64", "ARM64": "arm64"}.get(
         machine, machine
@@ -91,49 +102,71 @@ def _host_os_arch() -> tuple:
     return sys.platform, machine
 
 
-def _versions(pythons) -> list:
-    return [tg.parse_python_version(p) for p in pythons]
-
-
-def choose_target(choice: LockChoice, platform: str | None, python: str | None, fallback_python):
+def choose_target(
+    choice: LockChoice,
+    platform: str | None,
+    python: str | None,
+    fallback_python: Callable[[], tuple[int, ...]],
+) -> tg.Target:
     """The one target this build is for, checked against what the lock covers."""
-    recorded = choice.recorded_targets
     want_version = tg.parse_python_version(python) if python else None
     if platform is not None:
-        full = len(platform.strip().split("-")) == 3
-        wanted = tg.parse_target(platform, [want_version or (0, 0)], "--platform")[0]
-        if full and want_version and tuple(wanted.python[:2]) != tuple(want_version[:2]):
-            raise UserError(
-                f"--platform {platform} names Python {wanted.python_version} but --python is {python}"
-            )
-        if not recorded:
-            if wanted.python == (0, 0):
-                wanted = replace(wanted, python=tuple(fallback_python()[:2]))
-            return wanted
-        same_platform = [
-            t for t in recorded if t.platform == wanted.platform and (not wanted.abi or t.abi == wanted.abi)
-        ]
-        if wanted.python != (0, 0):
-            same_platform = [t for t in same_platform if tuple(t.python[:2]) == tuple(wanted.python[:2])]
-        if len(same_platform) > 1:
-            raise UserError(
-                f"--platform {platform}: the lock {choice.path} has it for Python "
-                f"{', '.join(t.python_version for t in same_platform)}",
-                hint="pass --python X.Y",
-            )
-        if not same_platform:
-            shown = wanted.key if wanted.python != (0, 0) else wanted.platform
-            raise UserError(
-                f"the lock {choice.path} has no target {shown}; it covers: "
-                f"{', '.join(t.key for t in recorded)}",
-                hint=(
-                    f"lock for it first: vpython lock --platform {wanted.platform}"
-                    + (f" --python {wanted.python_version}" if wanted.python != (0, 0) else "")
-                    + " (plus the platforms you already lock for), or build one of the listed targets"
-                ),
-            )
-        return same_platform[0]
-    # No --platform: the lock's target for this machine's OS and CPU.
+        return _target_for_platform(choice, platform, python, want_version, fallback_python)
+    return _target_for_this_machine(choice, python, want_version, fallback_python)
+
+
+def _target_for_platform(
+    choice: LockChoice,
+    platform: str,
+    python: str | None,
+    want_version: tuple[int, ...] | None,
+    fallback_python: Callable[[], tuple[int, ...]],
+) -> tg.Target:
+    """``--platform`` (and maybe ``--python``): that target, which the lock must have."""
+    recorded = choice.recorded_targets
+    full = len(platform.strip().split("-")) == 3
+    wanted: tg.Target = tg.parse_target(platform, [want_version or (0, 0)], "--platform")[0]
+    if full and want_version and tuple(wanted.python[:2]) != tuple(want_version[:2]):
+        raise UserError(
+            f"--platform {platform} names Python {wanted.python_version} but --python is {python}",
+            hint="drop --python, or give --platform without its cpXY-cpXY- prefix",
+        )
+    if not recorded:
+        if wanted.python == (0, 0):
+            wanted = replace(wanted, python=tuple(fallback_python()[:2]))
+        return wanted
+    same_platform = [
+        t for t in recorded if t.platform == wanted.platform and (not wanted.abi or t.abi == wanted.abi)
+    ]
+    if wanted.python != (0, 0):
+        same_platform = [t for t in same_platform if tuple(t.python[:2]) == tuple(wanted.python[:2])]
+    if len(same_platform) > 1:
+        raise UserError(
+            f"--platform {platform}: the lock {choice.path} has it for Python "
+            f"{', '.join(t.python_version for t in same_platform)}",
+            hint="pass --python X.Y",
+        )
+    if not same_platform:
+        shown = wanted.key if wanted.python != (0, 0) else wanted.platform
+        raise UserError(
+            f"the lock {choice.path} has no target {shown}; it covers: {', '.join(t.key for t in recorded)}",
+            hint=(
+                f"lock for it first: vpython lock --platform {wanted.platform}"
+                + (f" --python {wanted.python_version}" if wanted.python != (0, 0) else "")
+                + " (plus the platforms you already lock for), or build one of the listed targets"
+            ),
+        )
+    return same_platform[0]
+
+
+def _target_for_this_machine(
+    choice: LockChoice,
+    python: str | None,
+    want_version: tuple[int, ...] | None,
+    fallback_python: Callable[[], tuple[int, ...]],
+) -> tg.Target:
+    """No ``--platform``: the lock's target for this machine's OS and CPU."""
+    recorded = choice.recorded_targets
     host = _host_os_arch()
     if not recorded:
         version = want_version or tuple(fallback_python()[:2])
@@ -156,7 +189,7 @@ def choose_target(choice: LockChoice, platform: str | None, python: str | None, 
     return mine[0]
 
 
-def _host_platform_tags() -> list:
+def _host_platform_tags() -> list[str]:
     from packaging.tags import platform_tags
 
     return list(platform_tags())
@@ -166,7 +199,13 @@ def _host_platform_tags() -> list:
 
 
 def obtain(
-    discovered, *, lock_flag: str | None, flags, layout_factory, platform: str | None, python: str | None
+    discovered: DiscoveredSpec,
+    *,
+    lock_flag: str | None,
+    flags: BuildFlags,
+    layout_factory: Callable[[], Layout],
+    platform: str | None,
+    python: str | None,
 ) -> LockChoice:
     """The lock this build installs (see the module docstring)."""
     if lock_flag:
@@ -192,7 +231,9 @@ def obtain(
     return _lock_into_cache(discovered, flags, layout_factory(), platform, python)
 
 
-def _lock_into_cache(discovered, flags, layout, platform, python) -> LockChoice:
+def _lock_into_cache(
+    discovered: DiscoveredSpec, flags: BuildFlags, layout: Layout, platform: str | None, python: str | None
+) -> LockChoice:
     from vpython.lock.plan import make_plan
     from vpython.lock.pylock import parse_lock_text, write_lock
     from vpython.lock.resolve import lock
@@ -238,21 +279,21 @@ def _lock_into_cache(discovered, flags, layout, platform, python) -> LockChoice:
 # ------------------------------------------------------------------------ wheels
 
 
-def select(choice: LockChoice, target) -> list:
+def select(choice: LockChoice, target: tg.Target) -> list[Artifact]:
     from vpython.lock.pylock import select_artifacts
 
     if choice.lock is None:
         return []
     return select_artifacts(
         choice.lock,
-        source=choice.path,
+        source=choice.path or "",  # a lock read from a file always has one
         environment=target.environment(),
         tags=target.tags(),
         platform_label=target.key,
     )
 
 
-def local_wheel_dirs(sources) -> list:
+def local_wheel_dirs(sources: Sources) -> list[str]:
     out = []
     for fl in sources.find_links:
         if fl.startswith("file:"):
@@ -266,22 +307,25 @@ def local_wheel_dirs(sources) -> list:
     return out
 
 
-def _verified_in_place(artifact, path: str) -> str:
+def _verified_in_place(artifact: Artifact, path: str) -> str:
     actual = _sha256_file(path)
     if actual != artifact.sha256:
         raise IntegrityError(
-            f"hash mismatch for {artifact.filename} at {path}: the lock expects sha256 {artifact.sha256} "
+            f"hash mismatch for {artifact.filename}: the lock expects sha256 {artifact.sha256} "
             f"but the file has sha256 {actual}",
+            path=path,
             hint="the file is not the one that was locked; replace it or re-lock",
         )
     return path
 
 
-def wheel_files(artifacts, sources, layout_factory) -> list:
+def wheel_files(
+    artifacts: Sequence[Artifact], sources: Sources, layout_factory: Callable[[], Layout]
+) -> Wheels:
     """[(Artifact, verified local path)] in the artifacts' order."""
     dirs = local_wheel_dirs(sources)
-    found = {}
-    todo = []
+    found: dict[str, str] = {}
+    todo: list[Artifact] = []
     for a in artifacts:
         for d in dirs:
             candidate = os.path.join(d, a.filename)

@@ -78,7 +78,7 @@ MAIN_LAUNCHER = """#!/bin/sh
 """
 
 
-def python_shim(version: tuple) -> bytes:
+def python_shim(version: tuple[int, ...]) -> bytes:
     ver = f"{version[0]}.{version[1]}"
     return PYTHON_SHIM.format(resolve=_RESOLVE, ver=ver).encode()
 
@@ -139,18 +139,18 @@ _next_sitecustomize()
 """
 
 
-def _win_python(version: tuple) -> str:
+def _win_python(version: tuple[int, ...]) -> str:
     return (
         f'if defined VPYTHON_PYTHON (set "_vp_py=%VPYTHON_PYTHON%") else (set "_vp_py=py -{version[0]}.{version[1]}")\r\n'
         'set "PYTHONPATH=%~dp0..\\Lib\\vpython-boot;%~dp0..\\Lib\\site-packages;%PYTHONPATH%"\r\n'
     )
 
 
-def windows_entry(version: tuple, script_name: str) -> bytes:
+def windows_entry(version: tuple[int, ...], script_name: str) -> bytes:
     return (
         "@echo off\r\nsetlocal\r\n" + _win_python(version) + f'%_vp_py% "%~dp0{script_name}" %*\r\n'
     ).encode()
 
 
-def windows_python(version: tuple) -> bytes:
+def windows_python(version: tuple[int, ...]) -> bytes:
     return ("@echo off\r\nsetlocal\r\n" + _win_python(version) + "%_vp_py% %*\r\n").encode()

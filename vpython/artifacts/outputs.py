@@ -21,6 +21,7 @@ import json
 import os
 import stat
 import zipfile
+from collections.abc import Iterable
 
 from vpython.errors import UserError
 
@@ -60,7 +61,7 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def check(output: str, fmt: str, inputs) -> None:
+def check(output: str, fmt: str, inputs: Iterable[tuple[str, str | None]]) -> None:
     """Raise UserError (exit 2) unless building ``fmt`` into ``output`` is safe.
 
     ``inputs``: [(what, path)], e.g. ("the lock", "app/pylock.toml"), ("the working
@@ -79,42 +80,44 @@ def check(output: str, fmt: str, inputs) -> None:
                     shown = "" if os.path.abspath(path) == out else f" ({path})"
                     raise UserError(
                         f"{subject} {'is' if exact else 'contains'} {what}{shown}, which the build "
-                        f"would delete; pass an -o path outside the inputs and the working "
-                        f"directory (e.g. -o out/app.{fmt})"
+                        "would delete",
+                        hint=f"pass an -o path outside the inputs and the working directory (e.g. -o out/app.{fmt})",
                     )
     if real == os.sep:
-        raise UserError(f"-o {output}: is the root directory; pass a path that does not exist yet")
+        raise UserError(f"-o {output}: is the root directory", hint="pass a path that does not exist yet")
     try:
         st = os.lstat(out)
     except FileNotFoundError:
         st = None
     except OSError as e:
-        raise UserError(f"-o {output}: {e.strerror}; pass another output path") from None
+        raise UserError(f"-o {output}: {e.strerror}", hint="pass another output path") from None
     if st is not None:
         if stat.S_ISLNK(st.st_mode):
             raise UserError(
-                f"-o {output}: is a symlink; vpython build replaces only its own previous output, "
-                f"so remove the link or pass a path that does not exist yet"
+                f"-o {output}: is a symlink; vpython build replaces only its own previous output",
+                hint="remove the link or pass a path that does not exist yet",
             )
         if stat.S_ISDIR(st.st_mode):
             # An empty directory loses nothing: Bazel creates a tree artifact's (-o) directory before the action runs.
             if not is_venv_artifact(out) and os.listdir(out):
                 raise UserError(
                     f"-o {output}: is a directory that is not a vpython build output (it has no "
-                    f"{META_NAME}) and building would delete its contents; pass a path that does not "
-                    f"exist yet (e.g. -o {os.path.join(output, 'app.' + fmt)})"
+                    f"{META_NAME}) and building would delete its contents",
+                    hint=f"pass a path that does not exist yet (e.g. -o {os.path.join(output, 'app.' + fmt)})",
                 )
         elif not (stat.S_ISREG(st.st_mode) and is_pex(out)):
             raise UserError(
                 f"-o {output}: is an existing file that is not a pex built before, and building "
-                f"would replace it; pass a path that does not exist yet (or delete the file)"
+                "would replace it",
+                hint="pass a path that does not exist yet (or delete the file)",
             )
     if fmt == "pex":
         sbom = sbom_path(out)
         if os.path.lexists(sbom) and not is_sbom(sbom):
             raise UserError(
                 f"-o {output}: {sbom} exists and is not a CycloneDX SBOM, and a pex build writes "
-                f"its SBOM there; move it away or pass another -o path"
+                "its SBOM there",
+                hint="move it away or pass another -o path",
             )
 
 

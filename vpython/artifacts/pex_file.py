@@ -16,22 +16,28 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from vpython import log
 from vpython.errors import UserError, VPythonError
 
+if TYPE_CHECKING:
+    from vpython.artifacts.model import Entry, Wheels
+    from vpython.lock.targets import Target
+
 
 def command(
     out: str,
-    target,
-    wheels,
-    entry,
+    target: Target,
+    wheels: Wheels,
+    entry: Entry | None,
     *,
     pex_venv: bool,
     pex_root: str,
     platform_file: str,
     python: str | None = None,
-) -> list:
+) -> list[str]:
     cmd = [
         python or sys.executable,
         "-m",
@@ -57,7 +63,7 @@ def command(
         if entry.main:
             cmd += ["--exe", entry.main]
         else:
-            cmd += ["-m", f"{entry.module}:{entry.attr}"]
+            cmd += ["-m", ":".join(entry.function())]
     if pex_venv:
         # --sh-boot: a /bin/sh preamble execs the pex's venv python directly on warm runs,
         # skipping a Python start-up to find it (W2 second run 0.51 s -> 0.38 s here; the
@@ -67,7 +73,7 @@ def command(
     return cmd
 
 
-def build_env(environ) -> dict:
+def build_env(environ: Mapping[str, str]) -> dict[str, str]:
     """pex's environment: none of the caller's PEX_/PIP_ settings, and no rc files
     (~/.pexrc, /etc/pexrc, a .pexrc beside the pex) that could set them again."""
     env = {k: v for k, v in environ.items() if not k.startswith(("PEX_", "PIP_"))}
@@ -85,10 +91,23 @@ def built_with(path: str) -> str:
             info = json.loads(zf.read("PEX-INFO"))
         return str(info["build_properties"]["pex_version"])
     except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile):
-        raise VPythonError(f"pex wrote {path} without a PEX-INFO build_properties.pex_version") from None
+        raise VPythonError(
+            "pex wrote a pex without a PEX-INFO build_properties.pex_version",
+            path=path,
+            hint="pex's output format changed: use a pex release vpython supports (see pyproject.toml)",
+        ) from None
 
 
-def build(out: str, target, wheels, entry, *, pex_venv: bool, work: str, pex_root: str | None = None) -> None:
+def build(
+    out: str,
+    target: Target,
+    wheels: Wheels,
+    entry: Entry | None,
+    *,
+    pex_venv: bool,
+    work: str,
+    pex_root: str | None = None,
+) -> None:
     """Write the pex to ``out`` (inside the work dir; the caller publishes it).
 
     ``pex_root`` is pex's build cache (installed wheels, keyed by their hashes: reusing
@@ -113,11 +132,16 @@ def build(out: str, target, wheels, entry, *, pex_venv: bool, work: str, pex_roo
             text=True,
         )
     except OSError as e:
-        raise VPythonError(f"cannot run pex: {e}") from None
+        raise VPythonError(f"cannot run pex: {e}", hint=f"check that {sys.executable} runs") from None
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip()[-2000:]
         if "No module named pex" in tail:
             raise UserError("pex is not installed for " + sys.executable, hint="pip install pex")
-        raise VPythonError(f"pex failed (exit {proc.returncode}):\n{tail}")
+        raise VPythonError(
+            f"pex failed (exit {proc.returncode}):\n{tail}",
+            hint="pex's own message is above; rerun with --log-level debug to see its command line",
+        )
     if not os.path.isfile(out):
-        raise VPythonError("pex exited 0 but wrote no file")
+        raise VPythonError(
+            "pex exited 0 but wrote no file", hint="rerun with --log-level debug to see its command"
+        )

@@ -17,6 +17,7 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Collection, Sequence
 
 from vpython.errors import UserError, VPythonError
 from vpython.faults import checkpoint
@@ -37,7 +38,7 @@ def epoch() -> int:
         ) from None
 
 
-def _walk(root: str):
+def _walk(root: str) -> list[tuple[str, str]]:
     """(relative path, absolute path) of every entry below ``root``, sorted, parents first."""
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -62,7 +63,8 @@ def normalize_tree(root: str, mtime: int | None = None) -> None:
             resolved = os.path.normpath(os.path.join(os.path.dirname(rel), target))
             if os.path.isabs(target) or resolved.startswith(".."):
                 raise VPythonError(
-                    f"refusing to ship symlink {rel} -> {target}: it points outside the artifact"
+                    f"refusing to ship symlink {rel} -> {target}: it points outside the artifact",
+                    hint="a wheel or --main script ships it; make the link relative and inside the package",
                 )
             continue
         if stat.S_ISDIR(st.st_mode):
@@ -70,7 +72,10 @@ def normalize_tree(root: str, mtime: int | None = None) -> None:
         elif stat.S_ISREG(st.st_mode):
             os.chmod(p, 0o755 if st.st_mode & 0o111 else 0o644)
         else:
-            raise VPythonError(f"refusing to ship {rel}: not a file, directory or symlink")
+            raise VPythonError(
+                f"refusing to ship {rel}: not a file, directory or symlink",
+                hint="remove the special file (fifo, socket, device) from what the build packs",
+            )
     # Children before parents: setting a child's mtime does not touch its parent's, but
     # creating/chmod-ing did, so parents go last.
     for _rel, p in reversed(entries):
@@ -87,7 +92,7 @@ def file_sha256(path: str) -> str:
     return h.hexdigest()
 
 
-def tree_lines(root: str, exclude=()) -> list:
+def tree_lines(root: str, exclude: Collection[str] = ()) -> list[str]:
     """One line per entry: ``path type mode sha256-or-link-target`` (sorted by path)."""
     lines = []
     for rel, p in _walk(root):
@@ -104,7 +109,7 @@ def tree_lines(root: str, exclude=()) -> list:
     return lines
 
 
-def tree_digest(root: str, exclude=()) -> str:
+def tree_digest(root: str, exclude: Collection[str] = ()) -> str:
     return hashlib.sha256("".join(line + "\n" for line in tree_lines(root, exclude)).encode()).hexdigest()
 
 
@@ -118,7 +123,10 @@ def work_dir_beside(out: str) -> str:
         os.makedirs(parent, exist_ok=True)
         return tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.tmp-", dir=parent)
     except OSError as e:
-        raise UserError(f"-o {out}: cannot create a work directory in {parent}: {e.strerror}") from None
+        raise UserError(
+            f"-o {out}: cannot create a work directory in {parent}: {e.strerror}",
+            hint="pass an -o path in a writable directory",
+        ) from None
 
 
 def remove(path: str) -> None:
@@ -136,7 +144,7 @@ def publish(built: str, out: str) -> None:
     publish_all([(built, out)])
 
 
-def publish_all(pairs) -> None:
+def publish_all(pairs: Sequence[tuple[str | None, str]]) -> None:
     """Put each ``built`` at its ``out`` (``built`` None: just remove ``out``), all or nothing.
 
     What may be replaced was checked before the build (``outputs.check``). Existing
@@ -146,8 +154,8 @@ def publish_all(pairs) -> None:
     ``.OUT.old-*``), and never a later output next to an earlier one it does not
     describe: a pex's SBOM (listed after the pex) is moved aside before the old pex and
     comes back only after the new pex is in place."""
-    asides = []  # (old copy, out)
-    placed = []
+    asides: list[tuple[str, str]] = []  # (old copy, out)
+    placed: list[str] = []
     try:
         for _built, out in reversed(pairs):
             out = os.path.abspath(out)

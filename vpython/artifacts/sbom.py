@@ -14,9 +14,15 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from vpython import __version__
+
+if TYPE_CHECKING:
+    from vpython.lock.pylock import Artifact
+    from vpython.lock.targets import Target
 
 
 def purl(name: str, version: str, filename: str | None = None) -> str:
@@ -29,35 +35,23 @@ def purl(name: str, version: str, filename: str | None = None) -> str:
 
 
 def document(
-    artifacts,
+    artifacts: Iterable[Artifact],
     *,
     artifact_name: str,
     artifact_format: str,
-    target,
+    target: Target,
     artifact_sha256: str | None,
     lock_sha256: str | None = None,
-    tools=(),
-) -> dict:
+    tools: Iterable[dict[str, str]] = (),
+) -> dict[str, Any]:
     """``tools``: more ``metadata.tools.components`` entries after vpython's own (for a
     pex, the pex version that wrote it: its bytes depend on it)."""
     from packaging.utils import canonicalize_name
 
-    components = []
-    refs = []
-    for a in sorted(artifacts, key=lambda a: (canonicalize_name(a.name), a.filename)):
-        ref = purl(a.name, a.version, a.filename)
-        refs.append(ref)
-        comp = {
-            "type": "library",
-            "bom-ref": ref,
-            "name": a.name,
-            "version": a.version,
-            "purl": ref,
-            "hashes": [{"alg": "SHA-256", "content": a.sha256}],
-        }
-        if a.url:
-            comp["externalReferences"] = [{"type": "distribution", "url": a.url}]
-        components.append(comp)
+    components = [
+        _component(a) for a in sorted(artifacts, key=lambda a: (canonicalize_name(a.name), a.filename))
+    ]
+    refs: list[str] = [c["bom-ref"] for c in components]
     props = [
         {"name": "vpython:format", "value": artifact_format},
         {"name": "vpython:platform", "value": target.key},
@@ -65,10 +59,15 @@ def document(
     ]
     if lock_sha256:
         props.append({"name": "vpython:lock-sha256", "value": lock_sha256})
-    main = {"type": "application", "bom-ref": "artifact", "name": artifact_name, "properties": props}
+    main: dict[str, Any] = {
+        "type": "application",
+        "bom-ref": "artifact",
+        "name": artifact_name,
+        "properties": props,
+    }
     if artifact_sha256:
         main["hashes"] = [{"alg": "SHA-256", "content": artifact_sha256}]
-    doc = {
+    doc: dict[str, Any] = {
         "bomFormat": "CycloneDX",
         "specVersion": "1.5",
         "serialNumber": "",
@@ -88,5 +87,21 @@ def document(
     return doc
 
 
-def render(doc: dict) -> bytes:
+def _component(a: Artifact) -> dict[str, Any]:
+    """One installed wheel: a ``library`` whose purl names the exact file."""
+    ref = purl(a.name, a.version, a.filename)
+    comp: dict[str, Any] = {
+        "type": "library",
+        "bom-ref": ref,
+        "name": a.name,
+        "version": a.version,
+        "purl": ref,
+        "hashes": [{"alg": "SHA-256", "content": a.sha256}],
+    }
+    if a.url:
+        comp["externalReferences"] = [{"type": "distribution", "url": a.url}]
+    return comp
+
+
+def render(doc: dict[str, Any]) -> bytes:
     return (json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode("utf-8")

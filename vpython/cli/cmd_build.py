@@ -7,13 +7,18 @@ docs/artifacts.md; the implementation lives in ``vpython.artifacts``.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vpython import log
-from vpython.cli.commands import add_common, out, parser
+from vpython.artifacts.model import Entry
+from vpython.cli.commands import ArgumentParser, add_common, out, parser
 from vpython.errors import UserError, VPythonError
+
+if TYPE_CHECKING:
+    from vpython.spec.discover import DiscoveredSpec
 
 DESCRIPTION = (
     "Build a relocatable, byte-reproducible venv tree or .pex for a script from its PEP 751 "
@@ -33,15 +38,7 @@ _ENTRY = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 
 
-@dataclass(frozen=True)
-class Entry:
-    name: str
-    main: str | None = None  # absolute path of the --main script
-    module: str | None = None
-    attr: str | None = None
-
-
-def build_parser():
+def build_parser() -> ArgumentParser:
     p = parser("build", DESCRIPTION)
     p.epilog = EPILOG
     p.add_argument("target", help="script (its spec is discovered as for runs) or spec file")
@@ -78,12 +75,15 @@ def build_parser():
     return p
 
 
-def _entry(ns, discovered) -> Entry | None:
+def _entry(ns: argparse.Namespace, discovered: DiscoveredSpec) -> Entry | None:
     from vpython.cli.targets import is_spec_file
 
     if ns.entry_point:
         if not _ENTRY.match(ns.entry_point):
-            raise UserError(f"--entry-point {ns.entry_point!r}: expected MODULE:FUNC (e.g. mypkg.cli:main)")
+            raise UserError(
+                f"--entry-point {ns.entry_point!r}: expected MODULE:FUNC (e.g. mypkg.cli:main)",
+                hint="name a function as dotted.module:function, or pass --main FILE for a script",
+            )
         module, attr = ns.entry_point.split(":", 1)
         return Entry(ns.entry_name or module.split(".")[-1], module=module, attr=attr)
     main = ns.main
@@ -96,7 +96,7 @@ def _entry(ns, discovered) -> Entry | None:
             )
         return None
     if not os.path.isfile(main):
-        raise UserError(f"--main {main}: no such file")
+        raise UserError(f"--main {main}: no such file", hint="pass the path of the script the artifact runs")
     stem = os.path.basename(main)
     stem = stem[:-3] if stem.endswith(".py") else stem
     return Entry(ns.entry_name or stem, main=os.path.abspath(main))
@@ -110,7 +110,7 @@ def _check_name(entry: Entry | None) -> None:
         )
 
 
-def main(args: list) -> int:
+def main(args: list[str]) -> int:
     ns = build_parser().parse_args(args)
     log.set_level(ns.log_level)
     if ns.compile and ns.format == "pex":
@@ -119,7 +119,9 @@ def main(args: list) -> int:
             hint="a pex compiles on first boot into its PEX_ROOT; pex --compile is not reproducible",
         )
     if ns.pex_venv and ns.format != "pex":
-        raise UserError("--pex-venv applies to --format pex only")
+        raise UserError(
+            "--pex-venv applies to --format pex only", hint="add --format pex, or drop --pex-venv"
+        )
     if ns.python:
         from vpython.lock.targets import parse_python_version
 
@@ -150,8 +152,11 @@ def main(args: list) -> int:
             extra_inputs=[("the script or spec to build", ns.target)],
         )
     except OSError as e:  # reading inputs (an unreadable wheel, lock or cache dir)
-        where = f": {e.filename}" if getattr(e, "filename", None) else ""
-        raise VPythonError(f"vpython build: {e.strerror or e}{where}") from None
+        raise VPythonError(
+            f"vpython build: {e.strerror or e}",
+            path=os.fsdecode(e.filename) if e.filename else None,
+            hint="check that the file exists and is readable, then build again",
+        ) from None
     out(
         f"built {ns.format} {ns.output} for {result.target.key}: {len(result.artifacts)} package(s), "
         f"sha256 {result.sha256}"

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from vpython.cli.commands import out, parser
+
+if TYPE_CHECKING:
+    from vpython.store.root import Layout
+
+Row = tuple[str, str, str, str]  # name, count, size, note
 
 
 def _age(seconds: float) -> str:
@@ -19,20 +26,22 @@ def _age(seconds: float) -> str:
     return f"{seconds / 86400:.0f}d ago"
 
 
-def _count_size(paths: list) -> tuple:
-    from vpython.store.sizes import unique_size
+def _count_size(paths: list[str]) -> tuple[str, str]:
+    """(how many, their size on disk) of ``paths``, formatted for the table."""
+    from vpython.cli.cmd_gc import human_bytes
+    from vpython.store.sizes import unique_size as _unique_size
 
-    return len(paths), unique_size(paths)
+    return str(len(paths)), human_bytes(_unique_size(paths))
 
 
-def _files(base: str, pred) -> list:
+def _files(base: str, pred: Callable[[str], bool]) -> list[str]:
     try:
         return [os.path.join(base, n) for n in sorted(os.listdir(base)) if pred(n)]
     except OSError:
         return []
 
 
-def main(args: list) -> int:
+def main(args: list[str]) -> int:
     p = parser("cache", "Inspect the cache.")
     p.add_argument(
         "action",
@@ -53,7 +62,9 @@ def main(args: list) -> int:
     if ns.repair and ns.action != "verify":
         from vpython.errors import UsageError
 
-        raise UsageError("vpython cache: --repair goes with verify", hint="vpython cache verify --repair")
+        raise UsageError(
+            "vpython cache: --repair goes with verify", key="--repair", hint="vpython cache verify --repair"
+        )
     if ns.action == "dir":
         out(layout.root)
         return 0
@@ -62,7 +73,7 @@ def main(args: list) -> int:
     return _info(layout)
 
 
-def _verify(layout, repair: bool) -> int:
+def _verify(layout: Layout, repair: bool) -> int:
     from vpython.store.verify import verify
 
     report = verify(layout, repair=repair)
@@ -100,16 +111,40 @@ def _verify(layout, repair: bool) -> int:
     return 1 if report.envs_held else 0
 
 
-def _info(layout) -> int:
+def _info(layout: Layout) -> int:
     from vpython.cli.cmd_gc import human_bytes
-    from vpython.store.envs import env_last_use, list_envs, read_env_meta
-    from vpython.store.root import list_names as _entries_in
+    from vpython.store.envs import list_envs
     from vpython.store.sizes import unique_size as _unique_size
+
+    envs = list_envs(layout)
+    rows, own_total = _env_rows(layout, envs)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out(f"root: {layout.root}")
+    for r in rows:
+        out("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    table = [
+        ("envs (own files)", str(len(envs)), human_bytes(own_total), "the rest are links into the store"),
+        *_store_rows(layout, set(envs)),
+    ]
+    out("")
+    widths = [max(len(r[i]) for r in table) for i in range(3)]
+    for name, count, size, note in table:
+        out(f"{name:<{widths[0]}}  {count:>{widths[1]}}  {size:>{widths[2]}}  {note}".rstrip())
+    out(
+        f"{'total':<{widths[0]}}  {'':>{widths[1]}}  {human_bytes(_unique_size([layout.root])):>{widths[2]}}  "
+        "on disk, each file counted once"
+    )
+    return 0
+
+
+def _env_rows(layout: Layout, envs: list[str]) -> tuple[list[tuple[str, ...]], int]:
+    """The per-env table (header first) and the bytes the envs own (not shared with the store)."""
+    from vpython.cli.cmd_gc import human_bytes
+    from vpython.store.envs import env_last_use, read_env_meta
     from vpython.store.sizes import walk_stats
 
     now = time.time()
-    rows = [("ENV", "PACKAGES", "OWN SIZE", "LAST USE", "SPEC")]
-    envs = list_envs(layout)
+    rows: list[tuple[str, ...]] = [("ENV", "PACKAGES", "OWN SIZE", "LAST USE", "SPEC")]
     own_total = 0
     for key in envs:
         env_dir = layout.env_dir(key)
@@ -126,64 +161,41 @@ def _info(layout) -> int:
                 str(meta.get("spec", "?"))[:60],
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out(f"root: {layout.root}")
-    for r in rows:
-        out("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    env_set = set(envs)
-    build_locks = _files(layout.envs, lambda n: n.startswith(".") and n.endswith(".build.lock"))
-    orphan_locks = [b for b in build_locks if os.path.basename(b)[1 : -len(".build.lock")] not in env_set]
+    return rows, own_total
 
-    def listed(base):
+
+def _store_rows(layout: Layout, env_set: set[str]) -> list[Row]:
+    """One row per cache area below the envs: how many entries, their size, a note."""
+    from vpython.cli.cmd_gc import human_bytes
+    from vpython.store.root import list_names as _entries_in
+    from vpython.store.sizes import unique_size as _unique_size
+
+    def listed(base: str) -> list[str]:
         return [os.path.join(base, n) for n in _entries_in(base)]
 
-    table = [
-        ("envs (own files)", str(len(envs)), human_bytes(own_total), "the rest are links into the store"),
-        ("package entries", *_fmt(_count_size(listed(layout.packages)), human_bytes), ""),
-        ("wheels", *_fmt(_count_size(listed(layout.wheels)), human_bytes), ""),
-        (
-            "skeletons",
-            *_fmt(_count_size(listed(layout.skeletons)), human_bytes),
-            "venv templates, one per interpreter",
-        ),
+    build_locks = _files(layout.envs, lambda n: n.startswith(".") and n.endswith(".build.lock"))
+    orphan_locks = [b for b in build_locks if os.path.basename(b)[1 : -len(".build.lock")] not in env_set]
+    pex_note = "vpython build --format pex"
+    if os.path.isdir(layout.pex_root):
+        pex_note += f"; last used {_age(time.time() - os.stat(layout.pex_root).st_mtime)}"
+    return [
+        ("package entries", *_count_size(listed(layout.packages)), ""),
+        ("wheels", *_count_size(listed(layout.wheels)), ""),
+        ("skeletons", *_count_size(listed(layout.skeletons)), "venv templates, one per interpreter"),
         (
             "cached locks",
-            *_fmt(_count_size(_files(layout.locks, lambda n: n.endswith(".pylock.toml"))), human_bytes),
+            *_count_size(_files(layout.locks, lambda n: n.endswith(".pylock.toml"))),
             "resolutions of unlocked specs",
         ),
         (
             "build plans",
-            *_fmt(_count_size(_files(layout.locks, lambda n: n.endswith(".plan.json"))), human_bytes),
+            *_count_size(_files(layout.locks, lambda n: n.endswith(".plan.json"))),
             "what the last build of a spec chose",
         ),
-        ("spec pointers", *_fmt(_count_size(listed(layout.specs)), human_bytes), ""),
-        (
-            "build locks",
-            *_fmt(_count_size(build_locks), human_bytes),
-            f"{len(orphan_locks)} for deleted envs",
-        ),
-        ("interpreters", *_fmt(_count_size(listed(layout.interpreters)), human_bytes), "probe cache"),
+        ("spec pointers", *_count_size(listed(layout.specs)), ""),
+        ("build locks", *_count_size(build_locks), f"{len(orphan_locks)} for deleted envs"),
+        ("interpreters", *_count_size(listed(layout.interpreters)), "probe cache"),
         ("virtualenv data", "", human_bytes(_unique_size([layout.app_data])), ""),
-        (
-            "pex build cache",
-            "",
-            human_bytes(_unique_size([layout.pex_root])),
-            f"vpython build --format pex; last used {_age(time.time() - os.stat(layout.pex_root).st_mtime)}"
-            if os.path.isdir(layout.pex_root)
-            else "vpython build --format pex",
-        ),
-        ("tmp", *_fmt(_count_size(listed(layout.tmp)), human_bytes), "work dirs and trash; gc removes them"),
+        ("pex build cache", "", human_bytes(_unique_size([layout.pex_root])), pex_note),
+        ("tmp", *_count_size(listed(layout.tmp)), "work dirs and trash; gc removes them"),
     ]
-    out("")
-    widths = [max(len(r[i]) for r in table) for i in range(3)]
-    for name, count, size, note in table:
-        out(f"{name:<{widths[0]}}  {count:>{widths[1]}}  {size:>{widths[2]}}  {note}".rstrip())
-    out(
-        f"{'total':<{widths[0]}}  {'':>{widths[1]}}  {human_bytes(_unique_size([layout.root])):>{widths[2]}}  "
-        "on disk, each file counted once"
-    )
-    return 0
-
-
-def _fmt(count_size: tuple, human) -> tuple:
-    return str(count_size[0]), human(count_size[1])

@@ -29,7 +29,7 @@ def human_bytes(n: float) -> str:
     return f"{n} B"
 
 
-def main(args: list) -> int:
+def main(args: list[str]) -> int:
     p = parser(
         "gc",
         "Delete envs not used recently (never one in use), then every store "

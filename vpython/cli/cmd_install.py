@@ -9,7 +9,7 @@ from vpython import log
 from vpython.cli.commands import add_common, out, parser
 
 
-def main(args: list) -> int:
+def main(args: list[str]) -> int:
     p = parser("install", "Build (or reuse) the env for a script or spec without running it.")
     p.add_argument(
         "target", nargs="?", help="script, spec file, or directory (default: the working directory)"
@@ -26,10 +26,10 @@ def main(args: list) -> int:
     flags = flags_from_namespace(ns)
     layout = Layout(resolve_root(ns.root))
     discovered = discover_target(ns.target)
-    from vpython.cli.run import _settings_tuple
+    from vpython.cli.run import settings_tuple  # the digest a run computes: later runs are warm
 
     digest = fastpath.spec_digest(
-        discovered.kind, discovered.text, discovered.lock_path, _settings_tuple(flags), config_path()
+        discovered.kind, discovered.text, discovered.lock_path, settings_tuple(flags), config_path()
     )
     pointer = provision(discovered, layout=layout, flags=flags, digest=digest, install_only=True)
     out(os.path.join(layout.env_dir(pointer.env_key)))

@@ -11,9 +11,16 @@ import argparse
 import os
 import shlex
 import sys
+from typing import TYPE_CHECKING, Any
 
 from vpython import log
-from vpython.cli.commands import add_common, out, parser
+from vpython.cli.commands import ArgumentParser, add_common, out, parser
+from vpython.errors import UsageError
+
+if TYPE_CHECKING:
+    from vpython.lock.early import Early
+    from vpython.lock.plan import Plan
+    from vpython.spec.discover import DiscoveredSpec
 
 DESCRIPTION = (
     "Resolve a script's spec (text proto, vpython.toml or PEP 723) into a PEP 751 "
@@ -21,7 +28,7 @@ DESCRIPTION = (
 )
 
 
-def build_parser():
+def build_parser() -> ArgumentParser:
     p = parser("lock", DESCRIPTION)
     p.add_argument(
         "target", nargs="?", help="script, spec file, or directory (default: the working directory)"
@@ -70,10 +77,11 @@ def build_parser():
     return p
 
 
-def _split_upgrade(ns):
+def _split_upgrade(ns: argparse.Namespace) -> tuple[bool, list[str]]:
     """``--upgrade`` takes an optional package, so ``--upgrade script.py`` is ambiguous:
     an existing path there is the target, not a package name."""
-    packages, upgrade_all = [], False
+    packages: list[str] = []
+    upgrade_all = False
     for value in ns.upgrade:
         if value == ":all:":
             upgrade_all = True
@@ -86,7 +94,7 @@ def _split_upgrade(ns):
     return upgrade_all, packages
 
 
-def fix_command(ns) -> str:
+def fix_command(ns: argparse.Namespace) -> str:
     """The ``vpython lock`` command that refreshes the lock ``--check`` looked at: the
     same target, targets and sources (index, find-links, offline, engine, cutoff,
     interpreter) as the failing check, so CI's advice resolves what CI checks."""
@@ -115,17 +123,15 @@ def fix_command(ns) -> str:
     return strip_credentials_in_text(" ".join(shlex.quote(p) for p in parts))
 
 
-def _previous(lock_path: str):
+def _previous(lock_path: str) -> tuple[str | None, dict[str, Any] | None]:
     """(text, raw dict) of the current lockfile, or (None, None).
 
     Only TOML-parsed here (``packaging`` is imported later, while uv runs): its pins seed
     uv's preferences and its ``[tool.vpython]`` table a recorded exclude-newer cutoff. A
     file that is not a lockfile is ignored (and replaced).
     """
-    try:
-        import tomllib as toml
-    except ImportError:  # pragma: no cover
-        import tomli as toml
+    from vpython import toml
+
     try:
         with open(lock_path, encoding="utf-8") as f:
             text = f.read()
@@ -139,7 +145,7 @@ def _previous(lock_path: str):
     return text, raw
 
 
-def _refuse_foreign(lock_path: str, raw, spec_path) -> None:
+def _refuse_foreign(lock_path: str, raw: dict[str, Any] | None, spec_path: str | None) -> None:
     """Another spec's lock is never overwritten: two specs whose names map to one
     lockfile (``a-b.py`` and ``a.b.py`` both lock to ``pylock.a-b.toml``) would
     otherwise replace each other's lock on every ``vpython lock``."""
@@ -149,8 +155,9 @@ def _refuse_foreign(lock_path: str, raw, spec_path) -> None:
     other = owner_conflict(raw or {}, lock_path, spec_path)
     if other:
         raise UserError(
-            f"{lock_path} is the lock of {os.path.join(os.path.dirname(lock_path), other)}, not of {spec_path}: "
-            "both specs map to that lockfile name",
+            f"this lockfile belongs to {os.path.join(os.path.dirname(lock_path), other)}, not to {spec_path}: "
+            "both specs map to its name",
+            path=lock_path,
             hint=(
                 "rename one of them (a script locks to pylock.<name>.toml: its file name without .py, "
                 "other dots turned into '-'), or delete the lockfile if that spec no longer exists"
@@ -158,27 +165,29 @@ def _refuse_foreign(lock_path: str, raw, spec_path) -> None:
         )
 
 
-def main(args: list) -> int:
+def main(args: list[str]) -> int:
     ns = build_parser().parse_args(args)
     log.set_level(ns.log_level)
     upgrade_all, upgrade_packages = _split_upgrade(ns)
     from vpython.cli.targets import discover_target, flags_from_namespace
     from vpython.lock.early import start_early
-    from vpython.lock.freshness import staleness
-    from vpython.lock.plan import make_plan
     from vpython.lock.resolve import lock
 
-    flags = flags_from_namespace(ns)
-    if ns.exclude_newer == "none":
-        flags.exclude_newer = None
+    cutoff = None if ns.exclude_newer == "none" else ns.exclude_newer  # "none" drops a recorded one
+    flags = flags_from_namespace(ns, exclude_newer=cutoff)
     discovered = discover_target(ns.target)
     log.info(f"spec: {discovered.origin}")
     lock_path = discovered.lock_path
+    if lock_path is None:  # discover_target always names one; the check keeps mypy and us honest
+        raise UsageError(
+            f"{discovered.origin}: no lockfile location for this spec",
+            hint="pass the script or spec file to lock, e.g. `vpython lock tools/foo.py`",
+        )
     previous_text, previous_raw = (None, None)
     if lock_path and not ns.check and os.path.isfile(lock_path):
         previous_text, previous_raw = _previous(lock_path)
         _refuse_foreign(lock_path, previous_raw, discovered.path)
-    plan_kw = {
+    plan_kw: dict[str, Any] = {
         "flags": flags,
         "platforms": ns.platform,
         "pythons": ns.python,
@@ -186,44 +195,19 @@ def main(args: list) -> int:
         "exclude_newer": ns.exclude_newer,
         "previous": previous_raw,
     }
-    early = None
-    if not ns.check:
-        early = start_early(
-            discovered,
-            upgrade=upgrade_all,
-            upgrade_packages=upgrade_packages,
-            previous_text=previous_text,
-            python=ns.interpreter,
-            **plan_kw,
-        )
-    try:
-        from vpython.store.root import Layout, resolve_root
-
-        plan_kw["cache_dir"] = Layout(resolve_root(ns.root)).interpreters
-        plan = make_plan(discovered, **plan_kw)
-    except BaseException:
-        if early is not None:
-            early.cancel()
-        raise
+    resolve_kw: dict[str, Any] = {
+        "upgrade": upgrade_all,
+        "upgrade_packages": upgrade_packages,
+        "previous_text": previous_text,
+        "python": ns.interpreter,
+    }
+    # uv starts on a provisional plan while the real one is made (probing interpreters).
+    early = None if ns.check else start_early(discovered, **resolve_kw, **plan_kw)
+    plan = _plan(discovered, plan_kw, ns.root, early)
     shown = os.path.relpath(lock_path) if not os.path.relpath(lock_path).startswith("..") else lock_path
     if ns.check:
-        reason = staleness(lock_path, plan.spec_hash, plan.targets, spec_path=discovered.path)
-        if reason:
-            sys.stderr.write(
-                f"vpython: error: {shown} is stale: {reason}\n"
-                f"  fix: run `{fix_command(ns)}` and commit {os.path.basename(lock_path)}\n"
-            )
-            return 1
-        out(f"{shown} is up to date ({len(plan.targets)} target(s))")
-        return 0
-    result, text = lock(
-        plan,
-        upgrade=upgrade_all,
-        upgrade_packages=upgrade_packages,
-        previous_text=previous_text,
-        python=ns.interpreter,
-        early=early,
-    )
+        return _check(ns, discovered, plan, shown)
+    result, text = lock(plan, **resolve_kw, early=early)
     from vpython.lock.pylock import write_lock
 
     changed = write_lock(lock_path, text)
@@ -232,4 +216,34 @@ def main(args: list) -> int:
         f"{verb} {shown} ({len(result.packages)} package(s), {len(plan.targets)} target(s): "
         f"{', '.join(t.key for t in plan.targets)})"
     )
+    return 0
+
+
+def _plan(discovered: DiscoveredSpec, plan_kw: dict[str, Any], root: str | None, early: Early | None) -> Plan:
+    """The lock plan; a failure cancels the early uv start, whose process would outlive us."""
+    from vpython.lock.plan import make_plan
+    from vpython.store.root import Layout, resolve_root
+
+    try:
+        return make_plan(discovered, cache_dir=Layout(resolve_root(root)).interpreters, **plan_kw)
+    except BaseException:
+        if early is not None:
+            early.cancel()
+        raise
+
+
+def _check(ns: argparse.Namespace, discovered: DiscoveredSpec, plan: Plan, shown: str) -> int:
+    """``--check``: 0 when the lockfile is fresh, else 1 and the command that refreshes it."""
+    from vpython.lock.freshness import staleness
+
+    lock_path = discovered.lock_path
+    assert lock_path is not None  # main() refused a spec without one
+    reason = staleness(lock_path, plan.spec_hash, plan.targets, spec_path=discovered.path)
+    if reason:
+        sys.stderr.write(
+            f"vpython: error: {shown} is stale: {reason}\n"
+            f"  fix: run `{fix_command(ns)}` and commit {os.path.basename(lock_path)}\n"
+        )
+        return 1
+    out(f"{shown} is up to date ({len(plan.targets)} target(s))")
     return 0

@@ -11,24 +11,43 @@ gap, naming the package and the platform.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 from vpython import log
 from vpython.cli.commands import add_common, out, parser
 
+if TYPE_CHECKING:
+    from packaging.markers import Environment
+    from packaging.pylock import Pylock
 
-def _lock_gaps(lock, targets):
+    from vpython.cli.flags import VPythonFlags
+    from vpython.lock.targets import Target
+    from vpython.spec.discover import DiscoveredSpec
+    from vpython.spec.model import Spec
+    from vpython.store.root import Layout
+
+# target key -> (problems, number of packages checked)
+Report = dict[str, tuple[list[str], int]]
+
+
+def _lock_gaps(lock: Pylock, targets: Sequence[Target]) -> Report:
     """{target key: [problem]} for a parsed Pylock."""
     from packaging.pylock import PackageWheel, PylockSelectError
     from packaging.tags import create_compatible_tags_selector
     from packaging.utils import parse_wheel_filename
 
-    report = {}
+    report: Report = {}
     for t in targets:
-        problems = []
+        problems: list[str] = []
         env = t.environment()
         tags = t.tags()
         selector = create_compatible_tags_selector(tags)
-        lock_env = dict(env, extras=frozenset(), dependency_groups=frozenset())
+        lock_env: dict[str, str | frozenset[str]] = {
+            **env,
+            "extras": frozenset(),
+            "dependency_groups": frozenset(),
+        }
         count = 0
         if lock.environments and not any(
             m.evaluate(lock_env, context="lock_file") for m in lock.environments
@@ -53,7 +72,7 @@ def _lock_gaps(lock, targets):
                 )
         if not problems:
             try:
-                for _, dist in lock.select(environment=env, tags=tags):
+                for _, dist in lock.select(environment=cast("Environment", env), tags=tags):
                     if not isinstance(dist, PackageWheel):
                         problems.append(f"{dist} is not a wheel")
             except PylockSelectError as e:
@@ -62,78 +81,97 @@ def _lock_gaps(lock, targets):
     return report
 
 
-def _verify_targets(spec, recorded_keys, flags, layout):
+def _verify_targets(
+    spec: Spec,
+    recorded_keys: list[str] | None,
+    flags: VPythonFlags,
+    layout: Layout,
+    platforms: Sequence[str],
+    pythons: Sequence[str],
+) -> list[Target]:
     from vpython.lock import targets as tg
     from vpython.lock.plan import choose_targets
 
-    platforms = list(getattr(flags, "platforms", None) or ())
-    pythons = list(getattr(flags, "pythons", None) or ())
     wanted, origin = choose_targets(
         spec,
-        platforms=platforms,
-        pythons=pythons,
-        interpreter=getattr(flags, "interpreter", None),
+        platforms=list(platforms),
+        pythons=list(pythons),
+        interpreter=flags.interpreter,
         cache_dir=layout.interpreters,
     )
     if recorded_keys is None:
-        return wanted
+        return list(wanted)
     recorded = tg.parse_recorded(recorded_keys)
     if origin == "default platforms" and recorded:
         wanted = []
-    return tg.dedupe(list(recorded) + list(wanted))
+    return list(tg.dedupe(list(recorded) + list(wanted)))
 
 
-def verify(discovered, flags, layout) -> int:
-    """Report per platform; 0 when every target is installable, 1 otherwise."""
-    from vpython.lock.plan import make_plan
+def _report_from_lock(
+    discovered: DiscoveredSpec,
+    spec: Spec,
+    flags: VPythonFlags,
+    layout: Layout,
+    platforms: Sequence[str],
+    pythons: Sequence[str],
+) -> Report:
+    """Check the lockfile's wheels for every target; {} when there is no usable lock
+    (none, another spec's, or stale), which the caller answers by resolving."""
     from vpython.lock.pylock import owner_conflict, read_lock, recorded
-    from vpython.lock.resolve import missing_from_closed, resolve
-    from vpython.spec.load import parse_discovered, spec_hash
+    from vpython.spec.load import spec_hash
 
-    if discovered.kind == "empty":
-        out(f"verify: {discovered.origin}; nothing to verify")
-        return 0
-    spec = parse_discovered(discovered)
     lock_path = discovered.lock_path
-    report = {}
-    if lock_path and os.path.isfile(lock_path):
-        lock, raw = read_lock(lock_path)
-        table = recorded(raw)
-        other = owner_conflict(raw, lock_path, discovered.path)
-        if other:
-            log.warning(f"{lock_path} is the lock of another spec ({other}); verifying by resolving the spec")
-            lock_path = None
-        elif table.get("spec-hash") in (None, spec_hash(discovered)):
-            targets = _verify_targets(spec, table.get("targets") or [], flags, layout)
-            out(f"verify: {discovered.path} against {lock_path} ({len(targets)} target(s))")
-            report = _lock_gaps(lock, targets)
-        else:
-            log.warning(f"{lock_path} is stale (the spec changed); verifying by resolving the spec")
-            lock_path = None
-    if not report:
-        plan = make_plan(
-            discovered,
-            flags=flags,
-            platforms=getattr(flags, "platforms", None) or (),
-            pythons=getattr(flags, "pythons", None) or (),
-            engine=getattr(flags, "engine", None),
-            cache_dir=layout.interpreters,
-        )
-        out(
-            f"verify: {discovered.path} by resolving for {len(plan.targets)} target(s) ({plan.target_origin})"
-        )
-        result = resolve(plan, python=getattr(flags, "interpreter", None))
-        report = {t.key: ([], 0) for t in plan.targets}
-        for p in result.packages:
-            for key in p.targets:
-                report[key] = (report[key][0], report[key][1] + 1)
-        for g in result.gaps:
-            report[g.target][0].append(g.describe())
-        for name, version, keys in missing_from_closed(plan, result):
-            for key in keys:
-                report[key][0].append(
-                    f"{name}=={version} is needed (a dependency) but the spec does not list it"
-                )
+    if not (lock_path and os.path.isfile(lock_path)):
+        return {}
+    lock, raw = read_lock(lock_path)
+    table = recorded(raw)
+    other = owner_conflict(raw, lock_path, discovered.path)
+    if other:
+        log.warning(f"{lock_path} is the lock of another spec ({other}); verifying by resolving the spec")
+        return {}
+    if table.get("spec-hash") not in (None, spec_hash(discovered)):
+        log.warning(f"{lock_path} is stale (the spec changed); verifying by resolving the spec")
+        return {}
+    targets = _verify_targets(spec, table.get("targets") or [], flags, layout, platforms, pythons)
+    out(f"verify: {discovered.path} against {lock_path} ({len(targets)} target(s))")
+    return _lock_gaps(lock, targets)
+
+
+def _report_from_resolving(
+    discovered: DiscoveredSpec,
+    flags: VPythonFlags,
+    layout: Layout,
+    platforms: Sequence[str],
+    pythons: Sequence[str],
+    engine: str | None,
+) -> Report:
+    """Resolve the spec for its targets (nothing written) and report each target's gaps."""
+    from vpython.lock.plan import make_plan
+    from vpython.lock.resolve import missing_from_closed, resolve
+
+    plan = make_plan(
+        discovered,
+        flags=flags,
+        platforms=platforms,
+        pythons=pythons,
+        engine=engine,
+        cache_dir=layout.interpreters,
+    )
+    out(f"verify: {discovered.path} by resolving for {len(plan.targets)} target(s) ({plan.target_origin})")
+    result = resolve(plan, python=flags.interpreter)
+    report: Report = {t.key: ([], 0) for t in plan.targets}
+    for p in result.packages:
+        for key in p.targets:
+            report[key] = (report[key][0], report[key][1] + 1)
+    for g in result.gaps:
+        report[g.target][0].append(g.describe())
+    for name, version, keys in missing_from_closed(plan, result):
+        for key in keys:
+            report[key][0].append(f"{name}=={version} is needed (a dependency) but the spec does not list it")
+    return report
+
+
+def _print_report(report: Report) -> int:
     failed = 0
     for key in sorted(report):
         problems, count = report[key]
@@ -151,12 +189,35 @@ def verify(discovered, flags, layout) -> int:
     return 0
 
 
-def verify_discovered(discovered, flags, layout) -> int:
+def verify(
+    discovered: DiscoveredSpec,
+    flags: VPythonFlags,
+    layout: Layout,
+    *,
+    platforms: Sequence[str] = (),
+    pythons: Sequence[str] = (),
+    engine: str | None = None,
+) -> int:
+    """Report per platform; 0 when every target is installable, 1 otherwise.
+
+    ``platforms`` / ``pythons`` / ``engine`` are ``vpython verify``'s own options (the
+    runner's ``-vpython-tool verify`` has none of them)."""
+    from vpython.spec.load import parse_discovered
+
+    if discovered.kind == "empty":
+        out(f"verify: {discovered.origin}; nothing to verify")
+        return 0
+    spec = parse_discovered(discovered)
+    report = _report_from_lock(discovered, spec, flags, layout, platforms, pythons)
+    if not report:
+        report = _report_from_resolving(discovered, flags, layout, platforms, pythons, engine)
+    return _print_report(report)
+
+
+def verify_discovered(discovered: DiscoveredSpec, flags: VPythonFlags, layout: Layout) -> int:
     """``-vpython-tool verify``: the original's spelling keeps the original's contract for
     text-proto specs, where no ``verify_pep425_tag`` means nothing to check (wheels/verify.go).
     ``vpython verify`` checks the default platforms instead."""
-    import os
-
     from vpython.spec.model import KIND_TEXTPROTO
 
     if discovered.kind == KIND_TEXTPROTO and not (
@@ -173,7 +234,7 @@ def verify_discovered(discovered, flags, layout) -> int:
     return verify(discovered, flags, layout)
 
 
-def main(args: list) -> int:
+def main(args: list[str]) -> int:
     p = parser("verify", "Check that a spec (and its lockfile) can be installed on every target platform.")
     p.add_argument(
         "target", nargs="?", help="script, spec file, or directory (default: the working directory)"
@@ -201,9 +262,12 @@ def main(args: list) -> int:
     from vpython.cli.targets import discover_target, flags_from_namespace
     from vpython.store.root import Layout, resolve_root
 
-    flags = flags_from_namespace(ns)
-    flags.platforms = ns.platforms
-    flags.pythons = ns.pythons
-    flags.engine = ns.engine
     layout = Layout(resolve_root(ns.root))
-    return verify(discover_target(ns.target), flags, layout)
+    return verify(
+        discover_target(ns.target),
+        flags_from_namespace(ns),
+        layout,
+        platforms=ns.platforms,
+        pythons=ns.pythons,
+        engine=ns.engine,
+    )

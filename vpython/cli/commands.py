@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from vpython.errors import UsageError
 
@@ -16,7 +17,7 @@ from vpython.errors import UsageError
 class ArgumentParser(argparse.ArgumentParser):
     """argparse that raises UsageError (exit 2, one line) instead of exiting itself."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}", hint=f"see `{self.prog} --help`")
 
 
@@ -34,9 +35,10 @@ def add_common(p: ArgumentParser) -> None:
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default=None)
 
 
-def dispatch(name: str, args: list) -> int:
+def dispatch(name: str, args: list[str]) -> int:
     module = importlib.import_module(f"vpython.cli.cmd_{name}")
-    return module.main(args)
+    code: int = module.main(args)
+    return code
 
 
 def out(text: str) -> None:

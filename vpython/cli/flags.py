@@ -13,6 +13,10 @@ registered flags is vpython's:
   original (whose ``CommandLine.Clone()`` drops it), the ``--`` itself is kept for
   python, so ``vpython -- -c x`` runs a script named ``-c``.
 
+``VPythonFlags`` is also what the subcommands build from their argparse options
+(``cli/targets.flags_from_options``): one record, so the runner and ``vpython lock`` /
+``build`` / ``install`` / ``verify`` hand the lower layers the same type.
+
 Warm path: stdlib only and nothing heavy. ``VPythonFlags`` is a plain class with the
 surface of a dataclass (keyword/positional construction, ``==``, ``repr``), because
 importing ``dataclasses`` costs ~8 ms (it pulls in ``inspect``) on every invocation.
@@ -21,6 +25,12 @@ importing ``dataclasses`` costs ~8 ms (it pulls in ``inspect``) on every invocat
 from __future__ import annotations
 
 from vpython.errors import UsageError
+
+# typing costs ~2 ms to import on the warm path; mypy reads this block (it treats any
+# name TYPE_CHECKING as true), the interpreter skips it.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 TOOLS = ("install", "verify")
@@ -48,7 +58,12 @@ _HELP_HINT = "run `vpython -help` for vpython's flags"
 
 
 class VPythonFlags:
-    """The flags vpython itself understood. ``None`` means "not given"."""
+    """The flags vpython itself understood (or a subcommand's shared options). ``None``
+    means "not given".
+
+    ``exclude_newer`` has no runner flag: ``vpython lock --exclude-newer`` sets it, and
+    the package-source settings read it beside ``index_url`` / ``find_links`` / ``offline``.
+    """
 
     __slots__ = (
         "root",
@@ -60,8 +75,20 @@ class VPythonFlags:
         "find_links",
         "offline",
         "help",
+        "exclude_newer",
     )
-    __match_args__ = __slots__
+    __match_args__ = (
+        "root",
+        "spec",
+        "log_level",
+        "tool",
+        "interpreter",
+        "index_url",
+        "find_links",
+        "offline",
+        "help",
+        "exclude_newer",
+    )
 
     def __init__(
         self,
@@ -71,9 +98,10 @@ class VPythonFlags:
         tool: str | None = None,
         interpreter: str | None = None,
         index_url: str | None = None,
-        find_links: list | None = None,
+        find_links: Sequence[str] | None = None,
         offline: bool = False,
         help: bool = False,
+        exclude_newer: str | None = None,
     ) -> None:
         self.root = root  # "" is meaningful: a temporary root (reference §6.5)
         self.spec = spec
@@ -81,17 +109,18 @@ class VPythonFlags:
         self.tool = tool
         self.interpreter = interpreter
         self.index_url = index_url
-        self.find_links = [] if find_links is None else list(find_links)
+        self.find_links: list[str] = [] if find_links is None else list(find_links)
         self.offline = offline
         self.help = help
+        self.exclude_newer = exclude_newer
 
-    def _astuple(self) -> tuple:
+    def _astuple(self) -> tuple[object, ...]:
         return tuple(getattr(self, n) for n in self.__slots__)
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
+        if not isinstance(other, VPythonFlags) or other.__class__ is not self.__class__:
             return NotImplemented
-        return self._astuple() == other._astuple()  # type: ignore[attr-defined]
+        return self._astuple() == other._astuple()
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like a non-frozen dataclass
 
@@ -152,7 +181,7 @@ def _parse_bool(display: str, value: str) -> bool:
     )
 
 
-def split_flags(argv: list) -> tuple[VPythonFlags, list]:
+def split_flags(argv: Sequence[str | bytes]) -> tuple[VPythonFlags, list[str]]:
     """Split ``argv`` (without argv[0]) into vpython's flags and python's argv.
 
     Raises UsageError for an unknown ``-vpython-*`` flag, a valued flag with no value,
@@ -205,7 +234,7 @@ def split_flags(argv: list) -> tuple[VPythonFlags, list]:
     return flags, args[i:]
 
 
-def _fsdecode(a) -> str:
+def _fsdecode(a: bytes) -> str:
     import os
 
     return os.fsdecode(a)

@@ -21,7 +21,7 @@ def _report(e: VPythonError) -> int:
     return e.exit_code
 
 
-def main(argv: list | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS:

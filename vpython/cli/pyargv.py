@@ -33,6 +33,14 @@ import sys
 
 from vpython.errors import UsageError
 
+# typing costs ~2 ms to import on the warm path; mypy reads this block (it treats any
+# name TYPE_CHECKING as true), the interpreter skips it.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+Flag = tuple[str, "str | None"]  # (name, value): ("v", None), ("W", "error")
+
 VALUE_LETTERS = frozenset("cmWXQ")
 LONG_NO_VALUE = frozenset(("help-env", "help-xoptions", "help-all"))
 LONG_WITH_VALUE = frozenset(("check-hash-based-pycs",))
@@ -56,29 +64,29 @@ class PythonCommandLine:
     """
 
     __slots__ = ("flags", "target_kind", "target", "args", "separator")
-    __match_args__ = __slots__
+    __match_args__ = ("flags", "target_kind", "target", "args", "separator")
 
     def __init__(
         self,
-        flags: list | None = None,
+        flags: Sequence[Flag] | None = None,
         target_kind: str = "none",
         target: str | None = None,
-        args: list | None = None,
+        args: Sequence[str] | None = None,
         separator: bool = False,
     ) -> None:
-        self.flags = [] if flags is None else list(flags)
+        self.flags: list[Flag] = [] if flags is None else list(flags)
         self.target_kind = target_kind
         self.target = target
-        self.args = [] if args is None else list(args)
+        self.args: list[str] = [] if args is None else list(args)
         self.separator = separator
 
-    def _astuple(self) -> tuple:
+    def _astuple(self) -> tuple[list[Flag], str, str | None, list[str], bool]:
         return (self.flags, self.target_kind, self.target, self.args, self.separator)
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
+        if not isinstance(other, PythonCommandLine) or other.__class__ is not self.__class__:
             return NotImplemented
-        return self._astuple() == other._astuple()  # type: ignore[attr-defined]
+        return self._astuple() == other._astuple()
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like a non-frozen dataclass
 
@@ -103,15 +111,15 @@ class PythonCommandLine:
         want = _CANONICAL.get(name, name)
         return any(_CANONICAL.get(n, n) == want for n, _ in self.flags)
 
-    def flag_values(self, name: str) -> list:
+    def flag_values(self, name: str) -> list[str]:
         """The values of every ``name`` flag in order (``flag_values("W")`` is
         ``sys.warnoptions``' contribution from the command line)."""
         return [v for n, v in self.flags if n == name and v is not None]
 
-    def xoptions(self) -> dict:
+    def xoptions(self) -> dict[str, str | bool]:
         """``-X`` options as ``sys._xoptions`` has them: ``-X a=b`` → ``{"a": "b"}``,
         ``-X importtime`` → ``{"importtime": True}``; later ones win."""
-        out: dict = {}
+        out: dict[str, str | bool] = {}
         for n, v in self.flags:
             if n == "X" and v is not None:
                 key, eq, val = v.partition("=")
@@ -133,14 +141,19 @@ def _printable(s: str) -> str:
         return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def parse_python_argv(args: list) -> PythonCommandLine:
+def parse_python_argv(argv: Sequence[str | bytes]) -> PythonCommandLine:
     """Parse python's argv (without argv[0]) the way CPython does.
 
     Raises UsageError where CPython would refuse the command line (missing option value,
     unknown long option, ``-J``, bad ``--check-hash-based-pycs`` mode).
+
+    One loop of ~80 lines on purpose: it mirrors CPython's ``_PyOS_GetOpt`` loop (over
+    arguments, then over the letters of a cluster) statement for statement, so it can be
+    checked against ``Python/getopt.c``; split into helpers, the shared cursor state
+    (argument index, letter index, "options ended") would have to travel between them.
     """
-    args = [a if isinstance(a, str) else _fsdecode(a) for a in args]
-    flags: list = []
+    args = [a if isinstance(a, str) else _fsdecode(a) for a in argv]
+    flags: list[Flag] = []
     n = len(args)
     i = 0
     separator = False
@@ -175,17 +188,21 @@ def parse_python_argv(args: list) -> PythonCommandLine:
                     flags.append((name, None))
                 elif name in LONG_WITH_VALUE:
                     if i >= n:
-                        raise UsageError(f"Argument expected for the --{name} option")
+                        raise UsageError(
+                            f"Argument expected for the --{name} option",
+                            hint=f"write --{name} MODE (default, always or never)",
+                        )
                     value = args[i]
                     i += 1
                     if value not in CHECK_HASH_MODES:
                         raise UsageError(
                             f"--{name} must be one of 'default', 'always', or 'never' "
-                            f"(got {_printable(value)!r})"
+                            f"(got {_printable(value)!r})",
+                            hint=f"write --{name} default, always or never",
                         )
                     flags.append((name, value))
                 else:
-                    hint = None
+                    hint = "see `python --help` for the options python accepts"
                     if "=" in name and name.partition("=")[0] in LONG_WITH_VALUE:
                         hint = f"python takes the value as the next argument: --{name.partition('=')[0]} MODE"
                     raise UsageError(f"unknown option {_printable(arg)}", hint=hint)
@@ -198,7 +215,9 @@ def parse_python_argv(args: list) -> PythonCommandLine:
                     value = args[i]
                     i += 1
                 else:
-                    raise UsageError(f"Argument expected for the -{ch} option")
+                    raise UsageError(
+                        f"Argument expected for the -{ch} option", hint=f"write -{ch} VALUE or -{ch}VALUE"
+                    )
                 if ch == "c":
                     return PythonCommandLine(flags, "command", value, args[i:], False)
                 if ch == "m":
@@ -206,7 +225,7 @@ def parse_python_argv(args: list) -> PythonCommandLine:
                 flags.append((ch, value))
                 break
             if ch == "J":
-                raise UsageError("-J is reserved for Jython")
+                raise UsageError("-J is reserved for Jython", hint="remove -J: no CPython accepts it")
             flags.append((ch, None))
         if separator:
             break
@@ -217,41 +236,40 @@ def parse_python_argv(args: list) -> PythonCommandLine:
     return PythonCommandLine(flags, "none", None, [], separator)
 
 
-def build_args(cl: PythonCommandLine) -> list:
+def build_args(cl: PythonCommandLine) -> list[str]:
     """An argv python interprets exactly as the one ``cl`` was parsed from.
 
     Flags come one per argument, each value in the next argument (``-vvc X`` →
     ``-v -v -c X``); the user's ``--`` is kept, and one is added before a script whose
     name starts with ``-``.
     """
-    out: list = []
+    out: list[str] = []
     for name, value in cl.flags:
         out.append(("-" if len(name) == 1 else "--") + name)
         if value is not None:
             out.append(value)
-    kind = cl.target_kind
-    if kind == "command":
-        out.append("-c")
-        out.append(cl.target)
-    elif kind == "module":
-        out.append("-m")
-        out.append(cl.target)
-    elif kind == "script" or kind == "stdin":
-        target = cl.target
-        if cl.separator or (kind == "script" and target[:1] == "-"):
-            out.append("--")
-        out.append(target)
-    elif kind == "none":
+    kind, target = cl.target_kind, cl.target
+    if kind not in TARGET_KINDS:
+        raise ValueError(f"unknown target_kind {kind!r}")
+    if kind == "none":
         if cl.separator:
             out.append("--")
         return out
-    else:
-        raise ValueError(f"unknown target_kind {kind!r}")
+    if target is None:
+        raise ValueError(f"target_kind {kind!r} needs a target")
+    if kind == "command":
+        out += ["-c", target]
+    elif kind == "module":
+        out += ["-m", target]
+    else:  # script or stdin
+        if cl.separator or (kind == "script" and target[:1] == "-"):
+            out.append("--")
+        out.append(target)
     out.extend(cl.args)
     return out
 
 
-def _fsdecode(a) -> str:
+def _fsdecode(a: bytes) -> str:
     import os
 
     return os.fsdecode(a)

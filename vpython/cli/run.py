@@ -14,8 +14,16 @@ from vpython.settings import config_path
 from vpython.spec.discover import discover
 from vpython.store.root import Layout, resolve_root
 
+# typing costs ~2 ms to import on the warm path; mypy reads this block (it treats any
+# name TYPE_CHECKING as true), the interpreter skips it.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from vpython.cli.flags import VPythonFlags
+    from vpython.spec.discover import DiscoveredSpec
 
-def _settings_tuple(flags) -> tuple:
+
+def settings_tuple(flags: VPythonFlags) -> tuple[str, str, str, str]:
+    """The flags that change which env a spec gets, as the spec digest hashes them."""
     return (
         flags.interpreter or "",
         flags.index_url if flags.index_url is not None else "\0",
@@ -24,7 +32,7 @@ def _settings_tuple(flags) -> tuple:
     )
 
 
-def run(argv: list) -> int:
+def run(argv: list[str]) -> int:
     flags, python_args = split_flags(argv)
     log.set_level(flags.log_level)
     if flags.help:
@@ -47,14 +55,14 @@ def run(argv: list) -> int:
         log.info(f"Reading from stdin, loading vpython spec from {discovered.origin}")
     log.info(f"spec: {discovered.origin}")
     digest = fastpath.spec_digest(
-        discovered.kind, discovered.text, discovered.lock_path, _settings_tuple(flags), config_path()
+        discovered.kind, discovered.text, discovered.lock_path, settings_tuple(flags), config_path()
     )
     if flags.tool == "verify":
         from vpython.cli.cmd_verify import verify_discovered
 
         return verify_discovered(discovered, flags, layout)
 
-    hit = None if flags.tool else fastpath.lookup(layout, digest)
+    hit: tuple[fastpath.Pointer, int | None] | None = None if flags.tool else fastpath.lookup(layout, digest)
     if hit is None:
         hit = _provision_and_hold(discovered, layout, flags, digest)
         if hit is None:  # install-only
@@ -66,14 +74,15 @@ def run(argv: list) -> int:
     python = fastpath.env_python(env_dir)
     env = execute.child_environ(env_dir, fastpath.env_bin(env_dir))
     keep = (fd,) if fd is not None else ()
-    execute.exec_python(python, list(python_args), env, keep)
-    return 0  # not reached on POSIX
+    execute.exec_python(python, list(python_args), env, keep)  # never returns
 
 
 _PROVISION_ATTEMPTS = 5
 
 
-def _provision_and_hold(discovered, layout, flags, digest):
+def _provision_and_hold(
+    discovered: DiscoveredSpec, layout: Layout, flags: VPythonFlags, digest: str
+) -> tuple[fastpath.Pointer, int | None] | None:
     """Provision the env, then take its shared use lock; (pointer, fd), or None for
     ``-vpython-tool install``.
 
@@ -111,7 +120,7 @@ def _provision_and_hold(discovered, layout, flags, digest):
     )
 
 
-def bypass(argv: list) -> int:
+def bypass(argv: list[str]) -> int:
     """VPYTHON_BYPASS: no spec, no env: the plain ``python3`` from PATH, same argv."""
     import shutil
 
@@ -122,9 +131,11 @@ def bypass(argv: list) -> int:
     if not python:
         from vpython.errors import UserError
 
-        raise UserError("VPYTHON_BYPASS is set but no python3 is on PATH")
+        raise UserError(
+            "VPYTHON_BYPASS is set but no python3 is on PATH",
+            hint="put a python3 on PATH, or unset VPYTHON_BYPASS to run in the spec's env",
+        )
     env = dict(os.environ)
     env.pop("PYTHONHOME", None)
     env["PYTHONNOUSERSITE"] = "1"
-    execute.exec_python(python, list(python_args), env)
-    return 0
+    execute.exec_python(python, list(python_args), env)  # never returns

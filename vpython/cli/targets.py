@@ -1,31 +1,32 @@
-"""Shared by subcommands: turn a SCRIPT_OR_SPEC argument into a discovered spec."""
+"""Shared by subcommands: their common options as the runner's flags record, and a
+SCRIPT_OR_SPEC argument turned into a discovered spec."""
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
+from vpython.cli.flags import VPythonFlags
 from vpython.errors import UserError
 from vpython.spec.discover import DiscoveredSpec, discover, spec_file
 
-
-class Flags:
-    """The runner's flag object, filled from a subcommand's argparse namespace."""
-
-    def __init__(self, **kw):
-        self.root = kw.get("root")
-        self.spec = None
-        self.log_level = kw.get("log_level")
-        self.tool = None
-        self.interpreter = kw.get("interpreter")
-        self.index_url = kw.get("index_url")
-        self.find_links = list(kw.get("find_links") or [])
-        self.offline = bool(kw.get("offline"))
-        self.help = False
-        self.exclude_newer = kw.get("exclude_newer")
+if TYPE_CHECKING:
+    import argparse
 
 
-def flags_from_namespace(ns) -> Flags:
-    return Flags(**vars(ns))
+def flags_from_namespace(ns: argparse.Namespace, *, exclude_newer: str | None = None) -> VPythonFlags:
+    """The runner's flags record from the options ``commands.add_common`` registered, so
+    a subcommand hands the lower layers what a run would (``exclude_newer``: only
+    ``vpython lock`` has it)."""
+    return VPythonFlags(
+        root=ns.root,
+        log_level=ns.log_level,
+        interpreter=ns.interpreter,
+        index_url=ns.index_url,
+        find_links=ns.find_links,
+        offline=bool(ns.offline),
+        exclude_newer=exclude_newer,
+    )
 
 
 def is_spec_file(path: str) -> bool:
@@ -43,7 +44,9 @@ def discover_target(target: str | None) -> DiscoveredSpec:
     if not target:
         return discover(target_kind="none", target=None, cwd=cwd, default_spec=default_spec)
     if not os.path.exists(target):
-        raise UserError(f"{target}: no such file or directory")
+        raise UserError(
+            "no such file or directory", path=target, hint="pass an existing script, spec file or directory"
+        )
     if os.path.isfile(target) and is_spec_file(target):
         return spec_file(os.path.abspath(target), f"spec file {target}")
     if os.path.isdir(target) and not os.path.isfile(os.path.join(target, "__main__.py")):

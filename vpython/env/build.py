@@ -23,6 +23,7 @@ from vpython import FORMAT_VERSION, __version__, fs
 from vpython.env import fastpath
 from vpython.errors import VPythonError
 from vpython.faults import checkpoint
+from vpython.interpreters.identity import interpreter_id
 from vpython.store.link import link_entry
 from vpython.store.manifest import PLACEHOLDER_PYTHON
 
@@ -42,7 +43,7 @@ def env_key(interp: TargetInterpreter, artifacts: Iterable[LockedArtifact]) -> s
     """The env's key: the format version, the interpreter's identity and the exact artifact set."""
     h = fastpath._sha256()  # the builtin sha256: hashlib would load OpenSSL (~3 ms)
     h.update(f"vpython-env/{FORMAT_VERSION}\n".encode())
-    h.update(f"{os.path.realpath(interp.path)}\n{fastpath.interpreter_id(interp.path)}\n".encode())
+    h.update(f"{os.path.realpath(interp.path)}\n{interpreter_id(interp.path)}\n".encode())
     for a in sorted(artifacts, key=lambda a: (a.name, a.sha256)):
         h.update(f"{a.name} {a.version} {a.sha256}\n".encode())
         if getattr(a, "direct_url", None):  # direct_url.json differs, so the env does
@@ -108,7 +109,7 @@ def _work_dir(parent: str, prefix: str) -> str:
 def _skeleton_template(interp: TargetInterpreter, layout: Layout) -> str:
     """``<root>/v1/skeletons/<key>``: virtualenv's empty venv for ``interp``, made once
     and published by rename (concurrent makers: the first rename wins)."""
-    ident = f"{os.path.realpath(interp.path)}\n{fastpath.interpreter_id(interp.path)}\n{__version__}\n"
+    ident = f"{os.path.realpath(interp.path)}\n{interpreter_id(interp.path)}\n{__version__}\n"
     h = fastpath._sha256()
     h.update(ident.encode())
     key = h.hexdigest()[:32]
@@ -127,7 +128,7 @@ def _skeleton_template(interp: TargetInterpreter, layout: Layout) -> str:
             json.dump(
                 {
                     "interpreter": os.path.realpath(interp.path),
-                    "interpreter_id": fastpath.interpreter_id(interp.path),
+                    "interpreter_id": interpreter_id(interp.path),
                     "vpython": __version__,
                 },
                 f,

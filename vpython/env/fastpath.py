@@ -14,7 +14,8 @@ import os
 import sys
 
 from vpython import FORMAT_VERSION
-from vpython.fs import file_identity, same_file
+from vpython.fs import same_file
+from vpython.interpreters.identity import interpreter_id
 from vpython.settings import SETTINGS_ENV
 
 # typing costs ~2 ms to import and this module is on the warm path; mypy reads the
@@ -97,11 +98,6 @@ class Pointer:
             return cls(fields["env"], fields["interpreter"], fields["interpreter_id"])
         except (OSError, KeyError, ValueError):
             return None
-
-
-def interpreter_id(path: str) -> str:
-    """Identity of an interpreter binary: a rebuilt or replaced Python gets new envs."""
-    return file_identity(path)
 
 
 def env_python(env_dir: str) -> str:

@@ -23,7 +23,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from vpython import FORMAT_VERSION, __version__, fs, log
-from vpython.env import fastpath
+from vpython.interpreters.identity import interpreter_id
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -113,10 +113,7 @@ def load_plan(layout: Layout, digest: str, discovered: DiscoveredSpec) -> Plan |
         ):
             return None
         i = data["interpreter"]
-        if (
-            fastpath.interpreter_id(i["path"]) != i["id"]
-            or lock_stamp(data["lock_source"]) != data["lock_stamp"]
-        ):
+        if interpreter_id(i["path"]) != i["id"] or lock_stamp(data["lock_source"]) != data["lock_stamp"]:
             return None
         interp = PlanInterpreter(i["path"], tuple(i["version"]), i["cache_tag"])
         artifacts = [PlanArtifact(a) for a in data["artifacts"]]
@@ -155,7 +152,7 @@ def save_plan(
         "lock_path": discovered.lock_path,
         "interpreter": {
             "path": interp.path,
-            "id": fastpath.interpreter_id(interp.path),
+            "id": interpreter_id(interp.path),
             "version": list(interp.version),
             "cache_tag": interp.cache_tag,
         },

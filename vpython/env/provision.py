@@ -19,6 +19,7 @@ from vpython import log
 from vpython.env import fastpath
 from vpython.errors import IntegrityError
 from vpython.faults import checkpoint
+from vpython.interpreters.identity import interpreter_id
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -91,7 +92,7 @@ def _provision(
             _build(layout, key, interp, artifacts, fetch_many, discovered)
     if resolved is not None:
         save_plan(layout, digest, discovered, interp, artifacts, key, resolved.lock_source, warnings)
-    pointer = fastpath.Pointer(key, interp.path, fastpath.interpreter_id(interp.path))
+    pointer = fastpath.Pointer(key, interp.path, interpreter_id(interp.path))
     write_pointer(layout, digest, pointer)
     checkpoint("pointer")
     if not install_only:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from packaging.pylock import Pylock
     from packaging.tags import Tag
 
-    from vpython.interpreters import Interpreter
+    from vpython.interpreters.model import Interpreter
     from vpython.lock.pylock import Artifact
     from vpython.settings.sources import SourceFlags, Sources
     from vpython.spec.discover import DiscoveredSpec
@@ -53,7 +53,7 @@ class Resolved:
 
 def choose_interpreter(spec: Spec, flags: RunFlags, layout: Layout) -> Interpreter:
     """The interpreter the spec asks for (``-vpython-interpreter`` wins)."""
-    from vpython.interpreters import select_interpreter
+    from vpython.interpreters.select import select_interpreter
 
     version = spec.python_version or (spec.tool or {}).get("python-version", "")
     return select_interpreter(
@@ -232,7 +232,7 @@ def resolve(discovered: DiscoveredSpec, layout: Layout, flags: RunFlags, digest:
     import dataclasses
 
     from vpython.env.build import env_key
-    from vpython.interpreters import marker_environment, target_tags
+    from vpython.interpreters.tags import marker_environment, target_tags
     from vpython.lock import pylock
     from vpython.settings.sources import load_sources
 
@@ -261,7 +261,7 @@ def sources_for(discovered: DiscoveredSpec, layout: Layout, flags: RunFlags) -> 
     missing or changed): what the slow path would have used, its warnings not repeated."""
     import dataclasses
 
-    from vpython.interpreters import target_tags
+    from vpython.interpreters.tags import target_tags
     from vpython.settings.sources import load_sources
 
     with collect_warnings(echo=False):

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from packaging.requirements import Requirement
 
     from vpython.lock.targets import Target
-    from vpython.settings.sources import Sources
+    from vpython.settings.sources import SourceFlags, Sources
     from vpython.spec.discover import DiscoveredSpec
     from vpython.spec.model import Spec
 
@@ -96,7 +96,7 @@ def default_python(
     that some installed interpreter has; else the interpreter given with
     ``--interpreter``; else the running interpreter's.
     """
-    from vpython import interpreters
+    from vpython.interpreters import select
 
     where = spec.path or "spec"
     text = spec_python(spec)
@@ -104,12 +104,12 @@ def default_python(
         if len(text.split(".")) >= 2:
             return tg.parse_python_version(text, f"{where}: python version")
         # "3": whichever 3.x interpreter the runner would pick.
-        return tuple(interpreters.select_interpreter(version=text, cache_dir=cache_dir).version[:2])
+        return tuple(select.select_interpreter(version=text, cache_dir=cache_dir).version[:2])
     if spec.requires_python:
         return _lowest_for_requires_python(spec, where, cache_dir)
     if explicit_interpreter:
         return tuple(
-            interpreters.select_interpreter(explicit=explicit_interpreter, cache_dir=cache_dir).version[:2]
+            select.select_interpreter(explicit=explicit_interpreter, cache_dir=cache_dir).version[:2]
         )
     return tuple(sys.version_info[:2])
 
@@ -119,7 +119,7 @@ def _lowest_for_requires_python(spec: Spec, where: str, cache_dir: str | None) -
     use another one (the lock would then not be what runs install)."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-    from vpython import interpreters
+    from vpython.interpreters import discover
 
     try:
         wanted = SpecifierSet(spec.requires_python)
@@ -133,7 +133,7 @@ def _lowest_for_requires_python(spec: Spec, where: str, cache_dir: str | None) -
     versions = sorted(
         {
             tuple(i.version[:2])
-            for i in interpreters.find_interpreters(cache_dir)
+            for i in discover.find_interpreters(cache_dir)
             if i.supported and wanted.contains(i.version_string, prereleases=True)
         }
     )
@@ -142,12 +142,12 @@ def _lowest_for_requires_python(spec: Spec, where: str, cache_dir: str | None) -
             f"{where}: no installed interpreter satisfies requires-python {spec.requires_python!r}",
             hint="pass --python X.Y to lock for a version anyway",
         )
+    from vpython.interpreters import select
+
     chosen: PythonVersion = versions[0]
     try:
         runner = tuple(
-            interpreters.select_interpreter(
-                requires_python=spec.requires_python, cache_dir=cache_dir
-            ).version[:2]
+            select.select_interpreter(requires_python=spec.requires_python, cache_dir=cache_dir).version[:2]
         )
     except UserError:
         runner = chosen
@@ -263,7 +263,7 @@ def _resolver_input(spec: Spec, targets: list[Target]) -> tuple[list[str], dict[
 def make_plan(
     discovered: DiscoveredSpec,
     *,
-    flags: object,
+    flags: SourceFlags | None,
     platforms: Iterable[str] = (),
     pythons: Iterable[str] = (),
     engine: str | None = None,

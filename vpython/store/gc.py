@@ -314,7 +314,8 @@ def _skeleton_usable(path: str) -> bool:
     try:
         with open(os.path.join(path, SKELETON_META), encoding="utf-8") as f:
             info: dict[str, Any] = json.load(f)
-        # what env.fastpath.interpreter_id records
-        return bool(fs.file_identity(info["interpreter"]) == info["interpreter_id"])
+        from vpython.interpreters.identity import interpreter_id
+
+        return bool(interpreter_id(info["interpreter"]) == info["interpreter_id"])
     except (OSError, ValueError, KeyError, TypeError):
         return False
