@@ -25,18 +25,20 @@ from vpython.faults import checkpoint
 _CHUNK = 1 << 20
 
 
-def stored_path(layout, artifact) -> str:
-    return os.path.join(layout.wheels, artifact.sha256, artifact.filename)
+def stored_path(layout, artifact, store_dir: str | None = None) -> str:
+    """``<store_dir>/<sha256>/<filename>``; ``store_dir`` defaults to the wheel store (sdists
+    are kept the same way in their own directory: ``vpython.store.sdists``)."""
+    return os.path.join(store_dir or layout.wheels, artifact.sha256, artifact.filename)
 
 
-def _copy_verified(src_stream, artifact, layout, origin: str) -> str:
+def _copy_verified(src_stream, artifact, layout, origin: str, store_dir: str | None = None) -> str:
     import hashlib
     import tempfile
 
     from vpython.settings import redact
     from vpython.store.root import cache_write_error
 
-    final = stored_path(layout, artifact)
+    final = stored_path(layout, artifact, store_dir)
     # A local write failure (disk full, read-only root) is not a download failure:
     # reported as such it would send the user to check the network.
     tmp = None
@@ -171,18 +173,20 @@ def _check_sha256(artifact) -> None:
         )
 
 
-def fetch_one(artifact, layout, sources, wheel_dirs=()) -> str:
-    final = stored_path(layout, artifact)
+def fetch_one(artifact, layout, sources, wheel_dirs=(), store_dir: str | None = None) -> str:
+    """The verified stored copy of ``artifact`` (anything with filename, sha256, url, path
+    and size: a wheel, or an sdist with ``store_dir``), fetched once."""
+    final = stored_path(layout, artifact, store_dir)
     if os.path.isfile(final):
         return final
     _check_sha256(artifact)
     with _fetch_lock(layout, artifact.sha256):
         if os.path.isfile(final):  # fetched by another process while we waited
             return final
-        return _fetch_locked(artifact, layout, sources, wheel_dirs)
+        return _fetch_locked(artifact, layout, sources, wheel_dirs, store_dir)
 
 
-def _fetch_locked(artifact, layout, sources, wheel_dirs) -> str:
+def _fetch_locked(artifact, layout, sources, wheel_dirs, store_dir: str | None = None) -> str:
     import urllib.error
     import urllib.request
     from urllib.parse import urlsplit
@@ -193,14 +197,14 @@ def _fetch_locked(artifact, layout, sources, wheel_dirs) -> str:
         candidate = os.path.join(d, artifact.filename)
         if os.path.isfile(candidate):
             with open(candidate, "rb") as f:
-                return _copy_verified(f, artifact, layout, candidate)
+                return _copy_verified(f, artifact, layout, candidate, store_dir)
     local = artifact.path
     if local is None and artifact.url and artifact.url.startswith("file:"):
         local = urllib.request.url2pathname(urlsplit(artifact.url).path)
     if local is not None:
         try:
             with open(local, "rb") as f:
-                return _copy_verified(f, artifact, layout, local)
+                return _copy_verified(f, artifact, layout, local, store_dir)
         except FileNotFoundError:
             raise UserError(f"{artifact.filename}: the locked file {local} does not exist") from None
     if not artifact.url:
@@ -212,7 +216,7 @@ def _fetch_locked(artifact, layout, sources, wheel_dirs) -> str:
         )
     try:
         with _open_url(artifact.url, sources) as resp:
-            return _copy_verified(resp, artifact, layout, artifact.url)
+            return _copy_verified(resp, artifact, layout, artifact.url, store_dir)
     except urllib.error.HTTPError as e:
         raise VPythonError(
             f"cannot download {artifact.filename} from {redact(artifact.url)}: HTTP {e.code} {e.reason}"
