@@ -24,8 +24,9 @@ import subprocess
 import sys
 import tarfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping, Optional, Union
+from typing import Union
 
 from .wheels import make_wheel
 
@@ -111,14 +112,14 @@ BACKEND_REQUIRES = ["tinybackend"]
 
 
 def make_sdist(
-    out_dir: Union[str, Path],
+    out_dir: str | Path,
     name: str,
     version: str,
     *,
-    files: Optional[Mapping[str, Content]] = None,
-    pyproject: Optional[str] = None,
-    setup_py: Optional[str] = None,
-    config: Optional[Mapping[str, object]] = None,
+    files: Mapping[str, Content] | None = None,
+    pyproject: str | None = None,
+    setup_py: str | None = None,
+    config: Mapping[str, object] | None = None,
 ) -> Path:
     """Write ``<name>-<version>.tar.gz`` (PEP 625 name) and return its path. ``config``
     becomes ``tinybackend.json``."""
@@ -151,7 +152,7 @@ def setuptools_pyproject() -> str:
     return '[build-system]\nrequires = ["setuptools>=40.8.0"]\nbuild-backend = "setuptools.build_meta"\n'
 
 
-def make_backend_wheels(out_dir: Union[str, Path]) -> list:
+def make_backend_wheels(out_dir: str | Path) -> list:
     """tinybackend 1.0 (the backend) and tinyhelper 1.0 (a dynamic build requirement)."""
     return [
         make_wheel(out_dir, "tinybackend", "1.0", files={"tinybackend/__init__.py": _BACKEND}),
@@ -168,7 +169,7 @@ def _requires_python(wheel: str) -> str:
     return ""
 
 
-def setuptools_wheels(out_dir: Union[str, Path]) -> list:
+def setuptools_wheels(out_dir: str | Path) -> list:
     """Copy virtualenv's embedded setuptools wheel(s) usable on this Python into ``out_dir``
     ([] when virtualenv ships none)."""
     import shutil
@@ -215,15 +216,12 @@ print(json.dumps({"sha256": w.sha256, "path": w.path, "built": w.built}))
 """
 
 
-def start_builder(args: Mapping[str, object], stderr_path: Union[str, Path], env: Optional[dict] = None,
-                  repo: Optional[str] = None) -> subprocess.Popen:
+def start_builder(args: Mapping[str, object], stderr_path: str | Path, env: dict | None = None,
+                  repo: str | None = None) -> subprocess.Popen:
     """Run ``BUILDER_SCRIPT`` in a new process (stdout piped, stderr to ``stderr_path``)."""
     repo = repo or str(Path(__file__).resolve().parents[2])
     child_env = dict(os.environ if env is None else env)
     child_env["PYTHONPATH"] = repo + os.pathsep + child_env.get("PYTHONPATH", "")
-    err = open(stderr_path, "wb")
-    try:
+    with open(stderr_path, "wb") as err:  # the child keeps its own copy of the descriptor
         return subprocess.Popen([sys.executable, "-c", BUILDER_SCRIPT, json.dumps(args)], env=child_env,
                                 stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
-    finally:
-        err.close()
