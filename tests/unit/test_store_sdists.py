@@ -456,3 +456,48 @@ def test_one_entry_per_interpreter_abi(house, index, layout, interp, tmp_path):
     )
     assert len(lines(counter)) == 2
     assert not built_wheel(sd, other, sources, layout).built
+
+
+def test_source_options_keep_credentials_off_argv():
+    from vpython.store.sdist_uv import source_options
+
+    argv, env = source_options(
+        Sources(
+            index_url="https://u:tok@private.example/simple",
+            extra_index_urls=("https://mirror.example/simple", "https://v:tok2@other.example/simple"),
+            find_links=("/srv/wheels", "/srv/more"),
+            offline=True,
+            exclude_newer="2024-01-01T00:00:00Z",
+        )
+    )
+    assert "tok" not in " ".join(argv)
+    assert env == {
+        "UV_INDEX_URL": "https://u:tok@private.example/simple",
+        "UV_EXTRA_INDEX_URL": "https://mirror.example/simple https://v:tok2@other.example/simple",
+    }
+    assert argv == ["--find-links", "/srv/wheels", "--find-links", "/srv/more", "--offline",
+                    "--exclude-newer", "2024-01-01T00:00:00Z"]
+    argv, env = source_options(Sources(index_url="", find_links=("https://w:t@host/links/",)))
+    assert argv == ["--no-index"] and env == {"UV_FIND_LINKS": "https://w:t@host/links/"}
+
+
+@pytest.mark.parametrize(
+    ("log_line", "fix"),
+    [
+        ("src/x.c:1:10: fatal error: Python.h: No such file or directory", "Python development headers"),
+        ("error: command 'gcc' failed: No such file or directory", "install a C compiler"),
+        ("unable to execute 'x86_64-linux-gnu-gcc': No such file or directory", "install a C compiler"),
+        ("src/_yaml.c:4:10: fatal error: yaml.h: No such file or directory", "provides the C header yaml.h"),
+        ("error: can't find Rust compiler", "install a Rust toolchain"),
+        ("  cause: Failed to resolve requirements from `build-system.requires`", "could not be installed"),
+        ("error: something else entirely", ""),
+    ],
+)
+def test_failure_hint_names_the_fix_the_log_points_at(interp, log_line, fix):
+    from vpython.store.sdist_errors import failure_hint
+
+    hint = failure_hint("noise\n" + log_line + "\nmore noise\n", "psutil", "5.7.2", interp, offline=False)
+    assert fix in hint
+    assert hint.endswith("supply it with --find-links / VPYTHON_FIND_LINKS") and "pin a version of psutil" in hint
+    if not fix:
+        assert hint.startswith("pin a version")
