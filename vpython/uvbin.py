@@ -1,8 +1,9 @@
 """Where the uv binary is: ``VPYTHON_UV_BIN``, else the ``uv`` package's own binary.
 
-A bottom-layer module because two sibling layers run uv: ``lock`` (resolution,
-``vpython.lock.engine_uv``) and ``store`` (building wheels from sdists,
-``vpython.store.sdist_uv``), and siblings may not import each other.
+Below ``lock`` and ``store`` (in the layer of ``interpreters`` and ``settings``: it needs
+``errors``) because both run uv: ``lock`` to resolve (``vpython.lock.engine_uv``) and
+``store`` to build wheels from sdists (``vpython.store.sdists``), and those siblings may
+not import each other.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from vpython.errors import BuildError, UserError
 
 if TYPE_CHECKING:
     from vpython.interpreters import Interpreter
-    from vpython.store.sdists import SdistRef
 
 TAIL_LINES = 20
 
@@ -72,29 +71,36 @@ def failure_hint(log_text: str, name: str, version: str, interp: Interpreter, of
 
 
 def build_failed(
-    sdist: SdistRef, interp: Interpreter, *, detail: str, log_text: str, log_path: str, offline: bool
+    name: str,
+    version: str,
+    filename: str,
+    interp: Interpreter,
+    *,
+    detail: str,
+    log_text: str,
+    log_path: str,
+    offline: bool,
 ) -> BuildError:
     tail = log_tail(log_text)
     shown = "\n".join("    | " + line for line in tail) or "    | (the log is empty)"
     return BuildError(
-        f"cannot build {sdist.name} {sdist.version} from source ({sdist.filename}) for {interp.describe()}: "
-        f"{detail}\n  last {len(tail)} lines of the build log:\n{shown}\n  full build log: {log_path}",
-        hint=failure_hint(log_text, sdist.name, sdist.version, interp, offline),
-        package=sdist.name,
-        version=sdist.version,
+        f"cannot build {name} {version} from source ({filename}) for {interp.describe()}: {detail}\n"
+        f"  last {len(tail)} lines of the build log:\n{shown}\n  full build log: {log_path}",
+        hint=failure_hint(log_text, name, version, interp, offline),
+        package=name,
+        version=version,
         log_path=log_path,
     )
 
 
-def build_refused(sdist: SdistRef, interp: Interpreter) -> UserError:
+def build_refused(name: str, version: str, filename: str, interp: Interpreter) -> UserError:
     """The strict mode's refusal (``allow_build=False``), naming every way to lift it."""
     return UserError(
-        f"{sdist.name} {sdist.version} has no wheel for {interp.describe()}, only an sdist "
-        f"({sdist.filename}), and building from source is turned off (--only-binary, "
-        "VPYTHON_ONLY_BINARY or config only-binary)",
+        f"{name} {version} has no wheel for {interp.describe()}, only an sdist ({filename}), and "
+        "building from source is turned off (--only-binary, VPYTHON_ONLY_BINARY or config only-binary)",
         hint=(
             "allow the build (drop --only-binary, set VPYTHON_ONLY_BINARY=0, or only-binary = false in the "
-            f"config), or pin a version of {sdist.name} that publishes a wheel for this interpreter, or "
+            f"config), or pin a version of {name} that publishes a wheel for this interpreter, or "
             "supply a wheel with --find-links / VPYTHON_FIND_LINKS"
         ),
     )

@@ -179,7 +179,7 @@ def built_wheel(
 
     _check_ref(sdist)
     if not allow_build:
-        raise build_refused(sdist, interp)
+        raise build_refused(sdist.name, sdist.version, sdist.filename, interp)
     if interp.implementation != "cpython" or tuple(interp.version[:2]) < (3, 6):
         # uv cannot drive Python 2.7 (no -I); see /work/notes/sdist-machinery.md for the plan.
         raise VPythonError(
@@ -259,7 +259,14 @@ def _build_in(job: _Job, work: str, sdist_file: str) -> BuiltWheel:
     if detail is not None:
         text, kept = _keep_failed_log(job, build_log)
         raise build_failed(
-            sdist, job.interp, detail=detail, log_text=text, log_path=kept, offline=job.sources.offline
+            sdist.name,
+            sdist.version,
+            sdist.filename,
+            job.interp,
+            detail=detail,
+            log_text=text,
+            log_path=kept,
+            offline=job.sources.offline,
         )
     machinery = {"tool": TOOL, "version": uv_version(uv)}
     return _publish(job, work, os.path.join(out, wheels[0]), build_log, machinery, seconds)
