@@ -104,3 +104,22 @@ class IntegrityError(VPythonError):
 
 class InterpreterError(UserError):
     """No installed interpreter satisfies the spec."""
+
+
+class BuildError(VPythonError):
+    """Building a wheel from an sdist failed. The message carries the package, version and
+    the tail of the build log; ``log_path`` is the whole log (kept under the cache root)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        package: str | None = None,
+        version: str | None = None,
+        log_path: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.package = package
+        self.version = version
+        self.log_path = log_path

@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("env",),
     ("lock", "store"),
     ("spec",),
-    ("interpreters", "settings"),
+    ("interpreters", "settings", "uvbin"),
     ("errors", "log", "faults", "fs", "toml", ""),  # "" is the package's own __init__
 )
 

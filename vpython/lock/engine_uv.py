@@ -33,16 +33,10 @@ _UV_ENV_KEEP = ("UV_CACHE_DIR", "UV_NATIVE_TLS", "SSL_CERT_FILE", "SSL_CERT_DIR"
 
 
 def uv_binary() -> str:
-    override = os.environ.get("VPYTHON_UV_BIN")
-    if override:
-        return override
-    try:
-        from uv import find_uv_bin
-    except ImportError:
-        raise UserError(
-            "the `uv` package is not installed", hint="pip install uv (it is a dependency of vpython)"
-        ) from None
-    return find_uv_bin()
+    # The finder lives in the bottom layer: the store runs uv too (sdist builds).
+    from vpython.uvbin import uv_binary as find
+
+    return find()
 
 
 def _uv_env() -> dict[str, str]:

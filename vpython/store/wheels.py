@@ -38,18 +38,22 @@ if TYPE_CHECKING:
 _CHUNK = 1 << 20
 
 
-def stored_path(layout: Layout, artifact: LockedArtifact) -> str:
-    """Where the verified copy of ``artifact`` lives in the wheel store."""
-    return os.path.join(layout.wheels, artifact.sha256, artifact.filename)
+def stored_path(layout: Layout, artifact: LockedArtifact, store_dir: str | None = None) -> str:
+    """``<store_dir>/<sha256>/<filename>``: where the verified copy of ``artifact`` lives;
+    ``store_dir`` defaults to the wheel store (sdists are kept the same way in their own
+    directory: ``vpython.store.sdists``)."""
+    return os.path.join(store_dir or layout.wheels, artifact.sha256, artifact.filename)
 
 
-def _copy_verified(src_stream: Readable, artifact: LockedArtifact, layout: Layout, origin: str) -> str:
+def _copy_verified(
+    src_stream: Readable, artifact: LockedArtifact, layout: Layout, origin: str, store_dir: str | None = None
+) -> str:
     """Store the bytes of ``src_stream`` as ``artifact`` if they have its locked sha256
     (and size): written to a temp file, hashed as they stream, renamed into place.
     Returns the stored path; on any failure nothing is stored."""
     from vpython.store.root import cache_write_error
 
-    final = stored_path(layout, artifact)
+    final = stored_path(layout, artifact, store_dir)
     # A local write failure (disk full, read-only root) is not a download failure:
     # reported as such it would send the user to check the network.
     fd, tmp = _new_part_file(layout)
@@ -215,21 +219,30 @@ def _check_sha256(artifact: LockedArtifact) -> None:
 
 
 def fetch_one(
-    artifact: LockedArtifact, layout: Layout, sources: Sources, wheel_dirs: Sequence[str] = ()
+    artifact: LockedArtifact,
+    layout: Layout,
+    sources: Sources,
+    wheel_dirs: Sequence[str] = (),
+    store_dir: str | None = None,
 ) -> str:
-    """The stored path of ``artifact``, fetched (and verified) first if it is not stored."""
-    final = stored_path(layout, artifact)
+    """The stored path of ``artifact`` (a wheel, or an sdist with ``store_dir``), fetched
+    (and verified) first if it is not stored."""
+    final = stored_path(layout, artifact, store_dir)
     if os.path.isfile(final):
         return final
     _check_sha256(artifact)
     with _fetch_lock(layout, artifact.sha256):
         if os.path.isfile(final):  # fetched by another process while we waited
             return final
-        return _fetch_locked(artifact, layout, sources, wheel_dirs)
+        return _fetch_locked(artifact, layout, sources, wheel_dirs, store_dir)
 
 
 def _fetch_locked(
-    artifact: LockedArtifact, layout: Layout, sources: Sources, wheel_dirs: Sequence[str]
+    artifact: LockedArtifact,
+    layout: Layout,
+    sources: Sources,
+    wheel_dirs: Sequence[str],
+    store_dir: str | None = None,
 ) -> str:
     """Fetch ``artifact`` (under its fetch lock): from a wheel dir, the lock's local path
     or ``file:`` URL, else its URL (never in offline mode)."""
@@ -240,14 +253,14 @@ def _fetch_locked(
         candidate = os.path.join(d, artifact.filename)
         if os.path.isfile(candidate):
             with open(candidate, "rb") as f:
-                return _copy_verified(f, artifact, layout, candidate)
+                return _copy_verified(f, artifact, layout, candidate, store_dir)
     local = artifact.path
     if local is None and artifact.url and artifact.url.startswith("file:"):
         local = urllib.request.url2pathname(urlsplit(artifact.url).path)
     if local is not None:
         try:
             with open(local, "rb") as f:
-                return _copy_verified(f, artifact, layout, local)
+                return _copy_verified(f, artifact, layout, local, store_dir)
         except FileNotFoundError:
             raise UserError(
                 f"{artifact.filename}: the locked file {local} does not exist",
@@ -261,10 +274,12 @@ def _fetch_locked(
             f"{artifact.filename} is not in the cache and offline mode is on",
             hint="run once online, or provide it with -vpython-find-links / --wheel-dir",
         )
-    return _download(artifact, artifact.url, layout, sources)
+    return _download(artifact, artifact.url, layout, sources, store_dir)
 
 
-def _download(artifact: LockedArtifact, url: str, layout: Layout, sources: Sources) -> str:
+def _download(
+    artifact: LockedArtifact, url: str, layout: Layout, sources: Sources, store_dir: str | None = None
+) -> str:
     """Fetch ``artifact`` from ``url`` (its locked URL)."""
     import urllib.error
 
@@ -272,7 +287,7 @@ def _download(artifact: LockedArtifact, url: str, layout: Layout, sources: Sourc
 
     try:
         with _open_url(url, sources) as resp:
-            return _copy_verified(resp, artifact, layout, url)
+            return _copy_verified(resp, artifact, layout, url, store_dir)
     except urllib.error.HTTPError as e:
         raise VPythonError(
             f"cannot download {artifact.filename} from {redact(url)}: HTTP {e.code} {e.reason}",
