@@ -41,7 +41,7 @@ class Entry:
     python: str  # the Python version the spec targets
     expected: str
     interpreter: str = ""  # run on this Python version (-vpython-interpreter)
-    private: tuple = ()  # PyPI names that only Chromium's CIPD has
+    private: tuple = ()  # what only Chromium's CIPD has: a PyPI name, or "name==version"
     error_line: int | None = None  # broken specs: the line the error must name
     upstream: str = ""
     notes: str = ""
@@ -196,11 +196,12 @@ def check_outcome(out: Outcome) -> list:
         if "Traceback (most recent call last)" in out.stderr:
             problems.append("a traceback instead of a one-line error")
         return problems
-    # private: every CIPD-only name is named, and so is the spec file.
+    # private: every CIPD-only package (and version, if given) is named, and so is the spec.
     folded = out.stderr.lower().replace("_", "-")
-    for name in e.private:
-        if name not in folded:
-            problems.append(f"the error does not name the private package {name}: {out.first_error}")
+    for item in e.private:
+        name, _, version = item.partition("==")
+        if name not in folded or version not in out.stderr:
+            problems.append(f"the error does not name the private package {item}: {out.first_error}")
     if e.abspath not in out.stderr:
         problems.append(f"the error does not name the spec file {e.abspath}")
     return problems

@@ -7,8 +7,9 @@ Linux x86_64, plus each of its ``verify_pep425_tag`` entries) with tag lists bui
 ``packaging.tags``, as the target interpreter would report them. Then:
 
 * ``builds``: a closed set of exact pins for every target;
-* ``private``: the same, with the manifest's CIPD-only names among the pins (or, as long
-  as normalization itself refuses them, a SpecError naming one of them at its line);
+* ``private``: the same, with the manifest's CIPD-only packages among the pins (a name,
+  or ``name==version`` for a version only CIPD has); or, as long as normalization itself
+  refuses Chromium-internal names, a SpecError naming one of them at its line;
 * ``broken``: a SpecError at the manifest's ``error_line`` of that file.
 
 The manifest itself is checked too: every file under tests/corpus is listed, with the
@@ -35,7 +36,18 @@ from vpython.spec.parse import parse_spec
 
 ENTRIES = load_manifest()
 NOT_SPECS = {"MANIFEST.toml", "README.md", "conftest.py"}
-ALL_PRIVATE = {name for e in ENTRIES for name in e.private}
+ALL_PRIVATE = {item for e in ENTRIES for item in e.private}
+
+
+def _private_hits(items, pins: set) -> set:
+    """The ``private`` items (``name``: any version of it; ``name==version``: that pin)
+    that match one of ``pins`` ({(PEP 503 name, specifier)})."""
+    hits = set()
+    for item in items:
+        name, _, version = item.partition("==")
+        if any(n == name and (not version or s == f"=={version}") for n, s in pins):
+            hits.add(item)
+    return hits
 
 
 def load(entry):
@@ -164,18 +176,19 @@ def test_entry_parses_and_normalizes_as_the_manifest_expects(entry):
             # Today normalization itself refuses Chromium-internal names; accept that
             # only for the names the manifest lists, and only at their own line.
             folded = e.message.lower().replace("_", "-")
-            assert entry.expected == "private" and any(n in folded for n in entry.private), f"{label}: {e}"
+            named = any(item.partition("==")[0] in folded for item in entry.private)
+            assert entry.expected == "private" and named, f"{label}: {e}"
             assert e.path == entry.abspath and e.line, f"{label}: {e}"
             continue
         assert reqs.closed, label
-        names = set()
+        pins = set()
         for req in reqs.requirements:
             m = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)(==[^,;\s]+|>=[^,;\s]+,<[^,;\s]+)", req)
             assert m, f"{label}: {req!r} is not an exact pin"
-            names.add(canonicalize_name(m[1]))
+            pins.add((canonicalize_name(m[1]), m[2]))
         if entry.expected == "private":
-            assert set(entry.private) <= names, f"{label}: {sorted(set(entry.private) - names)} missing"
+            missing = set(entry.private) - _private_hits(entry.private, pins)
+            assert not missing, f"{label}: {sorted(missing)} not among the pins"
         else:
-            assert not names & ALL_PRIVATE, (
-                f"{label}: names a CIPD-only package: {sorted(names & ALL_PRIVATE)}"
-            )
+            hits = _private_hits(ALL_PRIVATE, pins)
+            assert not hits, f"{label}: pins what only Chromium's CIPD has: {sorted(hits)}"
