@@ -221,7 +221,7 @@ def _py_vpython_impl(ctx):
     ctx.actions.run(
         executable = tc.vpython,
         arguments = [args],
-        inputs = depset(direct_inputs, transitive = [wheels]),
+        inputs = depset(direct_inputs, transitive = [wheels, tc.vpython_inputs]),
         outputs = [out] + ([sbom] if sbom else []),
         mnemonic = "VpythonBuild",
         progress_message = "Building %s of %s for %s (Python %s)" % (artifact, ctx.label, tc.platform_tag, python_version),

@@ -107,6 +107,7 @@ def fake_file(short_path, root = "", is_directory = False):
         basename = parts[-1],
         is_directory = is_directory,
         is_source = root == "",
+        owner = ("@" + short_path[3:].split("/")[0] + "//:" + "/".join(short_path[3:].split("/")[1:])) if short_path.startswith("../") else "//:" + short_path,
     )
 
 def fake_label(package, name, repo = ""):
@@ -195,7 +196,7 @@ def fake_ctx(label, attrs, files = None, toolchains = None, workspace_name = "my
         file = struct(**single),
         files = struct(**files),
         label = label,
-        runfiles = lambda files = None: fake_runfiles(files),
+        runfiles = lambda files = None, transitive_files = None: fake_runfiles((files or []) + (transitive_files.to_list() if transitive_files else [])),
         toolchains = toolchains or {},
         workspace_name = workspace_name,
     )
@@ -223,11 +224,12 @@ def fake_path(path, existing = None):
         node = _path_object("/" + "/".join(parts[:i + 1]), node, existing)
     return node
 
-def fake_rctx(attrs, paths = None, existing = None, which = None, execute = None, environ = None, os_name = "linux"):
+def fake_rctx(attrs, paths = None, existing = None, which = None, execute = None, environ = None, os_name = "linux", files = None):
     """A repository_ctx; `log` records what the rule did.
 
     `paths`: {label or string: path string} for rctx.path; `existing`: paths that exist;
-    `which`: {name: path string}; `execute(argv)` returns (return_code, stdout, stderr).
+    `which`: {name: path string}; `execute(argv)` returns (return_code, stdout, stderr);
+    `files`: {path string: content} for rctx.read.
     """
     log = []
     existing = existing or {}
@@ -256,14 +258,22 @@ def fake_rctx(attrs, paths = None, existing = None, which = None, execute = None
 
         return fn
 
+    def read(value):
+        key = value.path if hasattr(value, "path") else str(value)
+        if key not in (files or {}):
+            fail("fake rctx.read: no file %r" % key)
+        return files[key]
+
     return struct(
         attr = struct(**attrs),
         download = record("download"),
+        download_and_extract = record("download_and_extract"),
         execute = execute_fn,
         file = record("file"),
         log = log,
         os = struct(environ = environ or {}, name = os_name),
         path = path,
+        read = read,
         report_progress = record("report_progress"),
         symlink = record("symlink"),
         which = which_fn,
