@@ -8,6 +8,8 @@ Nothing installed in the interpreter matters: the tool's dependencies come from 
 tool lock.
 """
 
+# ruff: noqa: UP031  (%-formatting on purpose: it must parse on Python 2 to say "too old")
+
 import json
 import platform
 import sys
@@ -26,7 +28,9 @@ def main():
         {
             "abi": _SOABI or getattr(sys, "abiflags", ""),
             "executable": sys.executable,
-            "implementation": implementation.name if implementation else platform.python_implementation().lower(),
+            "implementation": implementation.name
+            if implementation
+            else platform.python_implementation().lower(),
             "machine": platform.machine().lower(),
             "version": "%d.%d.%d" % tuple(sys.version_info[:3]),
         },

@@ -20,6 +20,8 @@ and Python 2 syntax too, so that any interpreter reaches the version check.
 5. exec `<venv python> -I -B -m vpython <arguments>`.
 """
 
+# ruff: noqa: UP031  (%-formatting on purpose: it must parse on Python 2 to say "too old")
+
 import json
 import os
 import sys
@@ -28,8 +30,8 @@ import zipfile
 MIN_VERSION = (3, 9)
 FIX_INTERPRETER = (
     "point the toolchain at CPython 3.9 or newer (nothing needs to be installed in it): "
-    "vpython_register_toolchains(python_interpreter = \"/usr/bin/python3.11\"), a label in "
-    "python_interpreter_target, or export VPYTHON_BAZEL_PYTHON"
+    'vpython_register_toolchains(python_interpreter = "/usr/bin/python3.11"), an '
+    "exec_interpreters label, or export VPYTHON_BAZEL_PYTHON"
 )
 
 
@@ -108,23 +110,34 @@ def main(argv):
     who = opts.get("who", "?")
     version = "%d.%d" % sys.version_info[:2]
     if sys.version_info[:2] < MIN_VERSION:
-        die(who, "its interpreter %s is Python %s; vpython needs 3.9 or newer" % (sys.executable, version), FIX_INTERPRETER)
+        die(
+            who,
+            "its interpreter %s is Python %s; vpython needs 3.9 or newer" % (sys.executable, version),
+            FIX_INTERPRETER,
+        )
     implementation = sys.implementation.name
     if implementation != "cpython":
-        die(who, "its interpreter %s is %s; vpython's tool lock has wheels for CPython" % (sys.executable, implementation), FIX_INTERPRETER)
+        die(
+            who,
+            "its interpreter %s is %s; vpython's tool lock has wheels for CPython"
+            % (sys.executable, implementation),
+            FIX_INTERPRETER,
+        )
     expected = opts.get("python", "")
     if expected and expected != version:
         die(
             who,
             "its interpreter %s is Python %s, but the toolchain was set up for Python %s "
-            "(the tool's wheels are chosen when the toolchains repository is fetched)" % (sys.executable, version, expected),
+            "(the tool's wheels are chosen when the toolchains repository is fetched)"
+            % (sys.executable, version, expected),
             "re-fetch it: `bazel sync --only=vpython_toolchains` (or `bazel clean --expunge`)",
         )
     manifest_path = opts["manifest"]
     if not os.path.isfile(manifest_path):
         die(
             who,
-            "cannot find its dependencies (%s): it runs only as a declared tool of vpython's rules" % manifest_path,
+            "cannot find its dependencies (%s): it runs only as a declared tool of vpython's rules"
+            % manifest_path,
             "run it through py_vpython_binary/py_vpython_test/vpython_lock targets",
         )
     with open(manifest_path) as f:
@@ -144,7 +157,11 @@ def main(argv):
     for entry in entries:
         wheel = os.path.join(deps_root, entry)
         if not os.path.isfile(wheel):
-            die(who, "its dependency %s is not among the action's inputs" % wheel, "re-fetch the toolchains: `bazel sync --only=vpython_toolchains`")
+            die(
+                who,
+                "its dependency %s is not among the action's inputs" % wheel,
+                "re-fetch the toolchains: `bazel sync --only=vpython_toolchains`",
+            )
         paths += unpack(wheel, os.path.join(site, os.path.basename(wheel)[: -len(".whl")]))
     uv = manifest.get("uv", {}).get(version)
     # uv's wheel is a runfile of `vpython_lock` targets only (build actions never resolve).

@@ -24,8 +24,12 @@ import lock_tool  # noqa: E402
 
 
 def _check(repo: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), "--check", "--repo", str(repo)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--check", "--repo", str(repo)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -78,7 +82,9 @@ def test_a_json_that_is_not_the_locks_rendering_is_stale(checkout):
     path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
     proc = _check(checkout)
     assert proc.returncode == 1
-    assert "pylock.vpython.json is not the JSON rendering of toolchains/tool/pylock.vpython.toml" in proc.stderr
+    assert (
+        "pylock.vpython.json is not the JSON rendering of toolchains/tool/pylock.vpython.toml" in proc.stderr
+    )
     assert FIX in proc.stderr
 
 

@@ -93,6 +93,7 @@ def render_spec(dependencies: list, requires_python: str) -> str:
 
 # --------------------------------------------------------------------------- selection
 
+
 def _linux_platforms(arch: str, glibc_minor: int) -> list:
     """manylinux tags from glibc 2.<glibc_minor> down, as an installer there lists them."""
     legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
@@ -115,15 +116,30 @@ def target_environment_and_tags(target: str) -> tuple[dict, list]:
     if platform.startswith("manylinux_"):
         _, _, glibc, arch = platform.split("_", 3)
         platforms = _linux_platforms(arch, int(glibc))
-        env = {"sys_platform": "linux", "platform_machine": arch, "platform_system": "Linux", "os_name": "posix"}
+        env = {
+            "sys_platform": "linux",
+            "platform_machine": arch,
+            "platform_system": "Linux",
+            "os_name": "posix",
+        }
     elif platform.startswith("macosx_"):
         _, os_major, os_minor, arch = platform.split("_", 3)
         platforms = list(tags.mac_platforms((int(os_major), int(os_minor)), arch))
-        env = {"sys_platform": "darwin", "platform_machine": arch, "platform_system": "Darwin", "os_name": "posix"}
+        env = {
+            "sys_platform": "darwin",
+            "platform_machine": arch,
+            "platform_system": "Darwin",
+            "os_name": "posix",
+        }
     elif platform in ("win_amd64", "win_arm64"):
         platforms = [platform]
         machine = {"win_amd64": "AMD64", "win_arm64": "ARM64"}[platform]
-        env = {"sys_platform": "win32", "platform_machine": machine, "platform_system": "Windows", "os_name": "nt"}
+        env = {
+            "sys_platform": "win32",
+            "platform_machine": machine,
+            "platform_system": "Windows",
+            "os_name": "nt",
+        }
     else:
         raise SystemExit(f"lock_tool.py: no environment for platform {platform!r} (target {target})")
     env.update(
@@ -165,6 +181,7 @@ def render_json(lock_path: str) -> str:
 
 # --------------------------------------------------------------------------- commands
 
+
 def _vpython(repo: str, *args: str) -> subprocess.CompletedProcess:
     # `-m vpython` from the checkout (the working directory comes first on sys.path).
     return subprocess.run([sys.executable, "-m", "vpython", *args], cwd=repo)
@@ -187,6 +204,11 @@ def refresh(repo: str, extra: list) -> int:
     return 0
 
 
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
 def problems(repo: str) -> list:
     """Why the checked-in tool lock is stale (empty when it is current). No network."""
     deps, requires_python = project_requirements(repo)
@@ -203,17 +225,19 @@ def problems(repo: str) -> list:
             + (f" (gone: {', '.join(removed)})" if removed else "")
         )
         return found  # the rest compares against a spec that is already wrong
-    if open(spec_path, encoding="utf-8").read() != render_spec(deps, requires_python):
+    if _read(spec_path) != render_spec(deps, requires_python):
         found.append(f"{SPEC} was edited by hand (its platforms or layout differ from lock_tool.py's)")
     proc = subprocess.run(
         [sys.executable, "-m", "vpython", "lock", "--check", TOOL_DIR, *_python_flags(requires_python)],
-        cwd=repo, capture_output=True, text=True,
+        cwd=repo,
+        capture_output=True,
+        text=True,
     )
     if proc.returncode != 0:
         found.append(f"`vpython lock --check {TOOL_DIR}` says: {(proc.stderr or proc.stdout).strip()}")
         return found
     json_path = os.path.join(repo, JSON_LOCK)
-    current = open(json_path, encoding="utf-8").read() if os.path.exists(json_path) else ""
+    current = _read(json_path) if os.path.exists(json_path) else ""
     if current != render_json(os.path.join(repo, LOCK)):
         found.append(f"{JSON_LOCK} is not the JSON rendering of {LOCK}")
     return found

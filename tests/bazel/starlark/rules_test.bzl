@@ -4,14 +4,31 @@ Every `test_*` function is one pytest case; `fails_*` functions must fail() with
 message the Python side checks.
 """
 
+# buildifier: disable=bzl-visibility
 load("//rules/private:binary.bzl", "BUILD_ENV", "RUN_ACCEPTS_TOOLCHAIN", "build_arguments", "py_vpython_binary", "py_vpython_test", "toolchain_kwargs")
+
+# buildifier: disable=bzl-visibility
 load("//rules/private:lock.bzl", "fix_target_label", "lock_impl", "vpython_lock")
+
+# buildifier: disable=bzl-visibility
 load("//rules/private:providers.bzl", "VpythonToolDepsInfo", "VpythonWheelsInfo")
+
+# buildifier: disable=bzl-visibility
 load("//rules/private:pylock.bzl", "lock_model", "normalize_name", "package_dir", "parse_wheel_filename", "platform_tag_targets", "render_build_files", "wheel_platform_keys")
+
+# buildifier: disable=bzl-visibility
 load("//rules/private:tool.bzl", "vpython_tool", "vpython_tool_deps_set")
+
+# buildifier: disable=bzl-visibility
 load("//rules/private:tool_deps_repo.bzl", "target_platform_and_python", "tool_wheels_for_platform", "vpython_tool_deps")
+
+# buildifier: disable=bzl-visibility
 load("//rules/private:toolchains_repo.bzl", "interpreter_problem", "vpython_toolchains_repo")
+
+# buildifier: disable=bzl-visibility
 load("//rules/private:utils.bzl", "is_env_name", "is_python_version", "runfiles_path", "shell_quote")
+
+# buildifier: disable=bzl-visibility
 load("//rules/private:wheels_repo.bzl", "vpython_locked_wheels")
 load("//toolchains:platforms.bzl", "PLATFORMS", "PLATFORM_KEYS", "host_os", "platform_key")
 load("//toolchains:toolchain.bzl", "TOOLCHAIN_TYPE", "TOOLCHAIN_TYPE_LABEL", "VpythonToolInfo", "VpythonToolchainInfo", "vpython_toolchain")
@@ -32,6 +49,7 @@ def assert_in(needle, haystack, what = ""):
 # --------------------------------------------------------------------------- pylock.bzl
 
 def test_normalize_name():
+    """PEP 503 names and the package directories of a wheel repository."""
     assert_eq(normalize_name("MarkupSafe"), "markupsafe")
     assert_eq(normalize_name("zope.interface"), "zope-interface")
     assert_eq(normalize_name("Foo__Bar-.baz"), "foo-bar-baz")
@@ -39,6 +57,7 @@ def test_normalize_name():
     assert_eq(package_dir("zope.interface"), "zope_interface")
 
 def test_parse_wheel_filename():
+    """PEP 427 file names, compressed tag sets expanded; non-wheels rejected."""
     info = parse_wheel_filename("MarkupSafe-3.0.2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
     assert_eq(info["distribution"], "MarkupSafe")
     assert_eq(info["version"], "3.0.2")
@@ -70,6 +89,7 @@ def test_platform_tag_targets():
         assert_eq(platform_tag_targets(tag), expected, tag)
 
 def test_wheel_platform_keys():
+    """Which vpython platforms a wheel's platform tags can serve."""
     assert_eq(wheel_platform_keys("six-1.17.0-py2.py3-none-any.whl"), PLATFORM_KEYS)
     assert_eq(wheel_platform_keys("m-1-cp311-cp311-macosx_10_9_universal2.whl"), ["macos_arm64", "macos_x86_64"])
     assert_eq(
@@ -106,6 +126,7 @@ SAMPLE_LOCK = _lock([
 ])
 
 def test_lock_model_valid():
+    """A usable lock becomes packages and wheels with their platforms."""
     model, errors = lock_model(SAMPLE_LOCK, "//:pylock.toml")
     assert_eq(errors, [])
     assert_eq(sorted(model["packages"].keys()), ["colorama", "markupsafe", "six"])
@@ -121,6 +142,7 @@ def test_lock_model_valid():
     assert_eq(six["url"], "")
 
 def test_lock_model_errors():
+    """Each unusable lock entry gives one message naming the lockfile."""
     cases = [
         (_lock([], version = "2.0"), "lock-version"),
         ({"lock-version": "1.0"}, "no [[packages]]"),
@@ -151,6 +173,7 @@ def generated_build_files():
     return render_build_files(model, "pypi", "pylock.toml", "//:pylock.toml", LABELS)
 
 def test_render_build_files():
+    """The generated wheel repository: per-platform filegroups and a select()."""
     files = generated_build_files()
     assert_eq(sorted(files.keys()), ["BUILD.bazel", "colorama/BUILD.bazel", "markupsafe/BUILD.bazel", "six/BUILD.bazel"])
     root = files["BUILD.bazel"]
@@ -176,6 +199,7 @@ def test_render_build_files():
 # --------------------------------------------------------------------------- utils.bzl, platforms
 
 def test_utils():
+    """Shell quoting, runfiles paths, environment names, X.Y versions."""
     assert_eq(shell_quote("plain"), "'plain'")
     assert_eq(shell_quote("it's $HOME"), "'it'\\''s $HOME'")
     assert_eq(runfiles_path("my_ws", fake_file("pkg/app.py")), "my_ws/pkg/app.py")
@@ -190,6 +214,7 @@ def test_utils():
         assert_true(not is_python_version(bad), bad)
 
 def test_platforms_table():
+    """The platform table: keys, host OS names, default tags."""
     assert_eq(len(PLATFORMS), 6)
     assert_eq(platform_key("linux", "x86_64"), "linux_x86_64")
     assert_eq(platform_key("macos", "aarch64"), "macos_arm64")
@@ -252,6 +277,22 @@ def wheels_dep(packages = None, lock = LOCK, wheels = WHEELS):
     )})
 
 def binary_ctx(test = False, artifact = "venv", python_version = "", deps = None, lock = None, spec = True, env = None, main = None, tc = TC):
+    """A rule context for py_vpython_binary/py_vpython_test.
+
+    Args:
+      test: py_vpython_test instead of py_vpython_binary.
+      artifact: "venv" or "pex".
+      python_version: the python_version attribute.
+      deps: targets with VpythonWheelsInfo (default: one of the whole sample lock).
+      lock: the lock attribute's File, or None.
+      spec: True for pkg/vpython.toml, a File, or None.
+      env: the env attribute.
+      main: the main File (default pkg/app.py).
+      tc: the VpythonToolchainInfo.
+
+    Returns:
+      A fake ctx.
+    """
     main = main or fake_file("pkg/app.py")
     data = fake_file("pkg/data.txt")
     attrs = {
@@ -321,6 +362,7 @@ def test_build_arguments():
     ])
 
 def test_binary_venv_action():
+    """The VpythonBuild action of a venv binary, its launcher and runfiles."""
     ctx = binary_ctx()
     providers = py_vpython_binary.implementation(ctx)
     assert_eq(_logged(ctx, "declare_directory"), ["pkg/app.venv"])
@@ -366,6 +408,7 @@ def test_binary_venv_action():
     assert_true("../pypi/pylock.toml" not in runfiles, "the lock is not needed at run time")
 
 def test_binary_pex_and_python_override():
+    """A pex artifact with another Python: its SBOM is a declared output."""
     ctx = binary_ctx(artifact = "pex", python_version = "3.12", spec = None)
     providers = py_vpython_binary.implementation(ctx)
     assert_eq(_logged(ctx, "declare_file")[:2], ["pkg/app.pex", "pkg/app.pex.cdx.json"])
@@ -398,6 +441,8 @@ def test_venv_has_no_separate_sbom_output():
     assert_eq(providers[1].sbom.to_list(), [])
 
 def test_toolchain_parameter_only_where_run_accepts_it():
+    """ctx.actions.run gets `toolchain =` only on Bazel 6+."""
+
     # The fakes are Bazel 4.2.3: config_common has no toolchain_type.
     assert_eq(RUN_ACCEPTS_TOOLCHAIN, False)
     assert_eq(toolchain_kwargs(False), {})
@@ -408,6 +453,7 @@ def test_toolchain_parameter_only_where_run_accepts_it():
     assert_true("toolchain" not in _logged(ctx, "run")[0], "4.2.3 rejects run(toolchain = ...)")
 
 def test_host_toolchain_pins_the_interpreter_from_the_runfiles():
+    """Host-platform targets pin the toolchain's Python by runfiles path."""
     for artifact in ["venv", "pex"]:
         ctx = binary_ctx(artifact = artifact, tc = HOST_TC)
         providers = py_vpython_binary.implementation(ctx)
@@ -420,6 +466,7 @@ def test_host_toolchain_pins_the_interpreter_from_the_runfiles():
             assert_in("exec \"$VPYTHON_PYTHON\" \"$PEX\" \"$@\"", subs["%EXEC%"])
 
 def test_no_pin_for_another_python_or_platform():
+    """No pinned interpreter for another Python or platform."""
     for tc, version in [(HOST_TC, "3.12"), (TC, "3.11"), (TC, "")]:
         ctx = binary_ctx(tc = tc, python_version = version)
         providers = py_vpython_binary.implementation(ctx)
@@ -428,6 +475,7 @@ def test_no_pin_for_another_python_or_platform():
         assert_true(HOST_PYTHON not in providers[0].runfiles.files, "interpreter in the runfiles")
 
 def test_explicit_lock_overrides_deps_lock():
+    """`lock =` wins over the lockfile of deps."""
     own = fake_file("pkg/pylock.app.toml")
     ctx = binary_ctx(lock = own, deps = [wheels_dep(packages = ["six"])])
     py_vpython_binary.implementation(ctx)
@@ -435,6 +483,7 @@ def test_explicit_lock_overrides_deps_lock():
     assert_eq(argv[argv.index("--lock") + 1], "pkg/pylock.app.toml")
 
 def test_test_rule_shares_the_implementation():
+    """py_vpython_test is py_vpython_binary with test = True."""
     assert_eq(py_vpython_test.implementation, py_vpython_binary.implementation)
     assert_true(py_vpython_test.test and not py_vpython_binary.test, "test flags")
     assert_true(py_vpython_binary.executable, "binary is executable")
@@ -451,6 +500,8 @@ def test_lock_macro_is_defined():
     assert_true(vpython_lock != None, "vpython_lock")
 
 def test_fix_target_label():
+    """The lock test's fix names its `bazel run` target on Bazel 4 and 7."""
+
     # Bazel 4.2.3: native.repository_name().
     assert_eq(fix_target_label("lock", fake_native("tools", "@")), "//tools:lock")
     assert_eq(fix_target_label("lock", fake_native("", "@other")), "@other//:lock")
@@ -478,6 +529,7 @@ def lock_ctx(check = False, spec = None, platforms = None):
     return fake_ctx(fake_label("pkg", "lock"), attrs, files, toolchains = {TOOLCHAIN_TYPE: struct(vpython = TC)})
 
 def test_lock_rules():
+    """vpython_lock's scripts, their runfiles, and uv for `bazel run` only."""
     ctx = lock_ctx(check = True, platforms = ["win_arm64"])
     check = lock_impl(ctx)[0].runfiles.files
     subs = _logged(ctx, "expand_template")[0].substitutions
@@ -518,6 +570,7 @@ def toolchain_ctx(python_version = "3.11", platform_tag = "manylinux_2_28_x86_64
     return ctx
 
 def test_toolchain_rule():
+    """vpython_toolchain passes the tool, its inputs, uv and the pinned Python on."""
     info = vpython_toolchain.implementation(toolchain_ctx(run_python = HOST_PYTHON, run_python_version = "3.11"))[0].vpython
     assert_eq(info.run_python, HOST_PYTHON)
     assert_eq(info.run_python_version, "3.11")
@@ -589,6 +642,16 @@ def toolchains_rctx(python_version = "", platform_tags = None, probe = None, vpy
     )
 
 def generated_toolchains_build_file(uname = "x86_64", probe = None, exec_interpreters = None):
+    """What vpython_toolchains_repo writes for a fake host.
+
+    Args:
+      uname: the host CPU (`uname -m`).
+      probe: the interpreter probe's answer (a dict), or (code, stdout, stderr); None: PROBE.
+      exec_interpreters: the exec_interpreters attribute.
+
+    Returns:
+      (BUILD.bazel text, [(symlink target, link name)]).
+    """
     rctx = toolchains_rctx(uname = uname, probe = probe, exec_interpreters = exec_interpreters)
     vpython_toolchains_repo.implementation(rctx)
     files = dict([(entry[1][0], entry[1][1]) for entry in rctx.log if entry[0] == "file"])
@@ -599,6 +662,7 @@ def _block(build, name, kind = "vpython_toolchain"):
     return build.split("%s(\n    name = \"%s\"" % (kind, name))[1].split("\n)")[0]
 
 def test_toolchains_repo_host_tool_runs_the_host_python_on_the_locked_wheels():
+    """The host tool: the probed Python, its identity, that Python's tool wheels."""
     build, _ = generated_toolchains_build_file()
     tool = _block(build, "vpython", "vpython_tool")
     assert_in("interpreter_path = \"/opt/py/bin/python3.11\"", tool)
@@ -613,6 +677,7 @@ def test_toolchains_repo_host_tool_runs_the_host_python_on_the_locked_wheels():
         assert_in("vpython = \":vpython\"", _block(build, key))
 
 def test_toolchains_repo_exec_interpreters_add_remote_exec_platforms():
+    """exec_interpreters: a label for the host, toolchains for other exec platforms."""
     labels = {"linux_arm64": "@python_arm//:bin/python3", "linux_x86_64": "//tools:python3"}
     build, symlinks = generated_toolchains_build_file(exec_interpreters = labels)
 
@@ -636,6 +701,7 @@ def test_toolchains_repo_exec_interpreters_add_remote_exec_platforms():
     assert_in("@platforms//os:macos", section.split("target_compatible_with")[1])
 
 def test_toolchains_repo_reports_an_unusable_interpreter_through_the_tool():
+    """Too old, unlocked or non-CPython interpreters and unknown hosts become the tool's problem."""
     old = dict(PROBE, version = "3.8.18")
     for probe, uname, expected in [
         (old, "x86_64", "the host Python /opt/py/bin/python3.11 is Python 3.8.18; the vpython tool needs 3.9 or newer."),
@@ -643,7 +709,7 @@ def test_toolchains_repo_reports_an_unusable_interpreter_through_the_tool():
         (dict(PROBE, implementation = "pypy"), "x86_64", "is pypy; vpython's tool lock has wheels for CPython only."),
         (None, "s390x", "this host (os linux, cpu s390x) is not an exec platform vpython's tool lock covers"),
     ]:
-        build, symlinks = generated_toolchains_build_file(uname = uname, probe = probe)
+        build, _ = generated_toolchains_build_file(uname = uname, probe = probe)
         tool = _block(build, "vpython", "vpython_tool")
         assert_in(expected, tool)
         assert_in("\\nFix: ", tool)
@@ -655,6 +721,7 @@ def test_toolchains_repo_reports_an_unusable_interpreter_through_the_tool():
     assert_eq(interpreter_problem(PROBE, "x"), "")
 
 def test_toolchains_repo_pins_the_host_python_on_the_host_toolchain_only():
+    """Only the host platform's toolchain carries the host Python."""
     build, symlinks = generated_toolchains_build_file()
     assert_in(("/opt/py/bin/python3.11", "host_python/python3.11"), symlinks)
     assert_eq(build.count("run_python = \":host_python/python3.11\""), 1)
@@ -767,6 +834,7 @@ def tool_ctx(srcs = None, interpreter = None, interpreter_path = "", problem = "
     return fake_ctx(fake_label("", "vpython", repo = "@vpython_toolchains"), attrs, files)
 
 def test_tool_rule():
+    """vpython_tool's launcher substitutions; its dependencies are inputs, not runfiles."""
     ctx = tool_ctx(interpreter_path = "/usr/bin/python3.11")
     providers = vpython_tool.implementation(ctx)
     subs = _logged(ctx, "expand_template")[0].substitutions
@@ -786,6 +854,7 @@ def test_tool_rule():
     assert_eq(info.uv, UV_WHEEL)
 
 def test_tool_rule_with_an_interpreter_label():
+    """An interpreter label is run from the runfiles."""
     ctx = tool_ctx(interpreter = fake_target({DefaultInfo: DefaultInfo(default_runfiles = fake_runfiles(), files_to_run = struct(executable = None))}))
     providers = vpython_tool.implementation(ctx)
     subs = _logged(ctx, "expand_template")[0].substitutions
@@ -793,6 +862,7 @@ def test_tool_rule_with_an_interpreter_label():
     assert_in("../python/bin/python3", [f.short_path for f in providers[0].runfiles.files])
 
 def test_tool_deps_set_rule():
+    """vpython_tool_deps_set gives its wheels, uv and Python."""
     ctx = fake_ctx(
         fake_label("", "tool_deps_3.11", repo = "@vpython_toolchains_deps_linux_x86_64"),
         {"platform": "linux_x86_64", "python": "3.11"},
@@ -838,6 +908,7 @@ def tool_deps_rctx(platform = "linux_x86_64", doc = None):
     )
 
 def test_tool_lock_targets():
+    """Lock targets map to platforms and Pythons; a platform's wheels per Python."""
     assert_eq(target_platform_and_python("cp311-cp311-manylinux_2_28_x86_64"), ("linux_x86_64", "3.11"))
     assert_eq(target_platform_and_python("cp39-cp39-win_arm64"), ("windows_arm64", "3.9"))
     assert_eq(target_platform_and_python("cp314-cp314-macosx_11_0_arm64"), ("macos_arm64", "3.14"))
@@ -848,6 +919,7 @@ def test_tool_lock_targets():
     assert_eq(covered, ["linux_arm64", "linux_x86_64", "macos_arm64"])
 
 def test_tool_deps_repo_fetches_the_platform_wheels_by_sha256():
+    """vpython_tool_deps fetches its platform's wheels and writes manifest and BUILD."""
     rctx = tool_deps_rctx()
     vpython_tool_deps.implementation(rctx)
     downloads = [entry[2] for entry in rctx.log if entry[0] == "download"]
@@ -868,16 +940,6 @@ def test_tool_deps_repo_fetches_the_platform_wheels_by_sha256():
     assert_true("26.3" not in three_eleven, three_eleven)
     assert_in("uv = [\n        \"wheels/%s\"" % UV_X86, three_eleven)
     assert_in("python = \"\"", _block(build, "tool_deps", "vpython_tool_deps_set"))
-    return files
-
-def tool_deps_build_files():
-    files = dict([(entry[1][0], entry[1][1]) for entry in _tool_deps_log() if entry[0] == "file"])
-    return {"BUILD.bazel": files["BUILD.bazel"]}
-
-def _tool_deps_log():
-    rctx = tool_deps_rctx()
-    vpython_tool_deps.implementation(rctx)
-    return rctx.log
 
 def fails_tool_deps_no_wheels_for_platform():
     vpython_tool_deps.implementation(tool_deps_rctx(platform = "windows_arm64"))
@@ -885,6 +947,7 @@ def fails_tool_deps_no_wheels_for_platform():
 # vpython_locked_wheels on a Python without tomllib (wheels_repo.bzl)
 
 def test_wheels_repo_reads_the_lock_with_the_tool_locks_tomli():
+    """A Python without tomllib reads the lockfile with the tool lock's tomli."""
     tomli_lock = {
         "lock": _lock([{"name": "tomli", "version": "2.5.0", "wheels": [_wheel("tomli-2.5.0-py3-none-any.whl", "5" * 64)]}]),
         "targets": {},
