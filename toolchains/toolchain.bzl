@@ -16,6 +16,7 @@ VpythonToolchainInfo = provider(
         "run_python": "File or None: a Python that can run this platform's artifacts on the " +
                       "machine running `bazel run`/`bazel test` (set only when the target " +
                       "platform is the execution platform); launchers export it as VPYTHON_PYTHON.",
+        "run_python_runfiles": "runfiles or None: run_python's own runfiles (e.g. its standard library).",
         "run_python_version": "str: the `X.Y` of run_python; targets of another version do not use it.",
         "uv": "File or None: uv's wheel, for `vpython lock` (`bazel run` of vpython_lock targets).",
         "vpython": "FilesToRunProvider: the vpython tool, built for the execution platform.",
@@ -65,6 +66,7 @@ def _vpython_toolchain_impl(ctx):
             platform_tag = ctx.attr.platform_tag,
             python_version = ctx.attr.python_version,
             run_python = ctx.file.run_python,
+            run_python_runfiles = ctx.attr.run_python[DefaultInfo].default_runfiles if ctx.file.run_python else None,
             run_python_version = ctx.attr.run_python_version if ctx.file.run_python else "",
             uv = extra.uv if extra else None,
             vpython = tool.files_to_run,

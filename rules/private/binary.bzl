@@ -249,6 +249,10 @@ def _py_vpython_impl(ctx):
     runfiles = ctx.runfiles(files = [launcher, out, main] + ([python] if python else []) + ctx.files.srcs + ctx.files.data)
     for target in ctx.attr.data:
         runfiles = runfiles.merge(target[DefaultInfo].default_runfiles)
+    if python and tc.run_python_runfiles:
+        # An interpreter label's own runfiles (e.g. the standard library of a
+        # python-build-standalone filegroup's `data`).
+        runfiles = runfiles.merge(tc.run_python_runfiles)
     return [
         DefaultInfo(
             executable = launcher,

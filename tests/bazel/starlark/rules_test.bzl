@@ -238,6 +238,7 @@ def toolchain_info(run_python = None, run_python_version = ""):
         platform_tag = "manylinux_2_28_x86_64",
         python_version = "3.11",
         run_python = run_python,
+        run_python_runfiles = fake_runfiles([STDLIB]) if run_python else None,
         run_python_version = run_python_version,
         uv = UV_WHEEL,
         vpython = struct(executable = fake_file("../vpython_toolchains/vpython", root = "bazel-out/host/bin")),
@@ -253,6 +254,9 @@ TOOL_INPUTS = [
     fake_file("../vpython_toolchains_deps_linux_x86_64/wheels/packaging-26.4-py3-none-any.whl"),
 ]
 UV_WHEEL = fake_file("../vpython_toolchains_deps_linux_x86_64/wheels/uv-0.13.9-py3-none-manylinux_2_17_x86_64.whl")
+
+# An interpreter label's runfiles (what a python-build-standalone filegroup's `data` holds).
+STDLIB = fake_file("../python/lib/python3.11/os.py")
 
 # A toolchain for a platform other than the host's: nothing to pin.
 TC = toolchain_info()
@@ -460,6 +464,7 @@ def test_host_toolchain_pins_the_interpreter_from_the_runfiles():
         subs = _logged(ctx, "expand_template")[0].substitutions
         assert_eq(subs["%PYTHON%"], "export VPYTHON_PYTHON=\"$R/\"'vpython_toolchains/host_python/python3.11'")
         assert_in("../vpython_toolchains/host_python/python3.11", [f.short_path for f in providers[0].runfiles.files])
+        assert_in(STDLIB, providers[0].runfiles.files)
         for value in subs.values():
             assert_true("/usr/bin" not in value, "absolute path in the launcher: " + value)
         if artifact == "pex":
@@ -473,6 +478,7 @@ def test_no_pin_for_another_python_or_platform():
         subs = _logged(ctx, "expand_template")[0].substitutions
         assert_true("VPYTHON_PYTHON=" not in subs["%PYTHON%"], subs["%PYTHON%"])
         assert_true(HOST_PYTHON not in providers[0].runfiles.files, "interpreter in the runfiles")
+        assert_true(STDLIB not in providers[0].runfiles.files, "interpreter runfiles in the runfiles")
 
 def test_explicit_lock_overrides_deps_lock():
     """`lock =` wins over the lockfile of deps."""
