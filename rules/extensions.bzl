@@ -9,12 +9,15 @@ MODULE.bazel; a root module may override them with `vpython.toolchain(...)`.
 It wraps the same repository rules as the WORKSPACE macros in repositories.bzl.
 """
 
+load("//rules/private:tool_deps_repo.bzl", "vpython_tool_deps")
 load("//rules/private:toolchains_repo.bzl", "vpython_toolchains_repo")
 load("//rules/private:wheels_repo.bzl", "vpython_locked_wheels")
+load("//toolchains:platforms.bzl", "PLATFORM_KEYS")
 
 _toolchain = tag_class(
     doc = "Settings of the toolchains repository (the root module's tag wins).",
     attrs = {
+        "exec_interpreters": attr.string_dict(),
         "name": attr.string(default = "vpython_toolchains"),
         "platform_tags": attr.string_dict(),
         "python_interpreter": attr.string(),
@@ -45,8 +48,12 @@ def _vpython_impl(module_ctx):
     if not toolchains:
         toolchains["vpython_toolchains"] = None
     for name, tag in toolchains.items():
+        for key in PLATFORM_KEYS:
+            vpython_tool_deps(name = "%s_deps_%s" % (name, key), platform = key)
         vpython_toolchains_repo(
             name = name,
+            deps_repo_prefix = name + "_deps_",
+            exec_interpreters = tag.exec_interpreters if tag else {},
             platform_tags = tag.platform_tags if tag else {},
             python_interpreter = tag.python_interpreter if tag else "",
             python_version = tag.python_version if tag else "",

@@ -16,10 +16,24 @@ VpythonToolchainInfo = provider(
         "run_python": "File or None: a Python that can run this platform's artifacts on the " +
                       "machine running `bazel run`/`bazel test` (set only when the target " +
                       "platform is the execution platform); launchers export it as VPYTHON_PYTHON.",
+        "run_python_runfiles": "runfiles or None: run_python's own runfiles (e.g. its standard library).",
         "run_python_version": "str: the `X.Y` of run_python; targets of another version do not use it.",
+        "uv": "File or None: uv's wheel, for `vpython lock` (`bazel run` of vpython_lock targets).",
         "vpython": "FilesToRunProvider: the vpython tool, built for the execution platform.",
         "vpython_executable": "File: the tool's executable (for `bazel run` targets that call it).",
+        "vpython_inputs": "depset of File: the tool's dependencies; add them to the inputs of " +
+                          "actions that run `vpython` and to the runfiles of targets that call it.",
         "vpython_runfiles": "runfiles: the tool's runfiles (for `bazel run` targets that call it).",
+    },
+)
+
+VpythonToolInfo = provider(
+    doc = "Extra outputs of a `vpython_tool` besides its executable.",
+    fields = {
+        "inputs": "depset of File: the tool's dependencies (manifest and wheels); " +
+                  "inputs of every action that runs the tool, runfiles of targets that call it.",
+        "uv": "File or None: uv's wheel for `vpython lock` (not among `inputs`, so " +
+              "build actions do not have it as an input).",
     },
 )
 
@@ -43,6 +57,7 @@ def _vpython_toolchain_impl(ctx):
     if ctx.file.run_python and not _is_python_version(ctx.attr.run_python_version):
         fail("vpython_toolchain %s: run_python is set but run_python_version %r is not X.Y.\nFix: set run_python_version to the X.Y of %s (e.g. \"3.11\")." % (ctx.label, ctx.attr.run_python_version, ctx.file.run_python.short_path))
     tool = ctx.attr.vpython[DefaultInfo]
+    extra = ctx.attr.vpython[VpythonToolInfo] if VpythonToolInfo in ctx.attr.vpython else None
     return [platform_common.ToolchainInfo(
         vpython = VpythonToolchainInfo(
             cpu = ctx.attr.cpu,
@@ -51,9 +66,12 @@ def _vpython_toolchain_impl(ctx):
             platform_tag = ctx.attr.platform_tag,
             python_version = ctx.attr.python_version,
             run_python = ctx.file.run_python,
+            run_python_runfiles = ctx.attr.run_python[DefaultInfo].default_runfiles if ctx.file.run_python else None,
             run_python_version = ctx.attr.run_python_version if ctx.file.run_python else "",
+            uv = extra.uv if extra else None,
             vpython = tool.files_to_run,
             vpython_executable = tool.files_to_run.executable,
+            vpython_inputs = extra.inputs if extra else depset(),
             vpython_runfiles = tool.default_runfiles,
         ),
     )]

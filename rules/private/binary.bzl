@@ -221,7 +221,7 @@ def _py_vpython_impl(ctx):
     ctx.actions.run(
         executable = tc.vpython,
         arguments = [args],
-        inputs = depset(direct_inputs, transitive = [wheels]),
+        inputs = depset(direct_inputs, transitive = [wheels, tc.vpython_inputs]),
         outputs = [out] + ([sbom] if sbom else []),
         mnemonic = "VpythonBuild",
         progress_message = "Building %s of %s for %s (Python %s)" % (artifact, ctx.label, tc.platform_tag, python_version),
@@ -249,6 +249,10 @@ def _py_vpython_impl(ctx):
     runfiles = ctx.runfiles(files = [launcher, out, main] + ([python] if python else []) + ctx.files.srcs + ctx.files.data)
     for target in ctx.attr.data:
         runfiles = runfiles.merge(target[DefaultInfo].default_runfiles)
+    if python and tc.run_python_runfiles:
+        # An interpreter label's own runfiles (e.g. the standard library of a
+        # python-build-standalone filegroup's `data`).
+        runfiles = runfiles.merge(tc.run_python_runfiles)
     return [
         DefaultInfo(
             executable = launcher,

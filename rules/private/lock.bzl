@@ -37,8 +37,11 @@ def lock_impl(ctx):
             "%WORKSPACE%": shell_quote(ctx.workspace_name),
         },
     )
-    files = [out, spec, tc.vpython_executable] + ctx.files.lock
-    runfiles = ctx.runfiles(files = files).merge(tc.vpython_runfiles)
+
+    # uv only for `bazel run` (the only target that resolves); the tool's bootstrap finds
+    # its wheel in the runfiles, unpacks the binary and exports VPYTHON_UV_BIN.
+    files = [out, spec, tc.vpython_executable] + ctx.files.lock + ([tc.uv] if tc.uv and not ctx.attr._check else [])
+    runfiles = ctx.runfiles(files = files, transitive_files = tc.vpython_inputs).merge(tc.vpython_runfiles)
     return [DefaultInfo(executable = out, runfiles = runfiles)]
 
 _ATTRS = {

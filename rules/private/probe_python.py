@@ -1,80 +1,38 @@
-"""Describe a host Python for the `vpython_register_toolchains` repository rule (JSON on stdout).
+"""Describe an interpreter for the `vpython_register_toolchains` repository rule (JSON on stdout).
 
-Reports the interpreter's real executable and version, and which of vpython's own
-dependencies (read from the checkout's pyproject.toml) it can import, with their versions.
-The repository rule writes this into the vpython tool's launcher, so a different Python or
-different dependency versions change the key of every `vpython build` action.
+Run as `<python> -B -E -s -S probe_python.py`: standard library only, Python 2 syntax too,
+so that any interpreter answers and a too old one can be reported with the fix. The rule
+writes the identity (implementation, version, ABI) into the vpython tool's launcher, which
+is an input of every `vpython build` action: another interpreter changes the action keys.
+Nothing installed in the interpreter matters: the tool's dependencies come from vpython's
+tool lock.
 """
 
+# ruff: noqa: UP031  (%-formatting on purpose: it must parse on Python 2 to say "too old")
+
 import json
-import os
 import platform
-import re
 import sys
 
+try:
+    import sysconfig
 
-def _requirements(pyproject):
-    try:
-        import tomllib
-    except ImportError:
-        try:
-            import tomli as tomllib
-        except ImportError:
-            return None
-    try:
-        with open(pyproject, "rb") as f:
-            return list(tomllib.load(f).get("project", {}).get("dependencies", []))
-    except (OSError, ValueError):
-        return None
+    _SOABI = sysconfig.get_config_var("SOABI") or ""
+except ImportError:  # pragma: no cover - very old Pythons
+    _SOABI = ""
 
 
-_SIMPLE_MARKER = re.compile(r"""^python_version\s*(<=|>=|<|>|==|!=)\s*['"](\d+)\.(\d+)['"]$""")
-
-
-def _applies(requirement):
-    marker = requirement.split(";", 1)[1].strip() if ";" in requirement else ""
-    if not marker:
-        return True
-    try:
-        from packaging.markers import Marker
-
-        return Marker(marker).evaluate()
-    except Exception:  # no packaging (yet): evaluate the common simple form by hand
-        m = _SIMPLE_MARKER.match(marker)
-        if not m:
-            return True  # conservative: check it
-        have, want = sys.version_info[:2], (int(m.group(2)), int(m.group(3)))
-        return {"<": have < want, "<=": have <= want, ">": have > want, ">=": have >= want,
-                "==": have == want, "!=": have != want}[m.group(1)]
-
-
-def main(argv):
-    deps = {}
-    missing = []
-    requirements = _requirements(argv[1]) if len(argv) > 1 else None
-    if requirements is None:
-        requirements = []
-    try:
-        from importlib import metadata
-    except ImportError:  # pragma: no cover - Python < 3.8
-        metadata = None
-    for req in requirements:
-        if not _applies(req):
-            continue
-        name = re.split(r"[\s<>=!~;\[(@]", req.strip(), 1)[0]
-        try:
-            deps[name] = metadata.version(name) if metadata else "?"
-        except Exception:
-            missing.append(name)
+def main():
+    implementation = getattr(sys, "implementation", None)
     json.dump(
         {
-            "executable": os.path.realpath(sys.executable),
-            "implementation": platform.python_implementation().lower(),
+            "abi": _SOABI or getattr(sys, "abiflags", ""),
+            "executable": sys.executable,
+            "implementation": implementation.name
+            if implementation
+            else platform.python_implementation().lower(),
             "machine": platform.machine().lower(),
-            "version": "%d.%d.%d" % sys.version_info[:3],
-            "deps": deps,
-            "missing": sorted(missing),
-            "requirements_read": requirements != [],
+            "version": "%d.%d.%d" % tuple(sys.version_info[:3]),
         },
         sys.stdout,
         sort_keys=True,
@@ -83,4 +41,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main())

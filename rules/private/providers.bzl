@@ -9,3 +9,15 @@ VpythonWheelsInfo = provider(
         "wheels": "depset of File: the wheels for the target platform.",
     },
 )
+
+VpythonToolDepsInfo = provider(
+    doc = "The vpython tool's own dependencies for one exec platform (wheels from vpython's " +
+          "tool lock), made by `vpython_tool_deps` repositories.",
+    fields = {
+        "manifest": "File: manifest.json, the wheels of each Python X.Y (relative to its directory).",
+        "platform": "str: the exec platform (a key of toolchains/platforms.bzl).",
+        "python": "str: the Python X.Y whose wheels `wheels` holds, or \"\" for every locked Python.",
+        "uv": "File or None: uv's wheel, whose binary only `vpython lock` needs.",
+        "wheels": "depset of File: the wheels of the tool's import path.",
+    },
+)

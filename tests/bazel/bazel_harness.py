@@ -9,6 +9,13 @@ What a test gets (see conftest.py):
 * the example's pylock.vpython.toml rewritten to point at tiny stand-in wheels (same
   file names, hence same platform tags; see `make_stand_in_wheels`) served from
   127.0.0.1 by tests.support.serve_index: nothing touches PyPI;
+* the vpython tool's own lock (toolchains/tool/pylock.vpython.json) rewritten the same way:
+  the wheels the test's Python selects on this platform are repacked from the installed
+  distributions of the Python running the tests (the real protobuf, pex, uv, ...: what
+  `pip install` of the project put there; see `make_tool_wheels`), every other platform's
+  are stand-ins;
+* the toolchain pointed at a `python -m venv --without-pip` interpreter (an empty
+  site-packages), with the host Python's site-packages and ~/.cache blocked in the sandbox;
 * .bazelrc.offline written by tools/bazel/write_offline_bazelrc.sh (the offline stand-in
   repositories, a shared repository cache and a disk cache);
 * `Workspace.bazel(...)`: one Bazel server per output base, shut down at teardown.
@@ -42,10 +49,6 @@ CACHE_HIT_RUNNERS = ("remote cache hit", "disk cache hit")
 
 def bazel_binary() -> str | None:
     return shutil.which("bazel")
-
-
-def vpython_build_available() -> bool:
-    return (REPO / "vpython" / "cli" / "cmd_build.py").is_file()
 
 
 def copy_checkout(dest: Path) -> Path:
@@ -153,10 +156,10 @@ class Workspace:
         self.env = env
         self.log: list = []  # (command, seconds)
 
-    def bazel(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
+    def bazel(self, *args: str, check: bool = True, timeout: float = 900, env: dict | None = None) -> subprocess.CompletedProcess:
         cmd = [bazel_binary(), f"--output_base={self.output_base}", *args]
         start = time.monotonic()
-        proc = subprocess.run(cmd, cwd=self.dir, env=self.env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, cwd=self.dir, env=env or self.env, capture_output=True, text=True, timeout=timeout)
         self.log.append((" ".join(args), round(time.monotonic() - start, 2)))
         if check and proc.returncode != 0:
             raise BazelError(
@@ -183,7 +186,7 @@ def bazel_env(python: str) -> dict:
     return env
 
 
-def write_bazelrc(ws_dir: Path, repository_cache: Path, disk_cache: Path | None) -> None:
+def write_bazelrc(ws_dir: Path, repository_cache: Path, disk_cache: Path | None, blocked: list = ()) -> None:
     cmd = [str(REPO / "tools" / "bazel" / "write_offline_bazelrc.sh"), str(ws_dir),
            "--repository-cache", str(repository_cache)]
     if disk_cache is not None:
@@ -193,6 +196,8 @@ def write_bazelrc(ws_dir: Path, repository_cache: Path, disk_cache: Path | None)
         f.write("build --color=no --curses=no --noshow_progress\n")
         # 2 cores on CI: keep Bazel from oversubscribing them.
         f.write("build --jobs=4 --local_cpu_resources=2\n")
+        for path in blocked:
+            f.write(f"build --sandbox_block_path={path}\n")
 
 
 def parse_execution_log(path: Path) -> list:
@@ -229,8 +234,155 @@ def tree_digest(paths) -> dict:
 
 
 def python_for_tool() -> str:
-    """The interpreter with vpython's dependencies: the one running the tests."""
+    """The real interpreter binary of the Python running the tests (the base of the
+    toolchain's `venv --without-pip` interpreter)."""
     return os.path.realpath(sys.executable)
+
+
+def make_bare_interpreter(dest: Path) -> str:
+    """`python -m venv --without-pip`: the test's Python with an empty site-packages."""
+    subprocess.run([python_for_tool(), "-m", "venv", "--without-pip", str(dest)], check=True, capture_output=True)
+    python = dest / "bin" / "python3"
+    probe = subprocess.run([str(python), "-c", "import packaging"], capture_output=True, text=True)
+    assert probe.returncode != 0, "the bare interpreter can import packaging"
+    return str(python)
+
+
+def host_site_dirs() -> list:
+    """Where the test's Python (and its base, if it is a venv) finds installed packages:
+    what the sandbox blocks, so that no action can use them."""
+    import site
+    import sysconfig
+
+    found = []
+    for prefix in dict.fromkeys([sys.prefix, sys.base_prefix]):
+        paths = sysconfig.get_paths(vars={"base": prefix, "platbase": prefix})
+        found += [paths["purelib"], paths["platlib"]]
+    found.append(site.getusersitepackages())
+    return [p for p in dict.fromkeys(found) if os.path.isdir(p)]
+
+
+# --------------------------------------------------------------------------- the tool's lock
+
+TOOL_LOCK_JSON = Path("toolchains") / "tool" / "pylock.vpython.json"
+
+
+def host_tool_target(version: tuple = sys.version_info[:2]) -> str:
+    """The tool lock's target for this machine and the test's Python."""
+    import platform
+
+    arch = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower(), platform.machine().lower())
+    return f"cp{version[0]}{version[1]}-cp{version[0]}{version[1]}-manylinux_2_28_{arch}"
+
+
+def _compressed_tags(wheel_text: str) -> str:
+    tags = [line.split(":", 1)[1].strip() for line in wheel_text.splitlines() if line.startswith("Tag:")]
+    parts = [list(dict.fromkeys(t.split("-")[i] for t in tags)) for i in range(3)]
+    return "-".join(".".join(p) for p in parts)
+
+
+def repack_installed(project: str, out_dir: Path) -> Path:
+    """A wheel of an installed distribution of the Python running the tests: its RECORD's
+    files (no bytecode), its binaries from bin/ (uv's) under `<name>-<version>.data/scripts`
+    (pip's generated entry-point scripts are left out: a wheel has entry_points.txt
+    instead), and its WHEEL tags in the file name."""
+    import base64
+    import importlib.metadata
+    import zipfile
+
+    dist = importlib.metadata.distribution(project)
+    info_dir = next(str(f).split("/")[0] for f in dist.files if str(f).endswith(".dist-info/METADATA"))
+    stem = info_dir[: -len(".dist-info")]  # <escaped name>-<version>
+    filename = f"{stem}-{_compressed_tags(dist.read_text('WHEEL'))}.whl"
+    entries = {}
+    for f in dist.files:
+        rel = str(f).replace(os.sep, "/")
+        path = Path(dist.locate_file(f))
+        if "__pycache__" in rel or rel.endswith((".pyc", ".dist-info/RECORD")) or not path.is_file():
+            continue
+        if rel.startswith("../"):
+            with open(path, "rb") as fh:
+                if fh.read(2) == b"#!" or "/bin/" not in rel:
+                    continue
+            rel = f"{stem}.data/scripts/{path.name}"
+        entries[rel] = path
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / filename
+    record = []
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as zf:
+        for rel in sorted(entries):
+            data = entries[rel].read_bytes()
+            info = zipfile.ZipInfo(rel, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = ((entries[rel].stat().st_mode & 0o777) | 0o100000) << 16
+            zf.writestr(info, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append(f"{rel},sha256={digest},{len(data)}")
+        record.append(f"{info_dir}/RECORD,,")
+        zf.writestr(zipfile.ZipInfo(f"{info_dir}/RECORD", date_time=(1980, 1, 1, 0, 0, 0)), "\n".join(record) + "\n")
+    return target
+
+
+def _real_tomli() -> dict | None:
+    """tomli's code for the stand-in tomli wheel, from pip's vendored copy (a Python older
+    than 3.11 reads lockfiles with it, so it must work); None without pip."""
+    try:
+        import pip._vendor.tomli as vendored
+    except ImportError:
+        return None
+    src = Path(vendored.__file__).parent
+    return {f"tomli/{p.name}": p.read_text(encoding="utf-8") for p in sorted(src.glob("*.py"))}
+
+
+def make_tool_wheels(doc: dict, out_dir: Path, url_for) -> tuple:
+    """Wheels for a test copy of the tool lock, and the rewritten lock document.
+
+    The wheels the test's Python selects on this machine (`host_tool_target()`) are the
+    installed distributions repacked (real code: the tool must run), under their
+    installed versions' file names; every other wheel is a tiny stand-in with the locked
+    file name (fetched by the cross-platform tests, never run), except that tomli's holds
+    pip's vendored tomli (read lockfiles with it on Python < 3.11). `url_for(filename)` gives
+    the local index URL. Returns (new document, {filename: path}).
+    """
+    sys.path.insert(0, str(REPO))
+    try:
+        from tests.support import make_wheel
+    finally:
+        sys.path.remove(str(REPO))
+    doc = json.loads(json.dumps(doc))
+    lock = doc["lock"]
+    selected = set(doc["targets"][host_tool_target()])
+    remap, made = {}, {}
+    for pkg in lock["packages"]:
+        for wheel in pkg["wheels"]:
+            if wheel["name"] in selected:
+                path = repack_installed(pkg["name"], out_dir)
+            else:
+                stem = wheel["name"][: -len(".whl")].split("-")
+                path = make_wheel(out_dir, pkg["name"], pkg["version"], tag="-".join(stem[-3:]),
+                                  files=_real_tomli() if pkg["name"] == "tomli" else None)
+                assert path.name == wheel["name"], (path.name, wheel["name"])
+            remap[wheel["name"]] = path.name
+            made[path.name] = path
+    for pkg in lock["packages"]:
+        for wheel in pkg["wheels"]:
+            path = made[remap[wheel["name"]]]
+            wheel.update(name=path.name, url=url_for(path.name), size=path.stat().st_size,
+                         hashes={"sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+    doc["targets"] = {t: sorted(remap[f] for f in files) for t, files in doc["targets"].items()}
+    return doc, made
+
+
+def rewrite_tool_lock(root: Path, urls: dict | None = None, doc: dict | None = None) -> dict:
+    """Write (doc) or re-point (urls: {filename: url}) the tool lock of a checkout copy."""
+    path = root / TOOL_LOCK_JSON
+    doc = doc if doc is not None else json.loads(path.read_text())
+    if urls is not None:
+        doc = json.loads(json.dumps(doc))
+        for pkg in doc["lock"]["packages"]:
+            for wheel in pkg["wheels"]:
+                wheel["url"] = urls[wheel["name"]]
+    path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    return doc
 
 
 def find_buildifier() -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -18,7 +19,11 @@ class Lab:
     root: Path  # temporary directory holding everything below
     ws: "H.Workspace"  # the example workspace (copy A) and its Bazel server
     index: object  # tests.support IndexServer serving the stand-in wheels
-    wheels: dict  # {filename: path} of the stand-in wheels
+    wheels: dict  # {filename: path} of the stand-in wheels of the example's locks
+    tool_wheels: dict  # {filename: path} of the wheels of the test's tool lock
+    tool_lock: dict  # the test's tool lock document (pylock.vpython.json of the copy)
+    python: str  # the toolchain's interpreter: a venv --without-pip (empty site-packages)
+    blocked: list  # paths --sandbox_block_path hides from every sandboxed action
     repository_cache: Path
     disk_cache: Path
     extra: list = field(default_factory=list)  # other workspaces to shut down
@@ -28,8 +33,6 @@ class Lab:
 def lab(tmp_path_factory):
     if not H.bazel_binary():
         pytest.skip("bazel is not installed (CI: apt-get install -y bazel-bootstrap)")
-    if not H.vpython_build_available():
-        pytest.skip("waiting on `vpython build` (vpython/cli/cmd_build.py is not in the checkout yet)")
     sys.path.insert(0, str(H.REPO))
     try:
         from tests.support import serve_index
@@ -37,15 +40,24 @@ def lab(tmp_path_factory):
         sys.path.remove(str(H.REPO))
 
     root = tmp_path_factory.mktemp("bazel")
+    # Outside `root`, so that tests can tell the interpreter's path from the test directory.
+    python = H.make_bare_interpreter(tmp_path_factory.mktemp("toolpy") / "venv")
     ws_dir = H.copy_checkout(root / "A")
     wheels = H.make_stand_in_wheels(H.read_lock(ws_dir / H.LOCK_NAME), root / "wheels")
     index = serve_index(root / "wheels")  # started; stopped at teardown
     for lock in H.LOCKS:  # every wheel they lock is one of the example lock's
         H.rewrite_lock(ws_dir / lock, {f: index.file_url(f) for f in wheels}, wheels)
+    real_tool_lock = json.loads((H.REPO / H.TOOL_LOCK_JSON).read_text())
+    tool_lock, tool_wheels = H.make_tool_wheels(real_tool_lock, root / "wheels", index.file_url)
+    H.rewrite_tool_lock(root / "A", doc=tool_lock)
+    blocked = H.host_site_dirs()
+    cache = os.path.expanduser("~/.cache")
+    if os.path.isdir(cache) and not str(root).startswith(cache + os.sep):
+        blocked.append(cache)
     repository_cache, disk_cache = root / "repository-cache", root / "disk-cache"
-    H.write_bazelrc(ws_dir, repository_cache, disk_cache)
-    ws = H.Workspace(ws_dir, root / "output-base-A", H.bazel_env(H.python_for_tool()))
-    the_lab = Lab(root, ws, index, wheels, repository_cache, disk_cache)
+    H.write_bazelrc(ws_dir, repository_cache, disk_cache, blocked)
+    ws = H.Workspace(ws_dir, root / "output-base-A", H.bazel_env(python))
+    the_lab = Lab(root, ws, index, wheels, tool_wheels, tool_lock, python, blocked, repository_cache, disk_cache)
     try:
         yield the_lab
     finally:

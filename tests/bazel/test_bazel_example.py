@@ -73,7 +73,7 @@ def test_generated_repositories_are_buildifier_clean(lab):
         pytest.skip("buildifier not found (CI: npm install -g @bazel/buildifier)")
     lab.ws.bazel("build", EXAMPLE_TARGETS)
     external = lab.ws.output_base / "external"
-    files = [str(p) for repo in ("pypi", "vpython_toolchains") for p in (external / repo).rglob("BUILD.bazel")]
+    files = [str(p) for repo in ("pypi", "vpython_toolchains", "vpython_toolchains_deps_linux_x86_64") for p in (external / repo).rglob("BUILD.bazel")]
     assert len(files) >= 4, files
     proc = subprocess.run([buildifier, "--mode=check", "--lint=warn", *files], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -169,7 +169,7 @@ def test_copy_at_another_path_with_another_output_base_is_byte_identical(lab):
     log_a = lab.root / "exec-A.json"
     lab.ws.bazel("build", EXAMPLE_TARGETS, f"--execution_log_json_file={log_a}")
     other_dir = H.copy_tree(lab.root / "A", lab.root / "B" / "some" / "deeper" / "place")
-    H.write_bazelrc(other_dir, lab.repository_cache, None)
+    H.write_bazelrc(other_dir, lab.repository_cache, None, lab.blocked)
     other = H.Workspace(other_dir, lab.root / "output-base-B" / "x", lab.ws.env)
     lab.extra.append(other)
     log = lab.root / "exec-B.json"
@@ -203,7 +203,7 @@ def test_only_the_tool_launcher_holds_an_absolute_path_among_the_action_inputs(l
     log = lab.root / "exec-inputs.json"
     lab.ws.bazel("build", EXAMPLE_TARGETS, f"--execution_log_json_file={log}")
     execroot = Path(lab.ws.bazel("info", "execution_root").stdout.strip())
-    interpreter = H.python_for_tool().encode()
+    interpreter = lab.python.encode()
     needles = {"the temporary test directory": str(lab.root).encode(),
                "the output base": str(lab.ws.output_base).encode(),
                "the checkout": str(H.REPO).encode()}
@@ -338,30 +338,40 @@ def test_host_build_uses_the_host_wheels(lab):
 
 
 def test_repository_cache_and_distdir_after_expunge_with_unreachable_urls(lab):
+    """After one fetch, `clean --expunge` and a build with no usable network: every URL of
+    both locks (the example's and the vpython tool's) unreachable, and a proxy that refuses
+    connections. The repository cache alone is enough, and so is --distdir alone."""
     lock_path = lab.ws.dir / H.LOCK_NAME
     original = lock_path.read_text()
-    lab.ws.bazel("build", "//:greet")  # fills the repository cache if no test before did
+    root = lab.ws.dir.parent.parent  # the checkout copy
+    lab.ws.bazel("build", "//:greet", "//:lock")  # fills the repository cache if no test before did
     served_before = lab.index.served_files()
     assert sorted(set(served_before)) == sorted(served_before), f"a wheel was downloaded twice: {served_before}"
+    assert [f for f in served_before if f.startswith(("pex-", "uv-"))], "the tool's wheels came from elsewhere"
     # Same file names and sha256, but URLs nothing answers: only the repository cache can help.
     H.rewrite_lock(lock_path, {f: f"https://unreachable.invalid/wheels/{f}" for f in lab.wheels})
+    H.rewrite_tool_lock(root, urls={f: f"https://unreachable.invalid/tool/{f}" for f in lab.tool_wheels})
+    refused = "http://127.0.0.1:9"  # nothing listens on the discard port
+    offline = dict(lab.ws.env, HTTP_PROXY=refused, HTTPS_PROXY=refused, http_proxy=refused, https_proxy=refused)
     try:
         lab.ws.bazel("clean", "--expunge")
-        lab.ws.bazel("build", "//:greet")
-        proc = lab.ws.bazel("run", "//:greet", "--", "<World & co>")
+        lab.ws.bazel("build", "//:greet", "//:lock", env=offline)
+        proc = lab.ws.bazel("run", "//:greet", "--", "<World & co>", env=offline)
         assert EXPECTED in proc.stdout
         # Control: with an empty repository cache the same build cannot fetch.
         lab.ws.bazel("clean", "--expunge")
+        # (No proxy here: Bazel retries a refused proxy for seconds; an unknown host fails at once.)
         failed = lab.ws.bazel("build", "//:greet", f"--repository_cache={lab.root / 'empty-repo-cache'}",
                               check=False)
         assert failed.returncode != 0
         assert "unreachable.invalid" in failed.stderr, failed.stderr[-3000:]
         # --distdir: a directory of the wheels (matched by file name and sha256) is enough,
         # still with no repository cache and no reachable URL.
-        lab.ws.bazel("build", "//:greet", f"--repository_cache={lab.root / 'empty-repo-cache-2'}",
-                     f"--distdir={lab.root / 'wheels'}")
+        lab.ws.bazel("build", "//:greet", "//:lock", f"--repository_cache={lab.root / 'empty-repo-cache-2'}",
+                     f"--distdir={lab.root / 'wheels'}", env=offline)
     finally:
         lock_path.write_text(original)
+        H.rewrite_tool_lock(root, doc=lab.tool_lock)
         lab.ws.bazel("clean", "--expunge")
     assert lab.index.served_files() == served_before, "the offline builds downloaded wheels"
 
@@ -474,3 +484,174 @@ def test_lock_attribute_with_per_package_deps_and_python_version(lab):
     proc = subprocess.run([str(lab.ws.bin() / "attrs" / "six_only")], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "six_only: six 1.17.0 | python 3.12 | venv: True" in proc.stdout, proc.stdout
+
+
+# --------------------------------------------------------------------------- hermetic toolchain
+
+def _tool_deps_inputs(spawn):
+    return sorted(i["path"].split("/", 2)[2] for i in spawn["inputs"]
+                  if i["path"].startswith("external/vpython_toolchains_deps_"))
+
+
+def test_build_actions_run_the_tool_on_the_locked_wheels_only(lab):
+    """The tool's dependencies are the wheels the tool lock selects for this Python on this
+    exec platform (declared inputs, not uv's), never the host's site-packages."""
+    lab.ws.bazel("clean")
+    spawns = _vpython_spawns(lab, "build", EXAMPLE_TARGETS, name="exec-tool-deps.json")
+    selected = lab.tool_lock["targets"][H.host_tool_target()]
+    expected = sorted(["manifest.json"] + [f"wheels/{f}" for f in selected if not f.startswith("uv-")])
+    assert len(spawns) == 3
+    for spawn in spawns:
+        assert _tool_deps_inputs(spawn) == expected, spawn["progressMessage"]
+        blocked = [i["path"] for i in spawn["inputs"] for b in lab.blocked if b in i["path"]]
+        assert not blocked, blocked
+    launcher = _tool_launcher(lab.ws).read_text()
+    assert f"PY='{lab.python}'" in launcher  # the venv --without-pip interpreter, as given
+    assert "-B -E -s -S" in launcher and "cpython 3.11" in launcher
+
+
+def _write_probe_package(ws_dir: Path, paths: list) -> None:
+    """A genrule that counts, inside the sandbox, what each path holds."""
+    checks = " ".join(f"echo {p} $$(ls -A {p} 2>/dev/null | wc -l);" for p in paths)
+    (ws_dir / "probe").mkdir(exist_ok=True)
+    (ws_dir / "probe" / "BUILD.bazel").write_text(
+        f'genrule(name = "blocked", outs = ["blocked.txt"], cmd = "({checks}) > $@")\n')
+
+
+def test_bazel_test_everything_with_host_site_packages_and_cache_blocked(lab):
+    """The whole example (and //attrs) passes `bazel test //...` with the toolchain on a
+    `venv --without-pip` interpreter, while --sandbox_block_path hides the host Python's
+    site-packages (where vpython's dependencies are installed) and ~/.cache."""
+    assert lab.blocked and any(p.endswith("site-packages") for p in lab.blocked), lab.blocked
+    assert any(p.endswith(".cache") for p in lab.blocked), lab.blocked
+    non_empty = [p for p in lab.blocked if os.listdir(p)]
+    assert non_empty, "nothing to block on this host"
+    _write_probe_package(lab.ws.dir, non_empty)
+    try:
+        lab.ws.bazel("build", "//probe:blocked")
+        seen = dict(line.rsplit(" ", 1) for line in (lab.ws.bin() / "probe" / "blocked.txt").read_text().splitlines())
+        assert seen == {p: "0" for p in non_empty}, seen  # the control: empty inside the sandbox
+        proc = lab.ws.bazel("test", "//...", "--nocache_test_results")
+        out = proc.stdout + proc.stderr
+        assert re.search(r"Executed (\d+) out of \1 tests?: \1 tests? pass", out), out[-3000:]
+        for target in ("//:greet_test", "//:lock_test", "//attrs:show_test"):
+            assert target in out, out[-3000:]
+    finally:
+        shutil.rmtree(lab.ws.dir / "probe")
+
+
+def test_strict_action_env_does_not_change_the_build_actions(lab):
+    """Build actions set their whole environment: flipping --incompatible_strict_action_env
+    (the example's .bazelrc turns it on) leaves their keys, hence their results, as they
+    are: after `clean`, every VpythonBuild is a cache hit."""
+    lab.ws.bazel("build", EXAMPLE_TARGETS)
+    lab.ws.bazel("clean")
+    spawns = _vpython_spawns(lab, "build", EXAMPLE_TARGETS, "--noincompatible_strict_action_env", name="exec-nostrict.json")
+    assert len(spawns) == 3
+    assert all(s.get("remoteCacheHit") for s in spawns), [s["progressMessage"] for s in spawns if not s.get("remoteCacheHit")]
+
+
+def test_too_old_interpreter_fails_naming_the_toolchain_and_the_fix(lab):
+    """Python 3.8 as the toolchain's interpreter: the build stops at analysis with the
+    tool's label, the problem and the fix. On the way, @pypi's lockfile is read by that
+    Python, which has no tomllib, with the tomli wheel of the tool lock."""
+    old = next((p for p in (_real_python(v) for v in ("3.8", "3.7", "3.6")) if p), None)
+    if not old:
+        pytest.skip("no Python older than 3.9 here")
+    if H._real_tomli() is None:
+        pytest.skip("no pip here to take tomli from for the stand-in tomli wheel")
+    env = dict(lab.ws.env, VPYTHON_BAZEL_PYTHON=old)
+    try:
+        proc = lab.ws.bazel("build", "//:greet", check=False, env=env)
+    finally:
+        lab.ws.bazel("build", "//:greet")  # back to the bare 3.11 interpreter
+    err = proc.stderr
+    assert proc.returncode != 0
+    assert "vpython_tool @vpython_toolchains//:vpython: the host Python " in err, err[-3000:]
+    assert re.search(r"is Python 3\.[6-8]\.\d+; the vpython tool needs 3\.9 or newer", err), err[-3000:]
+    assert "Fix: point vpython_register_toolchains at CPython 3.9 or newer" in err, err[-3000:]
+    assert "cannot read the lockfile" not in err, err[-3000:]
+
+
+def _other_linux():
+    return "linux_arm64" if _host_arch() == "x86_64" else "linux_x86_64"
+
+
+def test_interpreter_as_a_label_and_a_remote_exec_platform(lab):
+    """exec_interpreters: the host platform's interpreter as a label (an action input: no
+    input of any build action holds an absolute path, and the outputs are those of the
+    host-path toolchain), and another platform's for remote execution, whose actions get
+    that platform's tool wheels and interpreter (analysed with aquery; nothing here can run
+    them)."""
+    if _host_arch() not in ("x86_64", "aarch64"):
+        pytest.skip("needs a Linux x86_64 or aarch64 host")
+    lab.ws.bazel("build", EXAMPLE_TARGETS)
+    host_key, other_key = f"linux_{'arm64' if _host_arch() == 'aarch64' else 'x86_64'}", _other_linux()
+    other_dir = H.copy_tree(lab.root / "A", lab.root / "C")
+    fake = lab.root / "remote-python"
+    (fake / "bin").mkdir(parents=True, exist_ok=True)
+    (fake / "bin" / "python3").write_text("#!/bin/sh\necho 'a stand-in for a remote worker\'s Python' >&2\nexit 1\n")
+    venv = Path(lab.python).parent.parent
+    workspace = other_dir / "WORKSPACE"
+    text = workspace.read_text()
+    assert 'vpython_register_toolchains(python_version = "3.11")' in text
+    text = text.replace('vpython_register_toolchains(python_version = "3.11")', f"""vpython_register_toolchains(
+    exec_interpreters = {{
+        "{host_key}": "@tool_python//:bin/python3",
+        "{other_key}": "@remote_python//:bin/python3",
+    }},
+    python_version = "3.11",
+)""")
+    text = text.replace('workspace(name = "vpython_example")\n', f"""workspace(name = "vpython_example")
+
+new_local_repository(
+    name = "tool_python",
+    build_file_content = 'exports_files(["bin/python3"])',
+    path = "{venv}",
+)
+
+new_local_repository(
+    name = "remote_python",
+    build_file_content = 'exports_files(["bin/python3"])',
+    path = "{fake}",
+)
+""")
+    workspace.write_text(text)
+    H.write_bazelrc(other_dir, lab.repository_cache, None, lab.blocked)
+    other = H.Workspace(other_dir, lab.root / "output-base-C", lab.ws.env)
+    lab.extra.append(other)
+    try:
+        log = lab.root / "exec-C.json"
+        proc = other.bazel("test", EXAMPLE_TARGETS, f"--execution_log_json_file={log}")
+        assert re.search(r"2 tests? pass", proc.stdout + proc.stderr), proc.stdout + proc.stderr
+        launcher = _tool_launcher(other).read_text()
+        assert "PY=\"$R/\"'tool_python/bin/python3'" in launcher, launcher
+        execroot = Path(other.bazel("info", "execution_root").stdout.strip())
+        needles = {"the test directory": str(lab.root).encode(), "the interpreter's path": str(venv).encode(),
+                   "the output base": str(other.output_base).encode(), "the checkout": str(H.REPO).encode()}
+        spawns = H.spawns(H.parse_execution_log(log))
+        assert len(spawns) == 3
+        for spawn in spawns:
+            assert "external/tool_python/bin/python3" in {i["path"] for i in spawn["inputs"]}
+            for item in spawn["inputs"]:
+                data = (execroot / item["path"]).read_bytes()
+                leaked = [what for what, needle in needles.items() if needle in data]
+                assert not leaked, f"{item['path']} contains {leaked}"
+        # The artifacts are those of the host-path toolchain (the launchers differ: they pin
+        # the interpreter by its runfiles path, here @tool_python's).
+        names = ("greet.venv", "greet_pex.pex", "greet_pex.pex.cdx.json", "greet_test.venv")
+        assert H.tree_digest([other.bin() / n for n in names]) == H.tree_digest([lab.ws.bin() / n for n in names])
+        assert "export VPYTHON_PYTHON=\"$R/\"'tool_python/bin/python3'" in (other.bin() / "greet").read_text()
+
+        # The other platform's toolchain: its tool wheels and its interpreter as inputs.
+        query = other.bazel("aquery", 'mnemonic("VpythonBuild", //:greet)',
+                            f"--extra_execution_platforms=@vpython//toolchains:{other_key}").stdout
+        inputs = query.split("Inputs: [", 1)[1].split("]", 1)[0]
+        assert f"bazel-out/host/bin/external/vpython_toolchains/vpython_exec_{other_key}," in inputs, query[:3000]
+        assert f"external/vpython_toolchains_deps_{other_key}/manifest.json" in inputs, query[:3000]
+        assert f"external/vpython_toolchains_deps_{host_key}/" not in inputs, query[:3000]
+        # ... whose interpreter (a runfile, behind the runfiles middleman above) is the label.
+        deps = other.bazel("query", f"deps(@vpython_toolchains//:vpython_exec_{other_key})").stdout
+        assert "@remote_python//:bin/python3" in deps.split(), deps[-2000:]
+    finally:
+        other.shutdown()

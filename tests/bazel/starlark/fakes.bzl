@@ -51,18 +51,28 @@ def provider(doc = "", fields = None):  # buildifier: disable=unused-variable
 
     return construct
 
-DefaultInfo = provider(fields = ["executable", "files", "runfiles", "default_runfiles", "files_to_run"])
+DefaultInfo = provider(doc = "Bazel's DefaultInfo.", fields = ["executable", "files", "runfiles", "default_runfiles", "files_to_run"])
 OutputGroupInfo = struct  # called with keyword arguments only
 
-platform_common = struct(ToolchainInfo = provider())
+platform_common = struct(ToolchainInfo = provider(doc = "Bazel's ToolchainInfo.", fields = None))
 
 # Bazel 4.2.3's config_common: no toolchain_type (so no `toolchain =` on ctx.actions.run).
-config_common = struct(FeatureFlagInfo = provider())
+config_common = struct(FeatureFlagInfo = provider(doc = "Bazel's FeatureFlagInfo.", fields = None))
 
 def Label(value):
     return value if value.startswith("@") else "@vpython" + value
 
 def depset(direct = None, transitive = None, order = "default"):
+    """A depset: direct items first, then the transitive ones, without duplicates.
+
+    Args:
+      direct: items.
+      transitive: other depsets.
+      order: recorded only.
+
+    Returns:
+      A struct with to_list() and order.
+    """
     items = list(direct or [])
     for t in transitive or []:
         for item in t.to_list():
@@ -75,8 +85,14 @@ native = struct()
 def fake_native(package = "pkg", repo = "@", relative_label = None):
     """`native` of a BUILD file being loaded.
 
-    Bazel 4.2.3's by default; with `relative_label`, Bazel 7.1's (package_relative_label
-    returns `relative_label % name`, repository_name() is disabled).
+    Args:
+      package: what native.package_name() returns.
+      repo: what native.repository_name() returns (Bazel 4.2.3's API).
+      relative_label: None for Bazel 4.2.3; else Bazel 7.1's: package_relative_label
+        returns `relative_label % name` and repository_name() is disabled.
+
+    Returns:
+      A struct standing in for `native`.
     """
     if relative_label == None:
         return struct(package_name = lambda: package, repository_name = lambda: repo)
@@ -93,7 +109,16 @@ def fake_native(package = "pkg", repo = "@", relative_label = None):
 # --------------------------------------------------------------------------- test inputs
 
 def fake_file(short_path, root = "", is_directory = False):
-    """A File: `short_path` as Bazel shows it (`pkg/x.py`, `../repo/x.whl`)."""
+    """A File.
+
+    Args:
+      short_path: as Bazel shows it (`pkg/x.py`, `../repo/x.whl`).
+      root: the output root (e.g. bazel-out/k8-fastbuild/bin) of a generated file, "" for a source.
+      is_directory: whether it is a tree artifact.
+
+    Returns:
+      A struct with File's fields (path, short_path, dirname, basename, owner, ...).
+    """
     path = short_path
     if short_path.startswith("../"):
         path = "external/" + short_path[len("../"):]
@@ -107,6 +132,7 @@ def fake_file(short_path, root = "", is_directory = False):
         basename = parts[-1],
         is_directory = is_directory,
         is_source = root == "",
+        owner = ("@" + short_path[3:].split("/")[0] + "//:" + "/".join(short_path[3:].split("/")[1:])) if short_path.startswith("../") else "//:" + short_path,
     )
 
 def fake_label(package, name, repo = ""):
@@ -121,7 +147,15 @@ def fake_runfiles(files = None):
     return struct(files = collected, merge = merge)
 
 def fake_target(providers = None, default_runfiles = None):
-    """A dependency: a dict from provider constructor to provider value."""
+    """A dependency.
+
+    Args:
+      providers: a dict from provider constructor to provider value.
+      default_runfiles: its DefaultInfo runfiles, when `providers` has no DefaultInfo.
+
+    Returns:
+      The dict (Target[Provider] is a dict lookup here).
+    """
     out = dict(providers or {})
     if DefaultInfo not in out:
         out[DefaultInfo] = DefaultInfo(default_runfiles = default_runfiles or fake_runfiles())
@@ -157,7 +191,19 @@ def _args():
 BIN = "bazel-out/k8-fastbuild/bin"
 
 def fake_ctx(label, attrs, files = None, toolchains = None, workspace_name = "my_ws", data_locations = None):
-    """A rule context. `attrs`: attribute values (targets or strings); `files`: {attr: [File]}."""
+    """A rule context; `ctx.actions.log` records what the implementation declared and ran.
+
+    Args:
+      label: fake_label() of the target.
+      attrs: attribute values (targets or strings).
+      files: {attr: [File]} for ctx.file / ctx.files.
+      toolchains: {toolchain type: ToolchainInfo}.
+      workspace_name: ctx.workspace_name.
+      data_locations: {name: path} that expand_location substitutes for `$(location name)`.
+
+    Returns:
+      A struct standing in for ctx.
+    """
     log = []
     files = files or {}
     package = label.package
@@ -195,7 +241,7 @@ def fake_ctx(label, attrs, files = None, toolchains = None, workspace_name = "my
         file = struct(**single),
         files = struct(**files),
         label = label,
-        runfiles = lambda files = None: fake_runfiles(files),
+        runfiles = lambda files = None, transitive_files = None: fake_runfiles((files or []) + (transitive_files.to_list() if transitive_files else [])),
         toolchains = toolchains or {},
         workspace_name = workspace_name,
     )
@@ -215,7 +261,15 @@ def _path_object(path, parent, existing):
     )
 
 def fake_path(path, existing = None):
-    """A repository_ctx path object; `existing`: the set (dict) of paths that exist."""
+    """A repository_ctx path object.
+
+    Args:
+      path: an absolute path string.
+      existing: the set (dict) of paths that exist.
+
+    Returns:
+      A struct with basename, dirname, exists, get_child and path.
+    """
     existing = existing or {}
     parts = [p for p in path.split("/") if p]
     node = _path_object("/", None, existing)
@@ -223,11 +277,21 @@ def fake_path(path, existing = None):
         node = _path_object("/" + "/".join(parts[:i + 1]), node, existing)
     return node
 
-def fake_rctx(attrs, paths = None, existing = None, which = None, execute = None, environ = None, os_name = "linux"):
+def fake_rctx(attrs, paths = None, existing = None, which = None, execute = None, environ = None, os_name = "linux", files = None):
     """A repository_ctx; `log` records what the rule did.
 
-    `paths`: {label or string: path string} for rctx.path; `existing`: paths that exist;
-    `which`: {name: path string}; `execute(argv)` returns (return_code, stdout, stderr).
+    Args:
+      attrs: the rule's attribute values.
+      paths: {label or string: path string} for rctx.path.
+      existing: paths that exist.
+      which: {name: path string} for rctx.which.
+      execute: execute(argv) returns (return_code, stdout, stderr).
+      environ: rctx.os.environ.
+      os_name: rctx.os.name.
+      files: {path string: content} for rctx.read.
+
+    Returns:
+      A struct standing in for repository_ctx.
     """
     log = []
     existing = existing or {}
@@ -256,14 +320,22 @@ def fake_rctx(attrs, paths = None, existing = None, which = None, execute = None
 
         return fn
 
+    def read(value):
+        key = value.path if hasattr(value, "path") else str(value)
+        if key not in (files or {}):
+            fail("fake rctx.read: no file %r" % key)
+        return files[key]
+
     return struct(
         attr = struct(**attrs),
         download = record("download"),
+        download_and_extract = record("download_and_extract"),
         execute = execute_fn,
         file = record("file"),
         log = log,
         os = struct(environ = environ or {}, name = os_name),
         path = path,
+        read = read,
         report_progress = record("report_progress"),
         symlink = record("symlink"),
         which = which_fn,

@@ -4,16 +4,34 @@ Every `test_*` function is one pytest case; `fails_*` functions must fail() with
 message the Python side checks.
 """
 
+# buildifier: disable=bzl-visibility
 load("//rules/private:binary.bzl", "BUILD_ENV", "RUN_ACCEPTS_TOOLCHAIN", "build_arguments", "py_vpython_binary", "py_vpython_test", "toolchain_kwargs")
+
+# buildifier: disable=bzl-visibility
 load("//rules/private:lock.bzl", "fix_target_label", "lock_impl", "vpython_lock")
-load("//rules/private:providers.bzl", "VpythonWheelsInfo")
+
+# buildifier: disable=bzl-visibility
+load("//rules/private:providers.bzl", "VpythonToolDepsInfo", "VpythonWheelsInfo")
+
+# buildifier: disable=bzl-visibility
 load("//rules/private:pylock.bzl", "lock_model", "normalize_name", "package_dir", "parse_wheel_filename", "platform_tag_targets", "render_build_files", "wheel_platform_keys")
-load("//rules/private:tool.bzl", "vpython_tool")
-load("//rules/private:toolchains_repo.bzl", "vpython_toolchains_repo")
+
+# buildifier: disable=bzl-visibility
+load("//rules/private:tool.bzl", "vpython_tool", "vpython_tool_deps_set")
+
+# buildifier: disable=bzl-visibility
+load("//rules/private:tool_deps_repo.bzl", "target_platform_and_python", "tool_wheels_for_platform", "vpython_tool_deps")
+
+# buildifier: disable=bzl-visibility
+load("//rules/private:toolchains_repo.bzl", "interpreter_problem", "vpython_toolchains_repo")
+
+# buildifier: disable=bzl-visibility
 load("//rules/private:utils.bzl", "is_env_name", "is_python_version", "runfiles_path", "shell_quote")
+
+# buildifier: disable=bzl-visibility
 load("//rules/private:wheels_repo.bzl", "vpython_locked_wheels")
 load("//toolchains:platforms.bzl", "PLATFORMS", "PLATFORM_KEYS", "host_os", "platform_key")
-load("//toolchains:toolchain.bzl", "TOOLCHAIN_TYPE", "TOOLCHAIN_TYPE_LABEL", "VpythonToolchainInfo", "vpython_toolchain")
+load("//toolchains:toolchain.bzl", "TOOLCHAIN_TYPE", "TOOLCHAIN_TYPE_LABEL", "VpythonToolInfo", "VpythonToolchainInfo", "vpython_toolchain")
 load("fakes.bzl", "DefaultInfo", "depset", "fake_ctx", "fake_file", "fake_label", "fake_native", "fake_rctx", "fake_runfiles", "fake_target")
 
 def assert_eq(actual, expected, what = ""):
@@ -31,6 +49,7 @@ def assert_in(needle, haystack, what = ""):
 # --------------------------------------------------------------------------- pylock.bzl
 
 def test_normalize_name():
+    """PEP 503 names and the package directories of a wheel repository."""
     assert_eq(normalize_name("MarkupSafe"), "markupsafe")
     assert_eq(normalize_name("zope.interface"), "zope-interface")
     assert_eq(normalize_name("Foo__Bar-.baz"), "foo-bar-baz")
@@ -38,6 +57,7 @@ def test_normalize_name():
     assert_eq(package_dir("zope.interface"), "zope_interface")
 
 def test_parse_wheel_filename():
+    """PEP 427 file names, compressed tag sets expanded; non-wheels rejected."""
     info = parse_wheel_filename("MarkupSafe-3.0.2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
     assert_eq(info["distribution"], "MarkupSafe")
     assert_eq(info["version"], "3.0.2")
@@ -69,6 +89,7 @@ def test_platform_tag_targets():
         assert_eq(platform_tag_targets(tag), expected, tag)
 
 def test_wheel_platform_keys():
+    """Which vpython platforms a wheel's platform tags can serve."""
     assert_eq(wheel_platform_keys("six-1.17.0-py2.py3-none-any.whl"), PLATFORM_KEYS)
     assert_eq(wheel_platform_keys("m-1-cp311-cp311-macosx_10_9_universal2.whl"), ["macos_arm64", "macos_x86_64"])
     assert_eq(
@@ -105,6 +126,7 @@ SAMPLE_LOCK = _lock([
 ])
 
 def test_lock_model_valid():
+    """A usable lock becomes packages and wheels with their platforms."""
     model, errors = lock_model(SAMPLE_LOCK, "//:pylock.toml")
     assert_eq(errors, [])
     assert_eq(sorted(model["packages"].keys()), ["colorama", "markupsafe", "six"])
@@ -120,6 +142,7 @@ def test_lock_model_valid():
     assert_eq(six["url"], "")
 
 def test_lock_model_errors():
+    """Each unusable lock entry gives one message naming the lockfile."""
     cases = [
         (_lock([], version = "2.0"), "lock-version"),
         ({"lock-version": "1.0"}, "no [[packages]]"),
@@ -150,6 +173,7 @@ def generated_build_files():
     return render_build_files(model, "pypi", "pylock.toml", "//:pylock.toml", LABELS)
 
 def test_render_build_files():
+    """The generated wheel repository: per-platform filegroups and a select()."""
     files = generated_build_files()
     assert_eq(sorted(files.keys()), ["BUILD.bazel", "colorama/BUILD.bazel", "markupsafe/BUILD.bazel", "six/BUILD.bazel"])
     root = files["BUILD.bazel"]
@@ -175,6 +199,7 @@ def test_render_build_files():
 # --------------------------------------------------------------------------- utils.bzl, platforms
 
 def test_utils():
+    """Shell quoting, runfiles paths, environment names, X.Y versions."""
     assert_eq(shell_quote("plain"), "'plain'")
     assert_eq(shell_quote("it's $HOME"), "'it'\\''s $HOME'")
     assert_eq(runfiles_path("my_ws", fake_file("pkg/app.py")), "my_ws/pkg/app.py")
@@ -189,6 +214,7 @@ def test_utils():
         assert_true(not is_python_version(bad), bad)
 
 def test_platforms_table():
+    """The platform table: keys, host OS names, default tags."""
     assert_eq(len(PLATFORMS), 6)
     assert_eq(platform_key("linux", "x86_64"), "linux_x86_64")
     assert_eq(platform_key("macos", "aarch64"), "macos_arm64")
@@ -212,11 +238,25 @@ def toolchain_info(run_python = None, run_python_version = ""):
         platform_tag = "manylinux_2_28_x86_64",
         python_version = "3.11",
         run_python = run_python,
+        run_python_runfiles = fake_runfiles([STDLIB]) if run_python else None,
         run_python_version = run_python_version,
+        uv = UV_WHEEL,
         vpython = struct(executable = fake_file("../vpython_toolchains/vpython", root = "bazel-out/host/bin")),
         vpython_executable = fake_file("../vpython_toolchains/vpython", root = "bazel-out/host/bin"),
+        vpython_inputs = depset(TOOL_INPUTS),
         vpython_runfiles = fake_runfiles(),
     )
+
+# What a toolchain's tool needs besides its runfiles: its dependency wheels (inputs of
+# every action that runs it) and uv's wheel (for `bazel run` of lock targets only).
+TOOL_INPUTS = [
+    fake_file("../vpython_toolchains_deps_linux_x86_64/manifest.json"),
+    fake_file("../vpython_toolchains_deps_linux_x86_64/wheels/packaging-26.4-py3-none-any.whl"),
+]
+UV_WHEEL = fake_file("../vpython_toolchains_deps_linux_x86_64/wheels/uv-0.13.9-py3-none-manylinux_2_17_x86_64.whl")
+
+# An interpreter label's runfiles (what a python-build-standalone filegroup's `data` holds).
+STDLIB = fake_file("../python/lib/python3.11/os.py")
 
 # A toolchain for a platform other than the host's: nothing to pin.
 TC = toolchain_info()
@@ -241,6 +281,22 @@ def wheels_dep(packages = None, lock = LOCK, wheels = WHEELS):
     )})
 
 def binary_ctx(test = False, artifact = "venv", python_version = "", deps = None, lock = None, spec = True, env = None, main = None, tc = TC):
+    """A rule context for py_vpython_binary/py_vpython_test.
+
+    Args:
+      test: py_vpython_test instead of py_vpython_binary.
+      artifact: "venv" or "pex".
+      python_version: the python_version attribute.
+      deps: targets with VpythonWheelsInfo (default: one of the whole sample lock).
+      lock: the lock attribute's File, or None.
+      spec: True for pkg/vpython.toml, a File, or None.
+      env: the env attribute.
+      main: the main File (default pkg/app.py).
+      tc: the VpythonToolchainInfo.
+
+    Returns:
+      A fake ctx.
+    """
     main = main or fake_file("pkg/app.py")
     data = fake_file("pkg/data.txt")
     attrs = {
@@ -310,6 +366,7 @@ def test_build_arguments():
     ])
 
 def test_binary_venv_action():
+    """The VpythonBuild action of a venv binary, its launcher and runfiles."""
     ctx = binary_ctx()
     providers = py_vpython_binary.implementation(ctx)
     assert_eq(_logged(ctx, "declare_directory"), ["pkg/app.venv"])
@@ -329,6 +386,11 @@ def test_binary_venv_action():
     inputs = [f.short_path for f in run["inputs"].to_list()]
     for expected in ["pkg/app.py", "pkg/vpython.toml", "../pypi/pylock.toml", "../pypi/wheels/six-1.17.0-py2.py3-none-any.whl"]:
         assert_in(expected, inputs)
+
+    # The tool's own dependencies are declared inputs (not uv: builds never resolve).
+    for f in TOOL_INPUTS:
+        assert_in(f.short_path, inputs)
+    assert_true(UV_WHEEL.short_path not in inputs, "uv is an input of a build action")
     assert_eq([f.short_path for f in run["outputs"]], ["pkg/app.venv"])
 
     templates = _logged(ctx, "expand_template")
@@ -350,6 +412,7 @@ def test_binary_venv_action():
     assert_true("../pypi/pylock.toml" not in runfiles, "the lock is not needed at run time")
 
 def test_binary_pex_and_python_override():
+    """A pex artifact with another Python: its SBOM is a declared output."""
     ctx = binary_ctx(artifact = "pex", python_version = "3.12", spec = None)
     providers = py_vpython_binary.implementation(ctx)
     assert_eq(_logged(ctx, "declare_file")[:2], ["pkg/app.pex", "pkg/app.pex.cdx.json"])
@@ -382,6 +445,8 @@ def test_venv_has_no_separate_sbom_output():
     assert_eq(providers[1].sbom.to_list(), [])
 
 def test_toolchain_parameter_only_where_run_accepts_it():
+    """ctx.actions.run gets `toolchain =` only on Bazel 6+."""
+
     # The fakes are Bazel 4.2.3: config_common has no toolchain_type.
     assert_eq(RUN_ACCEPTS_TOOLCHAIN, False)
     assert_eq(toolchain_kwargs(False), {})
@@ -392,26 +457,31 @@ def test_toolchain_parameter_only_where_run_accepts_it():
     assert_true("toolchain" not in _logged(ctx, "run")[0], "4.2.3 rejects run(toolchain = ...)")
 
 def test_host_toolchain_pins_the_interpreter_from_the_runfiles():
+    """Host-platform targets pin the toolchain's Python by runfiles path."""
     for artifact in ["venv", "pex"]:
         ctx = binary_ctx(artifact = artifact, tc = HOST_TC)
         providers = py_vpython_binary.implementation(ctx)
         subs = _logged(ctx, "expand_template")[0].substitutions
         assert_eq(subs["%PYTHON%"], "export VPYTHON_PYTHON=\"$R/\"'vpython_toolchains/host_python/python3.11'")
         assert_in("../vpython_toolchains/host_python/python3.11", [f.short_path for f in providers[0].runfiles.files])
+        assert_in(STDLIB, providers[0].runfiles.files)
         for value in subs.values():
             assert_true("/usr/bin" not in value, "absolute path in the launcher: " + value)
         if artifact == "pex":
             assert_in("exec \"$VPYTHON_PYTHON\" \"$PEX\" \"$@\"", subs["%EXEC%"])
 
 def test_no_pin_for_another_python_or_platform():
+    """No pinned interpreter for another Python or platform."""
     for tc, version in [(HOST_TC, "3.12"), (TC, "3.11"), (TC, "")]:
         ctx = binary_ctx(tc = tc, python_version = version)
         providers = py_vpython_binary.implementation(ctx)
         subs = _logged(ctx, "expand_template")[0].substitutions
         assert_true("VPYTHON_PYTHON=" not in subs["%PYTHON%"], subs["%PYTHON%"])
         assert_true(HOST_PYTHON not in providers[0].runfiles.files, "interpreter in the runfiles")
+        assert_true(STDLIB not in providers[0].runfiles.files, "interpreter runfiles in the runfiles")
 
 def test_explicit_lock_overrides_deps_lock():
+    """`lock =` wins over the lockfile of deps."""
     own = fake_file("pkg/pylock.app.toml")
     ctx = binary_ctx(lock = own, deps = [wheels_dep(packages = ["six"])])
     py_vpython_binary.implementation(ctx)
@@ -419,6 +489,7 @@ def test_explicit_lock_overrides_deps_lock():
     assert_eq(argv[argv.index("--lock") + 1], "pkg/pylock.app.toml")
 
 def test_test_rule_shares_the_implementation():
+    """py_vpython_test is py_vpython_binary with test = True."""
     assert_eq(py_vpython_test.implementation, py_vpython_binary.implementation)
     assert_true(py_vpython_test.test and not py_vpython_binary.test, "test flags")
     assert_true(py_vpython_binary.executable, "binary is executable")
@@ -435,6 +506,8 @@ def test_lock_macro_is_defined():
     assert_true(vpython_lock != None, "vpython_lock")
 
 def test_fix_target_label():
+    """The lock test's fix names its `bazel run` target on Bazel 4 and 7."""
+
     # Bazel 4.2.3: native.repository_name().
     assert_eq(fix_target_label("lock", fake_native("tools", "@")), "//tools:lock")
     assert_eq(fix_target_label("lock", fake_native("", "@other")), "@other//:lock")
@@ -462,12 +535,22 @@ def lock_ctx(check = False, spec = None, platforms = None):
     return fake_ctx(fake_label("pkg", "lock"), attrs, files, toolchains = {TOOLCHAIN_TYPE: struct(vpython = TC)})
 
 def test_lock_rules():
+    """vpython_lock's scripts, their runfiles, and uv for `bazel run` only."""
     ctx = lock_ctx(check = True, platforms = ["win_arm64"])
-    lock_impl(ctx)
+    check = lock_impl(ctx)[0].runfiles.files
     subs = _logged(ctx, "expand_template")[0].substitutions
     assert_eq(subs["%FLAGS%"], "--platform 'win_arm64'")
     assert_eq(subs["%SPEC%"], "'pkg/vpython.toml'")
     assert_eq(_logged(ctx, "declare_file"), ["pkg/lock.check.sh"])
+
+    # Both run the tool outside an action: its dependencies are runfiles. Only `bazel run`
+    # resolves, so only it gets uv.
+    run = lock_impl(lock_ctx())[0].runfiles.files
+    for f in TOOL_INPUTS:
+        assert_in(f, check)
+        assert_in(f, run)
+    assert_in(UV_WHEEL, run)
+    assert_true(UV_WHEEL not in check, "uv in the runfiles of the lock check")
 
 # --------------------------------------------------------------------------- toolchains
 
@@ -480,33 +563,60 @@ def toolchain_ctx(python_version = "3.11", platform_tag = "manylinux_2_28_x86_64
         "python_version": python_version,
         "run_python": fake_target() if run_python else None,
         "run_python_version": run_python_version,
-        "vpython": fake_target({DefaultInfo: DefaultInfo(
-            default_runfiles = fake_runfiles(),
-            files_to_run = struct(executable = fake_file("../vpython_toolchains/vpython", root = "bazel-out/host/bin")),
-        )}),
+        "vpython": fake_target({
+            DefaultInfo: DefaultInfo(
+                default_runfiles = fake_runfiles(),
+                files_to_run = struct(executable = fake_file("../vpython_toolchains/vpython", root = "bazel-out/host/bin")),
+            ),
+            VpythonToolInfo: VpythonToolInfo(inputs = depset(TOOL_INPUTS), uv = UV_WHEEL),
+        }),
     }
     files = {"run_python": [run_python] if run_python else []}
     ctx = fake_ctx(fake_label("", "linux_x86_64", repo = "@vpython_toolchains"), attrs, files)
     return ctx
 
 def test_toolchain_rule():
+    """vpython_toolchain passes the tool, its inputs, uv and the pinned Python on."""
     info = vpython_toolchain.implementation(toolchain_ctx(run_python = HOST_PYTHON, run_python_version = "3.11"))[0].vpython
     assert_eq(info.run_python, HOST_PYTHON)
     assert_eq(info.run_python_version, "3.11")
     info = vpython_toolchain.implementation(toolchain_ctx())[0].vpython
     assert_eq(info.run_python, None)
     assert_eq(info.run_python_version, "")
+    assert_eq(info.vpython_inputs.to_list(), TOOL_INPUTS)
+    assert_eq(info.uv, UV_WHEEL)
 
 PROBE = {
-    "deps": {"packaging": "25.0", "pex": "2.1"},
+    "abi": "cpython-311-x86_64-linux-gnu",
     "executable": "/opt/py/bin/python3.11",
-    "implementation": "CPython",
-    "missing": [],
+    "implementation": "cpython",
+    "machine": "x86_64",
     "version": "3.11.7",
 }
 CHECKOUT = "/src/vpython"
+TOOL_LOCK_PATH = "/src/vpython/toolchains/tool/pylock.vpython.json"
+UV_X86 = "uv-0.13.9-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
 
-def toolchains_rctx(python_version = "", platform_tags = None, probe = None, vpython_package = True, uname = "x86_64"):
+# A small stand-in for toolchains/tool/pylock.vpython.json: the lock (two versions of
+# packaging, by Python; uv per platform) and which wheels each target selects.
+TOOL_LOCK_DOC = {
+    "lock": _lock([
+        {"name": "packaging", "version": "26.4", "marker": "python_version != '3.9'", "wheels": [_wheel("packaging-26.4-py3-none-any.whl", "6" * 64)]},
+        {"name": "packaging", "version": "26.3", "marker": "python_version == '3.9'", "wheels": [_wheel("packaging-26.3-py3-none-any.whl", "7" * 64)]},
+        {"name": "uv", "version": "0.13.9", "wheels": [
+            _wheel(UV_X86, "8" * 64),
+            _wheel("uv-0.13.9-py3-none-macosx_11_0_arm64.whl", "9" * 64),
+        ]},
+    ]),
+    "targets": {
+        "cp311-cp311-macosx_11_0_arm64": ["packaging-26.4-py3-none-any.whl", "uv-0.13.9-py3-none-macosx_11_0_arm64.whl"],
+        "cp311-cp311-manylinux_2_28_aarch64": ["packaging-26.4-py3-none-any.whl"],
+        "cp311-cp311-manylinux_2_28_x86_64": ["packaging-26.4-py3-none-any.whl", UV_X86],
+        "cp39-cp39-manylinux_2_28_x86_64": ["packaging-26.3-py3-none-any.whl", UV_X86],
+    },
+}
+
+def toolchains_rctx(python_version = "", platform_tags = None, probe = None, vpython_package = True, uname = "x86_64", exec_interpreters = None):
     existing = {CHECKOUT + "/vpython/__init__.py": True} if vpython_package else {}
 
     def execute(argv):
@@ -514,24 +624,110 @@ def toolchains_rctx(python_version = "", platform_tags = None, probe = None, vpy
             return (0, uname + "\n", "")
         if probe == None:
             return (0, json.encode(PROBE), "")
+        if type(probe) == "dict":
+            return (0, json.encode(probe), "")
         return probe
 
     return fake_rctx(
-        {"name": "vpython_toolchains", "platform_tags": platform_tags or {}, "python_interpreter": "", "python_version": python_version},
-        paths = {"@vpython//rules:BUILD.bazel": CHECKOUT + "/rules/BUILD.bazel"},
+        {
+            "deps_repo_prefix": "vpython_toolchains_deps_",
+            "exec_interpreters": exec_interpreters or {},
+            "name": "vpython_toolchains",
+            "platform_tags": platform_tags or {},
+            "python_interpreter": "",
+            "python_version": python_version,
+        },
+        paths = {
+            "@vpython//rules:BUILD.bazel": CHECKOUT + "/rules/BUILD.bazel",
+            "@vpython//toolchains:tool/pylock.vpython.json": TOOL_LOCK_PATH,
+        },
         existing = existing,
         which = {"python3": "/opt/py/bin/python3.11"},
         execute = execute,
+        files = {TOOL_LOCK_PATH: json.encode(TOOL_LOCK_DOC)},
     )
 
-def generated_toolchains_build_file(uname = "x86_64"):
-    rctx = toolchains_rctx(uname = uname)
+def generated_toolchains_build_file(uname = "x86_64", probe = None, exec_interpreters = None):
+    """What vpython_toolchains_repo writes for a fake host.
+
+    Args:
+      uname: the host CPU (`uname -m`).
+      probe: the interpreter probe's answer (a dict), or (code, stdout, stderr); None: PROBE.
+      exec_interpreters: the exec_interpreters attribute.
+
+    Returns:
+      (BUILD.bazel text, [(symlink target, link name)]).
+    """
+    rctx = toolchains_rctx(uname = uname, probe = probe, exec_interpreters = exec_interpreters)
     vpython_toolchains_repo.implementation(rctx)
     files = dict([(entry[1][0], entry[1][1]) for entry in rctx.log if entry[0] == "file"])
     symlinks = [(entry[1][0], entry[1][1]) for entry in rctx.log if entry[0] == "symlink"]
     return files["BUILD.bazel"], symlinks
 
+def _block(build, name, kind = "vpython_toolchain"):
+    return build.split("%s(\n    name = \"%s\"" % (kind, name))[1].split("\n)")[0]
+
+def test_toolchains_repo_host_tool_runs_the_host_python_on_the_locked_wheels():
+    """The host tool: the probed Python, its identity, that Python's tool wheels."""
+    build, _ = generated_toolchains_build_file()
+    tool = _block(build, "vpython", "vpython_tool")
+    assert_in("interpreter_path = \"/opt/py/bin/python3.11\"", tool)
+    assert_in("fingerprint = \"cpython 3.11.7 cpython-311-x86_64-linux-gnu\"", tool)
+
+    # Only the probed Python's wheels (fewer inputs per action).
+    assert_in("deps = \"@vpython_toolchains_deps_linux_x86_64//:tool_deps_3.11\"", tool)
+    assert_true("problem" not in tool, tool)
+    assert_eq(build.count("vpython_tool("), 1)
+    assert_eq(build.count("\ntoolchain(\n"), 6)  # one per target platform, all on the host
+    for key in PLATFORM_KEYS:
+        assert_in("vpython = \":vpython\"", _block(build, key))
+
+def test_toolchains_repo_exec_interpreters_add_remote_exec_platforms():
+    """exec_interpreters: a label for the host, toolchains for other exec platforms."""
+    labels = {"linux_arm64": "@python_arm//:bin/python3", "linux_x86_64": "//tools:python3"}
+    build, symlinks = generated_toolchains_build_file(exec_interpreters = labels)
+
+    # The host platform's entry replaces the host Python: a label (an action input), probed.
+    tool = _block(build, "vpython", "vpython_tool")
+    assert_in("interpreter = \"@//tools:python3\"", tool)
+    assert_true("interpreter_path" not in tool, tool)
+    assert_in("run_python = \"@//tools:python3\"", _block(build, "linux_x86_64"))
+    assert_eq(symlinks[1:], [])  # only vpython_src: no host_python link
+
+    # Another platform: its own tool (every locked Python: it is not probed) and toolchains.
+    arm = _block(build, "vpython_exec_linux_arm64", "vpython_tool")
+    assert_in("interpreter = \"@python_arm//:bin/python3\"", arm)
+    assert_in("deps = \"@vpython_toolchains_deps_linux_arm64//:tool_deps\"", arm)
+    assert_eq(build.count("\ntoolchain(\n"), 12)
+    remote = _block(build, "exec_linux_arm64_macos_arm64")
+    assert_in("vpython = \":vpython_exec_linux_arm64\"", remote)
+    assert_true("run_python" not in remote, remote)
+    section = build.split("name = \"exec_linux_arm64_macos_arm64_toolchain\"")[1].split("\n)")[0]
+    assert_in("@platforms//cpu:aarch64", section.split("target_compatible_with")[0])
+    assert_in("@platforms//os:macos", section.split("target_compatible_with")[1])
+
+def test_toolchains_repo_reports_an_unusable_interpreter_through_the_tool():
+    """Too old, unlocked or non-CPython interpreters and unknown hosts become the tool's problem."""
+    old = dict(PROBE, version = "3.8.18")
+    for probe, uname, expected in [
+        (old, "x86_64", "the host Python /opt/py/bin/python3.11 is Python 3.8.18; the vpython tool needs 3.9 or newer."),
+        (dict(PROBE, version = "3.15.0"), "x86_64", "is Python 3.15, which vpython's tool lock @vpython//toolchains:tool/pylock.vpython.json does not cover on linux_x86_64 (it has 3.9, 3.11)."),
+        (dict(PROBE, implementation = "pypy"), "x86_64", "is pypy; vpython's tool lock has wheels for CPython only."),
+        (None, "s390x", "this host (os linux, cpu s390x) is not an exec platform vpython's tool lock covers"),
+    ]:
+        build, _ = generated_toolchains_build_file(uname = uname, probe = probe)
+        tool = _block(build, "vpython", "vpython_tool")
+        assert_in(expected, tool)
+        assert_in("\\nFix: ", tool)
+
+        # No deps label: analysing the tool must reach its fail(), not a missing target.
+        assert_true("deps = " not in tool, tool)
+        assert_true("run_python" not in build, "pinned an unusable interpreter")
+    assert_in("Fix: point vpython_register_toolchains at CPython 3.9 or newer", interpreter_problem(old, "x"))
+    assert_eq(interpreter_problem(PROBE, "x"), "")
+
 def test_toolchains_repo_pins_the_host_python_on_the_host_toolchain_only():
+    """Only the host platform's toolchain carries the host Python."""
     build, symlinks = generated_toolchains_build_file()
     assert_in(("/opt/py/bin/python3.11", "host_python/python3.11"), symlinks)
     assert_eq(build.count("run_python = \":host_python/python3.11\""), 1)
@@ -612,18 +808,31 @@ def fails_lock_bad_platform_tag():
 
 # vpython_tool (tool.bzl)
 
-def tool_ctx(srcs = None, interpreter = None, interpreter_path = ""):
+MANIFEST = fake_file("../vpython_toolchains_deps_linux_x86_64/manifest.json")
+DEPS_WHEELS = [fake_file("../vpython_toolchains_deps_linux_x86_64/wheels/packaging-26.4-py3-none-any.whl")]
+
+def tool_deps_target(python = "3.11"):
+    return fake_target({VpythonToolDepsInfo: VpythonToolDepsInfo(
+        manifest = MANIFEST,
+        platform = "linux_x86_64",
+        python = python,
+        uv = UV_WHEEL,
+        wheels = depset(DEPS_WHEELS),
+    )})
+
+def tool_ctx(srcs = None, interpreter = None, interpreter_path = "", problem = "", deps = True):
     attrs = {
         "_bootstrap": fake_target(),
         "_template": fake_target(),
-        "fingerprint": "CPython 3.11.7",
+        "deps": tool_deps_target() if deps else None,
+        "fingerprint": "cpython 3.11.7 cpython-311-x86_64-linux-gnu",
         "interpreter": interpreter,
         "interpreter_path": interpreter_path,
-        "problem": "",
+        "problem": problem,
         "srcs": [fake_target()],
     }
     files = {
-        "_bootstrap": [fake_file("../vpython/rules/private/vpython_tool_main.py")],
+        "_bootstrap": [fake_file("../vpython/rules/private/tool_bootstrap.py")],
         "_template": [fake_file("../vpython/rules/private/vpython_tool.sh.tpl")],
         "interpreter": [fake_file("../python/bin/python3")] if interpreter else [],
         "srcs": srcs if srcs != None else [fake_file("../vpython_toolchains/vpython_src/vpython/__init__.py")],
@@ -631,11 +840,44 @@ def tool_ctx(srcs = None, interpreter = None, interpreter_path = ""):
     return fake_ctx(fake_label("", "vpython", repo = "@vpython_toolchains"), attrs, files)
 
 def test_tool_rule():
+    """vpython_tool's launcher substitutions; its dependencies are inputs, not runfiles."""
     ctx = tool_ctx(interpreter_path = "/usr/bin/python3.11")
-    vpython_tool.implementation(ctx)
+    providers = vpython_tool.implementation(ctx)
     subs = _logged(ctx, "expand_template")[0].substitutions
     assert_eq(subs["%SRCS_ROOT%"], "'vpython_toolchains/vpython_src'")
     assert_eq(subs["%PYTHON%"], "'/usr/bin/python3.11'")
+    assert_eq(subs["%MANIFEST%"], "'vpython_toolchains_deps_linux_x86_64/manifest.json'")
+    assert_eq(subs["%MANIFEST_EXEC_PATH%"], "'external/vpython_toolchains_deps_linux_x86_64/manifest.json'")
+    assert_eq(subs["%PYTHON_VERSION%"], "'3.11'")
+    assert_eq(subs["%FINGERPRINT%"], "cpython 3.11.7 cpython-311-x86_64-linux-gnu")
+
+    # The dependencies are not the tool's runfiles (Bazel 4's sandbox would stage them
+    # twice) but its VpythonToolInfo inputs; uv is neither.
+    runfiles = providers[0].runfiles.files
+    assert_true(MANIFEST not in runfiles and DEPS_WHEELS[0] not in runfiles, "dependencies in the tool's runfiles")
+    info = providers[1]
+    assert_eq(info.inputs.to_list(), [MANIFEST] + DEPS_WHEELS)
+    assert_eq(info.uv, UV_WHEEL)
+
+def test_tool_rule_with_an_interpreter_label():
+    """An interpreter label is run from the runfiles."""
+    ctx = tool_ctx(interpreter = fake_target({DefaultInfo: DefaultInfo(default_runfiles = fake_runfiles(), files_to_run = struct(executable = None))}))
+    providers = vpython_tool.implementation(ctx)
+    subs = _logged(ctx, "expand_template")[0].substitutions
+    assert_eq(subs["%PYTHON%"], "\"$R/\"'python/bin/python3'")
+    assert_in("../python/bin/python3", [f.short_path for f in providers[0].runfiles.files])
+
+def test_tool_deps_set_rule():
+    """vpython_tool_deps_set gives its wheels, uv and Python."""
+    ctx = fake_ctx(
+        fake_label("", "tool_deps_3.11", repo = "@vpython_toolchains_deps_linux_x86_64"),
+        {"platform": "linux_x86_64", "python": "3.11"},
+        {"manifest": [MANIFEST], "uv": [UV_WHEEL], "wheels": DEPS_WHEELS},
+    )
+    info = vpython_tool_deps_set.implementation(ctx)[1]
+    assert_eq(info.python, "3.11")
+    assert_eq(info.uv, UV_WHEEL)
+    assert_eq(info.wheels.to_list(), DEPS_WHEELS)
 
 def fails_tool_no_vpython_sources():
     vpython_tool.implementation(tool_ctx(srcs = [fake_file("../vpython_toolchains/other/__init__.py")], interpreter_path = "/usr/bin/python3"))
@@ -645,6 +887,100 @@ def fails_tool_two_interpreters():
 
 def fails_tool_no_interpreter():
     vpython_tool.implementation(tool_ctx())
+
+def fails_tool_no_deps():
+    vpython_tool.implementation(tool_ctx(interpreter_path = "/usr/bin/python3", deps = False))
+
+def fails_tool_problem():
+    # What vpython_register_toolchains writes for a too old host Python.
+    build, _ = generated_toolchains_build_file(probe = dict(PROBE, version = "3.8.18"))
+    problem = _block(build, "vpython", "vpython_tool").split("problem = ")[1].split("\n")[0].rstrip(",")
+    vpython_tool.implementation(tool_ctx(interpreter_path = "/opt/py/bin/python3.11", problem = json.decode(problem)))
+
+def fails_tool_deps_set_bad_python():
+    vpython_tool_deps_set.implementation(fake_ctx(
+        fake_label("", "tool_deps_3", repo = "@vpython_toolchains_deps_linux_x86_64"),
+        {"platform": "linux_x86_64", "python": "3"},
+        {"manifest": [MANIFEST], "uv": [], "wheels": []},
+    ))
+
+# vpython_tool_deps (tool_deps_repo.bzl)
+
+def tool_deps_rctx(platform = "linux_x86_64", doc = None):
+    return fake_rctx(
+        {"name": "vpython_toolchains_deps_" + platform, "platform": platform},
+        paths = {"@vpython//toolchains:tool/pylock.vpython.json": TOOL_LOCK_PATH},
+        files = {TOOL_LOCK_PATH: json.encode(doc or TOOL_LOCK_DOC)},
+    )
+
+def test_tool_lock_targets():
+    """Lock targets map to platforms and Pythons; a platform's wheels per Python."""
+    assert_eq(target_platform_and_python("cp311-cp311-manylinux_2_28_x86_64"), ("linux_x86_64", "3.11"))
+    assert_eq(target_platform_and_python("cp39-cp39-win_arm64"), ("windows_arm64", "3.9"))
+    assert_eq(target_platform_and_python("cp314-cp314-macosx_11_0_arm64"), ("macos_arm64", "3.14"))
+    assert_eq(target_platform_and_python("cp311-cp311-macosx_10_9_universal2"), (None, None))  # two CPUs
+    assert_eq(target_platform_and_python("pp310-pypy310_pp73-manylinux_2_28_x86_64"), (None, None))
+    pythons, covered = tool_wheels_for_platform(TOOL_LOCK_DOC, "linux_x86_64")
+    assert_eq(pythons, {"3.11": ["packaging-26.4-py3-none-any.whl", UV_X86], "3.9": ["packaging-26.3-py3-none-any.whl", UV_X86]})
+    assert_eq(covered, ["linux_arm64", "linux_x86_64", "macos_arm64"])
+
+def test_tool_deps_repo_fetches_the_platform_wheels_by_sha256():
+    """vpython_tool_deps fetches its platform's wheels and writes manifest and BUILD."""
+    rctx = tool_deps_rctx()
+    vpython_tool_deps.implementation(rctx)
+    downloads = [entry[2] for entry in rctx.log if entry[0] == "download"]
+    assert_eq(sorted([d["output"] for d in downloads]), [
+        "wheels/packaging-26.3-py3-none-any.whl",
+        "wheels/packaging-26.4-py3-none-any.whl",
+        "wheels/" + UV_X86,
+    ])
+    for d in downloads:
+        assert_true(len(d["sha256"]) == 64 and d["url"][0].startswith("https://files.example/"), d)
+    files = dict([(entry[1][0], entry[1][1]) for entry in rctx.log if entry[0] == "file"])
+    manifest = json.decode(files["manifest.json"])
+    assert_eq(manifest["pythons"], {"3.11": ["wheels/packaging-26.4-py3-none-any.whl"], "3.9": ["wheels/packaging-26.3-py3-none-any.whl"]})
+    assert_eq(manifest["uv"], {"3.11": "wheels/" + UV_X86, "3.9": "wheels/" + UV_X86})
+    build = files["BUILD.bazel"]
+    three_eleven = _block(build, "tool_deps_3.11", "vpython_tool_deps_set")
+    assert_in("\"wheels/packaging-26.4-py3-none-any.whl\"", three_eleven)
+    assert_true("26.3" not in three_eleven, three_eleven)
+    assert_in("uv = [\n        \"wheels/%s\"" % UV_X86, three_eleven)
+    assert_in("python = \"\"", _block(build, "tool_deps", "vpython_tool_deps_set"))
+
+def fails_tool_deps_no_wheels_for_platform():
+    vpython_tool_deps.implementation(tool_deps_rctx(platform = "windows_arm64"))
+
+# vpython_locked_wheels on a Python without tomllib (wheels_repo.bzl)
+
+def test_wheels_repo_reads_the_lock_with_the_tool_locks_tomli():
+    """A Python without tomllib reads the lockfile with the tool lock's tomli."""
+    tomli_lock = {
+        "lock": _lock([{"name": "tomli", "version": "2.5.0", "wheels": [_wheel("tomli-2.5.0-py3-none-any.whl", "5" * 64)]}]),
+        "targets": {},
+    }
+    calls = []
+
+    def execute(argv):
+        calls.append(argv)
+        if len(calls) == 1:
+            return (3, "", "Python 3.10 at /usr/bin/python3 has no TOML parser")
+        return (0, json.encode(SAMPLE_LOCK), "")
+
+    rctx = fake_rctx(
+        {"lock": "@//:pylock.vpython.toml", "name": "pypi", "python_interpreter": ""},
+        paths = {"@vpython//toolchains:tool/pylock.vpython.json": TOOL_LOCK_PATH},
+        which = {"python3": "/usr/bin/python3"},
+        execute = execute,
+        files = {TOOL_LOCK_PATH: json.encode(tomli_lock)},
+    )
+    vpython_locked_wheels.implementation(rctx)
+    extracted = [entry[2] for entry in rctx.log if entry[0] == "download_and_extract"]
+    assert_eq(len(extracted), 1)
+    assert_eq(extracted[0]["output"], "_toml_reader/tomli-2.5.0-py3-none-any")
+    assert_eq(extracted[0]["sha256"], "5" * 64)
+    assert_eq(extracted[0]["type"], "zip")
+    assert_true(calls[1][-1].endswith("/_toml_reader/tomli-2.5.0-py3-none-any"), calls[1])
+    assert_eq(calls[0][:5], ["/usr/bin/python3", "-B", "-E", "-s", "-S"])  # no site-packages
 
 # vpython_toolchain (toolchain.bzl)
 
