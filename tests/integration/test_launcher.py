@@ -26,7 +26,7 @@ import time
 import pytest
 
 from tests.support.vp import REPO, envs_in, run_vpython
-from tests.unit.test_pyargv import BAD, CASES, ERRORS, PRINT, REAL, SCRIPT
+from tests.unit.test_pyargv import CASES, ERRORS, PRINT, REAL, SCRIPT
 from vpython.cli.main import SUBCOMMANDS
 from vpython.cli.pyargv import parse_python_argv
 from vpython.env.launch_index import entry_key
@@ -752,19 +752,21 @@ def _pip_install(tmp_path, extra_env):
     return venv, proc, wheel_meta.read_text()
 
 
-def _run_installed(venv, tmp_path, vpython_root, local_index, name="vpython"):
-    write(tmp_path / "proj" / ".gclient", "")
-    script = write(tmp_path / "proj" / "s.py", PEP723 + PRINT_DEPS)
+def _run_installed(venv, tmp_path, vpython_root, local_index, name="vpython", times=2):
+    script = tmp_path / "proj" / "s.py"
+    if not script.exists():
+        write(tmp_path / "proj" / ".gclient", "")
+        write(script, PEP723 + PRINT_DEPS)
     env = dict(os.environ, VPYTHON_VIRTUALENV_ROOT=str(vpython_root), VPYTHON_INDEX_URL=local_index.url)
     return [subprocess.run([str(venv / "bin" / name), str(script)], cwd=tmp_path, env=env, capture_output=True,
-                           text=True, timeout=300) for _ in range(2)]
+                           text=True, timeout=300) for _ in range(times)]
 
 
 @pytest.mark.slow
 def test_pip_install_builds_and_installs_the_launcher(tmp_path, vpython_root, local_index, launcher_binary):
     venv, _proc, wheel = _pip_install(tmp_path, {})
     where = subprocess.run([str(venv / "bin" / "python"), "-c", "import vpython; print(vpython.__file__)"],
-                           capture_output=True, text=True, check=True).stdout
+                           capture_output=True, text=True, check=True, cwd=tmp_path).stdout
     assert where.startswith(str(venv)), where  # the installed copy, not an editable one from the base
     assert "Tag: py3-none-" in wheel and "-any" not in wheel.split("Tag:")[1].splitlines()[0]
     for name in ("vpython", "vpython3"):
@@ -776,7 +778,7 @@ def test_pip_install_builds_and_installs_the_launcher(tmp_path, vpython_root, lo
     assert len(entries(vpython_root)) == 1
     # A hit does not need the Python side at all: move it away and run once more.
     os.rename(venv / "bin" / "vpython-py", venv / "bin" / "vpython-py.away")
-    (again,) = _run_installed(venv, tmp_path, vpython_root, local_index, name="vpython3")[:1]
+    (again,) = _run_installed(venv, tmp_path, vpython_root, local_index, name="vpython3", times=1)
     assert again.returncode == 0 and "deps 1.0 1.1" in again.stdout, again.stderr
 
 
