@@ -22,12 +22,21 @@ FALLBACK = "vpython-py"  # the pure-Python command it hands over to, installed b
 PLATFORMS = ("linux", "darwin")
 
 
-def vpython_version(repo: str) -> str:
+def _init_constant(repo: str, name: str) -> str:
     with open(os.path.join(repo, "vpython", "__init__.py"), encoding="utf-8") as f:
-        m = re.search(r'^__version__ = "([^"]+)"', f.read(), re.M)
+        m = re.search(rf'^{name} = "([^"]+)"', f.read(), re.M)
     if not m:
-        raise ValueError("no __version__ in vpython/__init__.py")
+        raise ValueError(f"no {name} in vpython/__init__.py")
     return m.group(1)
+
+
+def vpython_version(repo: str) -> str:
+    return _init_constant(repo, "__version__")
+
+
+def format_version(repo: str) -> str:
+    """The cache layout version: the launcher reads ``<root>/v<it>/launch`` and ``.../envs``."""
+    return _init_constant(repo, "FORMAT_VERSION")
 
 
 def find_compiler() -> list[str] | None:
@@ -42,15 +51,16 @@ def find_compiler() -> list[str] | None:
     return None
 
 
-def build(out: str, version: str, compiler: list[str] | None = None) -> str | None:
+def build(out: str, version: str, compiler: list[str] | None = None, layout: str | None = None) -> str | None:
     """Compile the launcher to ``out``. Returns None on success, else why not (nothing
     is left at ``out`` then)."""
     if os.environ.get("VPYTHON_NO_LAUNCHER"):
         return "VPYTHON_NO_LAUNCHER is set"
     if sys.platform not in PLATFORMS:
         return f"no native launcher for {sys.platform}"
-    if not re.fullmatch(r"[A-Za-z0-9.+_-]+", version):
-        return f"unexpected version string {version!r}"
+    layout = layout or format_version(os.path.dirname(HERE))
+    if not re.fullmatch(r"[A-Za-z0-9.+_-]+", version) or not re.fullmatch(r"[0-9]+", layout):
+        return f"unexpected version string {version!r} / {layout!r}"
     cc = compiler or find_compiler()
     if not cc:
         return "no C compiler found (set CC or VPYTHON_LAUNCHER_CC)"
@@ -58,8 +68,18 @@ def build(out: str, version: str, compiler: list[str] | None = None) -> str | No
 
     work = tempfile.mkdtemp(prefix="vpython-launcher-")  # alone there: no fallback beside it
     tmp = os.path.join(work, "vpython")
-    cmd = [*cc, "-O2", "-std=c11", "-Wall", f'-DVPY_VERSION="{version}"', f'-DVPY_FALLBACK="{FALLBACK}"',
-           "-o", tmp, SOURCE]
+    cmd = [
+        *cc,
+        "-O2",
+        "-std=c11",
+        "-Wall",
+        f'-DVPY_VERSION="{version}"',
+        f'-DVPY_FORMAT="{layout}"',
+        f'-DVPY_FALLBACK="{FALLBACK}"',
+        "-o",
+        tmp,
+        SOURCE,
+    ]
     try:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
         if proc.returncode != 0:
@@ -80,8 +100,14 @@ def build(out: str, version: str, compiler: list[str] | None = None) -> str | No
 def _smoke(binary: str) -> str | None:
     """Run the binary once (a cross-compiled or broken one is refused): with no fallback
     beside it, a subcommand must end in the launcher's own error, exit 1."""
-    proc = subprocess.run([binary, "lock"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          timeout=60, cwd=os.path.dirname(os.path.abspath(binary)))
+    proc = subprocess.run(
+        [binary, "lock"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        cwd=os.path.dirname(os.path.abspath(binary)),
+    )
     if proc.returncode == 1 and "cannot run the Python fallback" in proc.stderr:
         return None
     return f"the compiled launcher does not run here (exit {proc.returncode}): {proc.stderr.strip()[:500]}"

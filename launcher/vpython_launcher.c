@@ -48,6 +48,9 @@
 #ifndef VPY_VERSION
 #error "build with -DVPY_VERSION=\"<vpython.__version__>\" (launcher/build.py does)"
 #endif
+#ifndef VPY_FORMAT
+#error "build with -DVPY_FORMAT=\"<vpython.FORMAT_VERSION>\" (the cache layout's v<N> directory)"
+#endif
 #ifndef VPY_FALLBACK
 #define VPY_FALLBACK "vpython-py"
 #endif
@@ -683,14 +686,14 @@ static int warm(int argc, char **argv) {
     hash = fnv1a(key.p, key.n, hash);
     char name[32];
     snprintf(name, sizeof name, "%016llx", (unsigned long long)hash);
-    char *dir = join(root, "v1/launch");
+    char *dir = join(root, "v" VPY_FORMAT "/launch");
     char *entry_path = join(dir, name);
     char *data = read_entry(entry_path);
     if (!data) MISS("no index entry");
     struct hit h = {root, key.p, NULL, NULL, NULL, 0};
     if (check_entry(data, &h)) return -1;
 
-    char *envs = join(root, "v1/envs");
+    char *envs = join(root, "v" VPY_FORMAT "/envs");
     char *env_dir = join(envs, h.env_key);
     char *lock = cat3(env_dir, ".lock", "");
     char *bin = join(env_dir, "bin");
