@@ -149,6 +149,12 @@ def import_check(python: str, script: str, env: dict, cwd: str, runs: int, label
     return lines, found
 
 
+def paired_overhead(c: Case, floor: Case) -> str:
+    """Median of the per-round differences to the floor (robust to slow drifts in load)."""
+    d = statistics.median(x - y for x, y in zip(c.times, floor.times))
+    return f"{d * 1000:+.1f} ms"
+
+
 def settle(*paths: str) -> None:
     """Age freshly written workload files: the launch index trusts a file's identity only
     once it has not changed for 2 s (vpython/env/launch_index.py MARGIN_NS)."""
@@ -266,10 +272,11 @@ def main() -> int:
             rows.append([c.display, cell(c.times), f"{statistics.median(c.rss):.1f}",
                          ratio_cell(paired_ratio(c, floor)) if c is not floor else "1",
                          ratio_cell(paired_ratio(c, uvc)) if uvc and c is not uvc else "–",
-                         f"{over * 1000:+.1f} ms" if c is not floor else "–"])
+                         f"{over * 1000:+.1f} ms" if c is not floor else "–",
+                         paired_overhead(c, floor) if c is not floor else "–"])
         out.append(f"### {w.upper()}: {', '.join(common.WORKLOADS[w]) or 'empty PEP 723 block'}\n")
         out.append(table(["command", "wall", "peak MiB", "/ floor (paired)", "/ uv run (paired)",
-                          "overhead vs floor"], rows))
+                          "median − floor median", "overhead (paired median)"], rows))
         out.append("")
 
     for w in ("w0", "w2"):
@@ -304,13 +311,14 @@ def main() -> int:
                  ratio_cell(paired_ratio(c, floor)) if c is not floor else "1",
                  ratio_cell(paired_ratio(c, uvc)) if c is not uvc else "1",
                  f"{(statistics.median(c.times) - statistics.median(floor.times)) * 1000:+.1f} ms"
-                 if c is not floor else "–"] for c in cases]
+                 if c is not floor else "–",
+                 paired_overhead(c, floor) if c is not floor else "–"] for c in cases]
         out.append(f"## {w.upper()} with `PYTHONDONTWRITEBYTECODE=1`\n")
         out.append(f"uv's script env for this copy of {w}.py was created and run only with the variable set "
                    f"({'no' if pycs == 0 else pycs} stale `.pyc` removed before timing); vpython's env is the "
                    "same as above, byte-compiled in the store when it was built.\n")
         out.append(table(["command", "wall", "peak MiB", "/ floor (paired)", "/ uv run (paired)",
-                          "overhead vs floor"], rows))
+                          "median − floor median", "overhead (paired median)"], rows))
         out.append("")
 
     if "imports" not in ns.skip:
