@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 DIST_NAME = "vpython-hermetic"
 # What the sdist/wheel is made of (pyproject.toml's [tool.setuptools] and readme/license).
-INPUTS = ("pyproject.toml", "README.md", "LICENSE", "vpython", "scripts")
+INPUTS = ("pyproject.toml", "setup.py", "README.md", "LICENSE", "vpython", "scripts", "launcher")
 
 # A stand-in for PyPI's rich, just the API examples/hello_rich.py uses, served from the
 # loopback index so the example runs unchanged and offline.
@@ -90,7 +90,13 @@ def test_the_built_wheel_runs_the_example_from_a_fresh_venv(tmp_path, vpython_ro
     assert f"Name: {DIST_NAME}\n" in meta and "License: Apache-2.0\n" in meta
     assert "Description-Content-Type: text/markdown" in meta and "# vpython" in meta  # README as long description
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
-    assert {n.split("/")[-1] for n in names if "/scripts/" in n} == {"vpython", "vpython3"}
+    assert {n.split("/")[-1] for n in names if "/scripts/" in n} == {"vpython", "vpython3", "vpython-py"}
+    # With a C compiler (gcc is on these machines) vpython/vpython3 are the native launcher
+    # and the wheel is tagged for the platform; vpython-py is the Python fallback it uses.
+    if shutil.which("cc") or shutil.which("gcc"):
+        with zipfile.ZipFile(wheel) as zf:
+            launcher = zf.read(next(n for n in names if n.endswith("/scripts/vpython")))
+        assert launcher[:4] == b"\x7fELF" and "-py3-none-any" not in wheel.name
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", "--system-site-packages", venv], env=_clean_env())

@@ -33,6 +33,8 @@ def settings_tuple(flags: VPythonFlags) -> tuple[str, str, str, str]:
 
 
 def run(argv: list[str]) -> int:
+    # Set by the native launcher (launcher/) when it hands a plain run over; not the script's.
+    launcher_miss = os.environ.pop("VPYTHON_LAUNCHER_MISS", None)
     flags, python_args = split_flags(argv)
     log.set_level(flags.log_level)
     if flags.help:
@@ -70,6 +72,20 @@ def run(argv: list[str]) -> int:
     else:
         log.debug(f"warm: env {hit[0].env_key}")
     pointer, fd = hit
+    if launcher_miss is not None and python_args == argv and not flags.help:
+        from vpython.env import launch_index
+
+        launch_index.record(
+            layout,
+            cl.target_kind,
+            cl.target,
+            cwd,
+            discovered,
+            digest,
+            pointer,
+            settings_tuple(flags),
+            launcher_miss,
+        )
     env_dir = layout.env_dir(pointer.env_key)
     python = fastpath.env_python(env_dir)
     env = execute.child_environ(env_dir, fastpath.env_bin(env_dir))
