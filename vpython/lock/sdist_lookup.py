@@ -37,9 +37,17 @@ def find_sdists(
 ) -> dict[tuple[str, str], RawWheel]:
     """{(name, version) as asked: its sdist} for the ``pins`` the sources have an sdist
     of; the rest are left out (the caller reports them as having no wheel)."""
+    return {k: sdist for k, (sdist, _) in find_files(pins, sources, python_version).items()}
+
+
+def find_files(
+    pins: Sequence[tuple[str, str]], sources: Sources, python_version: str
+) -> dict[tuple[str, str], tuple[RawWheel, tuple[RawWheel, ...]]]:
+    """{(name, version) as asked: (its sdist, its wheels)} for the ``pins`` the sources
+    have an sdist of (the pex engine locks such a pin from these: see engine_pex)."""
     from vpython import log, toml
     from vpython.lock.engine_uv import run_uv, source_args, uv_binary
-    from vpython.lock.uv_pylock import raw_sdist
+    from vpython.lock.uv_pylock import raw_sdist, raw_wheel
 
     if not pins:
         return {}
@@ -69,13 +77,15 @@ def find_sdists(
         )
         return {}
     data = toml.loads(proc.stdout)
-    out: dict[tuple[str, str], RawWheel] = {}
+    out: dict[tuple[str, str], tuple[RawWheel, tuple[RawWheel, ...]]] = {}
+    base = os.getcwd()  # uv writes paths relative to its working directory
     for pkg in data.get("packages") or ():
         sdist = pkg.get("sdist")
         asked = wanted.get(_version_key(str(pkg.get("name")), str(pkg.get("version"))))
         if asked is None or not isinstance(sdist, dict):
             continue
-        raw = raw_sdist(sdist, os.getcwd())  # uv writes paths relative to its cwd
+        raw = raw_sdist(sdist, base)
         if raw is not None:
-            out[asked] = raw
+            wheels = (raw_wheel(w, base) for w in pkg.get("wheels") or () if isinstance(w, dict))
+            out[asked] = (raw, tuple(sorted((w for w in wheels if w is not None), key=lambda w: w.filename)))
     return out

@@ -101,7 +101,8 @@ def select_packages(
     lock_dir: str,
     sources: Sources | None = None,
 ) -> tuple[list[LockedPackage], list[Gap]]:
-    """Return (sorted [LockedPackage], [Gap]): ``select_with_builds`` without sdists."""
+    """Return (sorted [LockedPackage], [Gap]): ``select_with_builds`` without its list
+    of builds and without looking sdists up (only the candidates' own)."""
     packages, gaps, _ = select_with_builds(candidates, targets, lock_dir=lock_dir, sources=sources)
     return packages, gaps
 

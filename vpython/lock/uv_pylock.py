@@ -36,7 +36,7 @@ def _basename(url_or_path: str) -> str:
     return unquote(tail)
 
 
-def _raw_wheel(entry: dict[str, Any], base_dir: str) -> RawWheel | None:
+def raw_wheel(entry: dict[str, Any], base_dir: str) -> RawWheel | None:
     """A uv pylock wheel table -> RawWheel (file: URLs become absolute paths)."""
     from vpython.lock.model import RawWheel
 
@@ -94,7 +94,7 @@ def candidates_from_pylock(data: dict[str, Any], targets: list[Target], base_dir
             # A direct reference to a wheel file (`name @ https://.../x.whl`): uv locks it
             # as an `archive`; it is one more wheel to select by tags.
             entries = [pkg["archive"]]
-        wheels = tuple(w for w in (_raw_wheel(e, base_dir) for e in entries) if w is not None)
+        wheels = tuple(w for w in (raw_wheel(e, base_dir) for e in entries) if w is not None)
         sdist = raw_sdist(pkg["sdist"], base_dir) if isinstance(pkg.get("sdist"), dict) else None
         out.append(
             Candidate(
