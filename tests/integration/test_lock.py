@@ -271,13 +271,17 @@ def test_lock_and_verify_take_a_directory(tmp_path, fast_index):
     vpython("lock", "--check", str(proj), cwd=tmp_path, check=0)
 
 
-def test_sdist_only_package_is_explained(tmp_path, sdist_index):
+def test_sdist_only_package_is_locked_as_an_sdist_or_explained_under_only_binary(tmp_path, sdist_index):
     script = pep723_script(tmp_path / "proj", deps=("puredep", "srconly"))
-    proc = vpython("lock", script, "--index-url", sdist_index.url, cwd=tmp_path, check=2)
-    assert "srconly has only an sdist" in proc.stderr and "wheels only" in proc.stderr
+    proc = vpython("lock", script, "--index-url", sdist_index.url, "--only-binary", cwd=tmp_path, check=2)
+    assert "srconly has only an sdist" in proc.stderr and "--only-binary" in proc.stderr
     assert "--find-links" in proc.stderr
     assert "--no-build" not in proc.stderr  # uv's flag, not one the user passed
     assert not (tmp_path / "proj" / "pylock.tool.toml").exists()
+    vpython("lock", script, "--index-url", sdist_index.url, cwd=tmp_path, check=0)
+    _, raw = read_lock(str(tmp_path / "proj" / "pylock.tool.toml"))
+    srconly = next(p for p in raw["packages"] if p["name"] == "srconly")
+    assert srconly["sdist"]["name"] == "srconly-1.0.tar.gz" and "wheels" not in srconly
 
 
 def test_exclude_newer_cutoff_is_applied_recorded_and_reused(tmp_path, fast_wheels):
