@@ -17,6 +17,7 @@ import textwrap
 import pytest
 
 from tests.support import make_wheel, serve_index, sha256_file
+from tests.support.sdists import make_backend_wheels, make_sdist, tinybackend_pyproject
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -52,27 +53,14 @@ def fast_index(fast_wheels):
         yield index
 
 
-def make_sdist(directory, name, version):
-    """A minimal sdist (PKG-INFO only): enough for an index to list it."""
-    import io
-    import tarfile
-
-    path = os.path.join(directory, f"{name}-{version}.tar.gz")
-    data = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
-    info = tarfile.TarInfo(f"{name}-{version}/PKG-INFO")
-    info.size = len(data)
-    with tarfile.open(path, "w:gz") as tf:
-        tf.addfile(info, io.BytesIO(data))
-    return path
-
-
 @pytest.fixture
 def sdist_index(tmp_path):
     """puredep as a wheel, srconly as an sdist only."""
     directory = str(tmp_path / "sdists")
     os.makedirs(directory)
     make_wheel(directory, "puredep", "1.0")
-    make_sdist(directory, "srconly", "1.0")
+    make_backend_wheels(directory)  # uv reads srconly's metadata through its backend
+    make_sdist(directory, "srconly", "1.0", pyproject=tinybackend_pyproject())
     with serve_index(directory) as index:
         yield index
 
