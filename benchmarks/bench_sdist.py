@@ -19,6 +19,19 @@ For each pin and interpreter, ``--rounds`` times, each round with empty caches:
 Medians over rounds. Uses PyPI: a benchmark, not a test.
 
     python benchmarks/bench_sdist.py [--rounds 1] [--python 3.11,3.8] [--pins psutil==5.8.0,...]
+
+``--env`` times whole installs instead (``vpython -vpython-tool install`` of a text-proto
+spec, one fresh root per round, PyPI): a spec whose pins PyPI has only as sdists
+(``SDIST_SPEC``, built on the first install) against one of the same size whose pins all
+have wheels (``WHEEL_SPEC``), each installed three times:
+
+* **first**: empty root and uv cache (the sdist spec builds here);
+* **second, env deleted**: the same spec again after its env was removed (the store is
+  warm: the per-digest plan links the stored entries, nothing is resolved or built);
+* **second, new spec**: a different spec file with the same pins (a new digest: the
+  slow path resolves, finds the built wheels in the store, builds nothing).
+
+    python benchmarks/bench_sdist.py --env [--rounds 3]
 """
 
 from __future__ import annotations
@@ -140,15 +153,74 @@ def uv_install(pin: str, python: str, scratch: str, venv_name: str) -> float:
     return time.perf_counter() - t
 
 
+# Python 3.11 pins: three that PyPI has only as sdists (corpus-baseline §1), three with wheels.
+SDIST_SPEC = ("crcmod==1.7", "MarkupSafe==1.1.1", "PyYAML==5.3.1")
+WHEEL_SPEC = ("six==1.16.0", "MarkupSafe==2.1.5", "PyYAML==6.0.1")
+
+
+def _spec_text(pins: tuple[str, ...]) -> str:
+    lines = ['python_version: "3.11"']
+    lines += [f'wheel: <name: "{n}" version: "version:{v}">' for n, v in (p.split("==") for p in pins)]
+    return "\n".join(lines) + "\n"
+
+
+def _install(spec: str, env: dict) -> float:
+    from tests.support.vp import vpython_cmd
+
+    t = time.perf_counter()
+    subprocess.run(vpython_cmd() + ["-vpython-spec", spec, "-vpython-tool", "install"], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - t
+
+
+def env_installs(pins: tuple[str, ...], scratch: str) -> tuple[float, float, float]:
+    """(first, second with the env deleted, second from a new spec) seconds for ``pins``."""
+    env = clean_environ(scratch)
+    env["VPYTHON_VIRTUALENV_ROOT"] = os.path.join(scratch, "root")
+    for name in ("a", "b"):
+        os.makedirs(os.path.join(scratch, name))
+        with open(os.path.join(scratch, name, ".vpython3"), "w") as f:
+            f.write(_spec_text(pins))
+    first = _install(os.path.join(scratch, "a", ".vpython3"), env)
+    envs = os.path.join(scratch, "root", "v1", "envs")
+    for n in os.listdir(envs):
+        if not n.startswith("."):
+            shutil.rmtree(os.path.join(envs, n))
+    again = _install(os.path.join(scratch, "a", ".vpython3"), env)
+    other = _install(os.path.join(scratch, "b", ".vpython3"), env)
+    return first, again, other
+
+
+def env_main(rounds: int, scratch_base: str) -> None:
+    rows = ["| spec (Python 3.11) | first install (s) | second, env deleted (s) | second, new spec (s) |",
+            "|---|---:|---:|---:|"]
+    for label, pins in (("3 sdist-only pins, built once", SDIST_SPEC), ("3 pins with wheels", WHEEL_SPEC)):
+        m: dict = {k: [] for k in ("first", "again", "other")}
+        for r in range(rounds):
+            scratch = os.path.join(scratch_base, f"env-{len(pins)}-{label[:5]}-{r}")
+            shutil.rmtree(scratch, ignore_errors=True)
+            os.makedirs(scratch)
+            for k, v in zip(m, env_installs(pins, scratch)):
+                m[k].append(v)
+            log(f"{label} round {r}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in m.items()))
+        med = {k: statistics.median(v) for k, v in m.items()}
+        rows.append(f"| {label}: {', '.join(pins)} | {med['first']:.2f} | {med['again']:.2f} | {med['other']:.2f} |")
+    print("\n".join(rows))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--python", default="3.11,3.8")
     ap.add_argument("--pins", default=",".join(DEFAULT_PINS))
     ap.add_argument("--scratch", default=os.path.join(tempfile.gettempdir(), "vpython-bench-sdist"))
+    ap.add_argument("--env", action="store_true", help="time whole installs (see the module docstring)")
     args = ap.parse_args()
     for k in [k for k in os.environ if k.startswith(("UV_", "PIP_", "VPYTHON_"))]:
         del os.environ[k]  # the machine's pip config (find-links) must not leak into either side
+    if args.env:
+        env_main(args.rounds, args.scratch)
+        return
     rows = ["| pin | Python | vpython first build (s) | uv pip install first (s) | vpython hit, in-process (ms) "
             "| vpython hit, new process (ms) | uv pip install, warm cache (s) |",
             "|---|---|---:|---:|---:|---:|---:|"]

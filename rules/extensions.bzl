@@ -28,6 +28,7 @@ _toolchain = tag_class(
 _wheels = tag_class(
     doc = "A repository of the wheels a pylock.toml pins (see vpython_locked_wheels).",
     attrs = {
+        "allow_sdist_builds": attr.bool(default = False),
         "lock": attr.label(mandatory = True),
         "name": attr.string(mandatory = True),
         "python_interpreter": attr.string(),
@@ -59,7 +60,12 @@ def _vpython_impl(module_ctx):
             python_version = tag.python_version if tag else "",
         )
     for name, tag in wheels.items():
-        vpython_locked_wheels(name = name, lock = tag.lock, python_interpreter = tag.python_interpreter)
+        vpython_locked_wheels(
+            name = name,
+            lock = tag.lock,
+            python_interpreter = tag.python_interpreter,
+            allow_sdist_builds = tag.allow_sdist_builds,
+        )
 
 vpython = module_extension(
     implementation = _vpython_impl,

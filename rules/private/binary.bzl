@@ -51,7 +51,7 @@ def _fail(ctx, problem, fix):
 def _dirname(file):
     return file.dirname
 
-def build_arguments(args, positional, artifact, out, platform_tag, python_version, main, lock, wheels):
+def build_arguments(args, positional, artifact, out, platform_tag, python_version, main, lock, wheels, allow_sdist_builds = False):
     """Fills an Args object with a `vpython build` command line (no absolute paths).
 
     Args:
@@ -64,6 +64,8 @@ def build_arguments(args, positional, artifact, out, platform_tag, python_versio
       main: the main script File.
       lock: the lockfile File, or None.
       wheels: depset of wheel Files; each distinct directory becomes one --find-links.
+      allow_sdist_builds: let `vpython build` build locked sdists for the host (the
+        build's own requirements then come from the index); False adds --only-binary.
 
     Returns:
       args.
@@ -79,9 +81,15 @@ def build_arguments(args, positional, artifact, out, platform_tag, python_versio
         args.add("--lock", lock)
     args.add_all(wheels, map_each = _dirname, uniquify = True, before_each = "--find-links")
 
+    if allow_sdist_builds:
+        # A build from an sdist installs its backend (setuptools, Cython, ...) from the
+        # index: the one case where the action goes online (and asks for the network).
+        return args
+
     # The wheels are declared inputs: an action must never reach an index (a sandbox may
     # not stop it, and a cached result must not depend on what an index served).
     args.add("--offline")
+    args.add("--only-binary")
     return args
 
 def _lock_and_wheels(ctx):
@@ -212,6 +220,7 @@ def _py_vpython_impl(ctx):
         main = main,
         lock = lock,
         wheels = wheels,
+        allow_sdist_builds = ctx.attr.allow_sdist_builds,
     )
     direct_inputs = [main]
     if ctx.file.spec:
@@ -226,6 +235,7 @@ def _py_vpython_impl(ctx):
         mnemonic = "VpythonBuild",
         progress_message = "Building %s of %s for %s (Python %s)" % (artifact, ctx.label, tc.platform_tag, python_version),
         env = BUILD_ENV,
+        execution_requirements = {"requires-network": "1"} if ctx.attr.allow_sdist_builds else {},
         **toolchain_kwargs()
     )
     python = run_python(tc, python_version)
@@ -267,6 +277,15 @@ def _py_vpython_impl(ctx):
     ]
 
 _ATTRS = {
+    "allow_sdist_builds": attr.bool(
+        default = False,
+        doc = "Build the lock's sdist-only packages into wheels for the host platform (with the " +
+              "host's compiler, the build's own requirements from the index, so the action needs " +
+              "the network). Default False: strict, like `vpython build --only-binary`; a package " +
+              "without a wheel for the target fails the build naming it. A foreign target " +
+              "platform is refused either way. The wheel repository must fetch the sdists too: " +
+              "`vpython_locked_wheels(allow_sdist_builds = True)`.",
+    ),
     "artifact": attr.string(
         default = "venv",
         values = ARTIFACTS,

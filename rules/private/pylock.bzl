@@ -2,7 +2,10 @@
 
 Pure functions (no `repository_ctx`), so the Starlark unit tests can run them directly.
 Only the lockfile keys an installer needs are read: `lock-version`, `packages[].name`,
-`packages[].version` and `packages[].wheels[]` (`name`, `url` or `path`, `hashes.sha256`).
+`packages[].version`, `packages[].wheels[]` (`name`, `url` or `path`, `hashes.sha256`) and,
+when builds are allowed (`allow_sdist_builds = True`), `packages[].sdist` (same keys): an
+sdist is kept beside the wheels (`wheels/<file>.tar.gz`, in every platform's set) and
+`vpython build` builds it for the host; by default a package with only an sdist is an error.
 Which wheel a target installs (markers, Python and ABI tags) is decided later by
 `vpython build --platform ...`; here every wheel is only sorted into the target platforms whose
 OS and CPU its platform tag can serve, so an action sees the wheels of its own platform only.
@@ -140,18 +143,23 @@ def _is_sha256(value):
 def _basename(path):
     return path.replace("\\", "/").rstrip("/").split("/")[-1].split("?")[0].split("#")[0]
 
-def lock_model(lock, source):
+def _is_sdist_filename(filename):
+    return (filename.endswith(".tar.gz") or filename.endswith(".zip")) and "/" not in filename and "\\" not in filename
+
+def lock_model(lock, source, allow_sdists = False):
     """Validates a decoded pylock.toml and returns what the wheel repository is made of.
 
     Args:
       lock: the lockfile as a dict (TOML decoded; dates may be strings).
       source: how to name the lockfile in messages, e.g. "//:pylock.toml".
+      allow_sdists: keep `packages[].sdist` entries (see the module docstring); False: a
+        package without wheels is an error.
 
     Returns:
       (model, errors). `errors` is a list of one-line messages (empty when the lock is usable).
       `model` is a dict: `packages` maps a package dir (see package_dir) to
-      {"name", "versions", "wheels": [filename, ...]}; `wheels` maps a wheel filename to
-      {"filename", "sha256", "url", "path", "platforms", "package"}.
+      {"name", "versions", "wheels": [filename, ...]}; `wheels` maps a wheel (or kept
+      sdist) filename to {"filename", "sha256", "url", "path", "platforms", "package"}.
     """
     errors = []
     packages = {}
@@ -176,12 +184,18 @@ def lock_model(lock, source):
             errors.append("%s is a %s source; vpython installs wheels only" % (where, unsupported[0]))
             continue
         entry_wheels = entry.get("wheels", [])
-        if type(entry_wheels) != "list" or not entry_wheels:
-            errors.append("%s has no wheels%s; vpython installs wheels only" % (
+        if type(entry_wheels) != "list":
+            entry_wheels = []
+        sdist = entry.get("sdist") if allow_sdists and type(entry.get("sdist")) == "dict" else None
+        if not entry_wheels and sdist == None:
+            errors.append("%s has no wheels%s; vpython installs wheels only%s" % (
                 where,
                 " (only an sdist)" if "sdist" in entry else "",
+                ", unless builds from sdists are allowed (allow_sdist_builds = True)" if "sdist" in entry else "",
             ))
             continue
+        if sdist != None:
+            entry_wheels = entry_wheels + [sdist]
         pkg = packages.setdefault(package_dir(name), {"name": name, "versions": [], "wheels": []})
         if type(entry.get("version")) == "string" and entry["version"] not in pkg["versions"]:
             pkg["versions"].append(entry["version"])
@@ -193,7 +207,13 @@ def lock_model(lock, source):
             url = wheel.get("url") if type(wheel.get("url")) == "string" else ""
             path = wheel.get("path") if type(wheel.get("path")) == "string" else ""
             filename = wheel.get("name") if type(wheel.get("name")) == "string" else _basename(url or path)
-            if parse_wheel_filename(filename) == None:
+            is_sdist = wheel == sdist
+            if is_sdist:
+                wwhere = "%s: sdist" % where
+                if not _is_sdist_filename(filename):
+                    errors.append("%s: %r is not an sdist filename" % (wwhere, filename))
+                    continue
+            elif parse_wheel_filename(filename) == None:
                 errors.append("%s: %r is not a wheel filename" % (wwhere, filename))
                 continue
             wwhere = "%s: wheel %s" % (where, filename)
@@ -214,7 +234,9 @@ def lock_model(lock, source):
                 "filename": filename,
                 "package": package_dir(name),
                 "path": path,
-                "platforms": wheel_platform_keys(filename),
+                # An sdist serves any platform that lacks a wheel; vpython build refuses to
+                # build it for another platform than the host's, naming the package.
+                "platforms": list(PLATFORM_KEYS) if is_sdist else wheel_platform_keys(filename),
                 "sha256": sha256,
                 "url": url,
             }

@@ -154,9 +154,9 @@ def _vpython_locked_wheels_impl(rctx):
             result.stderr.strip(),
             "re-create it with `vpython lock`" if result.return_code == 4 else "set python_interpreter to a Python 3.11+ (or one with tomli installed)",
         ))
-    model, errors = lock_model(json.decode(result.stdout), str(rctx.attr.lock))
+    model, errors = lock_model(json.decode(result.stdout), str(rctx.attr.lock), rctx.attr.allow_sdist_builds)
     if errors:
-        fail("%s: %s is not usable:\n  %s\nFix: re-lock with `vpython lock` (wheels only, each with a sha256)." % (
+        fail("%s: %s is not usable:\n  %s\nFix: re-lock with `vpython lock` (wheels only, each with a sha256), or set allow_sdist_builds = True to fetch the sdists of packages without wheels (and on py_vpython_binary, to build them for the host)." % (
             who,
             rctx.attr.lock,
             "\n  ".join(errors),
@@ -187,6 +187,12 @@ Generates `@<name>//:wheels` (every locked package, wheels of the target platfor
 `@<name>//:wheels/<file>.whl` per wheel; use `:wheels` in `py_vpython_binary.deps`.
 """,
     attrs = {
+        "allow_sdist_builds": attr.bool(
+            default = False,
+            doc = "Also fetch the `sdist` entries of the lock (packages that some platform has no " +
+                  "wheel for), so that `py_vpython_binary(allow_sdist_builds = True)` can build " +
+                  "them for the host. Default: a package with only an sdist is an error.",
+        ),
         "lock": attr.label(
             allow_single_file = [".toml"],
             mandatory = True,

@@ -17,6 +17,7 @@ import textwrap
 import pytest
 
 from tests.support import make_wheel, serve_index, sha256_file
+from tests.support.sdists import make_backend_wheels, make_sdist, tinybackend_pyproject
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -52,27 +53,14 @@ def fast_index(fast_wheels):
         yield index
 
 
-def make_sdist(directory, name, version):
-    """A minimal sdist (PKG-INFO only): enough for an index to list it."""
-    import io
-    import tarfile
-
-    path = os.path.join(directory, f"{name}-{version}.tar.gz")
-    data = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
-    info = tarfile.TarInfo(f"{name}-{version}/PKG-INFO")
-    info.size = len(data)
-    with tarfile.open(path, "w:gz") as tf:
-        tf.addfile(info, io.BytesIO(data))
-    return path
-
-
 @pytest.fixture
 def sdist_index(tmp_path):
     """puredep as a wheel, srconly as an sdist only."""
     directory = str(tmp_path / "sdists")
     os.makedirs(directory)
     make_wheel(directory, "puredep", "1.0")
-    make_sdist(directory, "srconly", "1.0")
+    make_backend_wheels(directory)  # uv reads srconly's metadata through its backend
+    make_sdist(directory, "srconly", "1.0", pyproject=tinybackend_pyproject())
     with serve_index(directory) as index:
         yield index
 
@@ -271,13 +259,17 @@ def test_lock_and_verify_take_a_directory(tmp_path, fast_index):
     vpython("lock", "--check", str(proj), cwd=tmp_path, check=0)
 
 
-def test_sdist_only_package_is_explained(tmp_path, sdist_index):
+def test_sdist_only_package_is_locked_as_an_sdist_or_explained_under_only_binary(tmp_path, sdist_index):
     script = pep723_script(tmp_path / "proj", deps=("puredep", "srconly"))
-    proc = vpython("lock", script, "--index-url", sdist_index.url, cwd=tmp_path, check=2)
-    assert "srconly has only an sdist" in proc.stderr and "wheels only" in proc.stderr
+    proc = vpython("lock", script, "--index-url", sdist_index.url, "--only-binary", cwd=tmp_path, check=2)
+    assert "srconly has only an sdist" in proc.stderr and "--only-binary" in proc.stderr
     assert "--find-links" in proc.stderr
     assert "--no-build" not in proc.stderr  # uv's flag, not one the user passed
     assert not (tmp_path / "proj" / "pylock.tool.toml").exists()
+    vpython("lock", script, "--index-url", sdist_index.url, cwd=tmp_path, check=0)
+    _, raw = read_lock(str(tmp_path / "proj" / "pylock.tool.toml"))
+    srconly = next(p for p in raw["packages"] if p["name"] == "srconly")
+    assert srconly["sdist"]["name"] == "srconly-1.0.tar.gz" and "wheels" not in srconly
 
 
 def test_exclude_newer_cutoff_is_applied_recorded_and_reused(tmp_path, fast_wheels):

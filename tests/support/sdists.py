@@ -6,7 +6,7 @@
 * ``make_backend_wheels``: ``tinybackend``, an in-test PEP 517 backend (not setuptools),
   and ``tinyhelper``, which its ``get_requires_for_build_wheel`` asks for. What a build
   does is set by a ``tinybackend.json`` in the sdist: ``counter`` (append a line per
-  build), ``started``/``release`` (create one, then wait for the other: kill tests),
+  build), ``requires`` (the built wheel's Requires-Dist), ``started``/``release`` (create one, then wait for the other: kill tests),
   ``fail`` (print numbered lines, then fail), ``import`` (a module that must be
   importable in the build env), ``touch_home`` (write to ``~``, ``$XDG_CACHE_HOME`` and the
   temp dir, which must all be inside the vpython root), ``wheel_version`` / ``tag``
@@ -58,6 +58,17 @@ def get_requires_for_build_wheel(config_settings=None):
     return list(_cfg().get("extra_requires", []))
 
 
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    # A resolver (uv) asks for the metadata without building: builds stay countable.
+    name, version = _pkg_info()
+    di = "%s-%s.dist-info" % (name.replace("-", "_").lower(), version)
+    os.makedirs(os.path.join(metadata_directory, di))
+    requires = "".join("Requires-Dist: %s\n" % r for r in _cfg().get("requires", []))
+    with open(os.path.join(metadata_directory, di, "METADATA"), "w") as f:
+        f.write("Metadata-Version: 2.1\nName: %s\nVersion: %s\n%s\n" % (name, version, requires))
+    return di
+
+
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     cfg = _cfg()
     if cfg.get("counter"):
@@ -92,7 +103,9 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
             with open(p, "rb") as f:
                 files[os.path.relpath(p, "src").replace(os.sep, "/")] = f.read()
     di = "%s-%s.dist-info" % (dist, version)
-    files[di + "/METADATA"] = ("Metadata-Version: 2.1\nName: %s\nVersion: %s\n\n" % (name, version)).encode()
+    requires = "".join("Requires-Dist: %s\n" % r for r in cfg.get("requires", []))
+    files[di + "/METADATA"] = ("Metadata-Version: 2.1\nName: %s\nVersion: %s\n%s\n"
+                               % (name, version, requires)).encode()
     files[di + "/WHEEL"] = ("Wheel-Version: 1.0\nGenerator: tinybackend\nRoot-Is-Purelib: true\nTag: %s\n\n"
                             % tag).encode()
     record = []

@@ -32,6 +32,8 @@ SPLITS = [
     ("offline-T", ["--vpython-offline=T", "-vpython-offline=0", "-vpython-offline"],
      F(offline=True), []),
     ("bool-does-not-take-next", ["-vpython-offline", "true"], F(offline=True), ["true"]),
+    ("only-binary", ["-vpython-only-binary", "--vpython-only-binary=false", "--vpython-only-binary", "x.py"],
+     F(only_binary=True), ["x.py"]),
     # Accumulation and last-wins.
     ("find-links-twice", ["-vpython-find-links", "a", "--vpython-find-links=b", "s.py"],
      F(find_links=["a", "b"]), ["s.py"]),

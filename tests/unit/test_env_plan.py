@@ -140,3 +140,18 @@ def test_plan_artifact_checks_its_required_fields():
         PlanArtifact({"name": "n", "version": 1, "filename": "f", "sha256": "s"})
     with pytest.raises(KeyError):
         PlanArtifact({"name": "n"})
+
+
+def test_a_plan_with_a_built_wheel_holds_while_the_built_wheel_does(case, tmp_path):
+    import dataclasses
+
+    layout, discovered, _, _ = case
+    built = tmp_path / "store-built" / "srconly-1.0-py3-none-any.whl"
+    built.parent.mkdir()
+    built.write_bytes(b"PK")
+    b = dataclasses.replace(A, name="srconly", filename=built.name, path=str(built), built_from="b" * 64)
+    _save(case, artifacts=(A, b))
+    plan = load_plan(layout, "dg", discovered)
+    assert plan is not None and [a.built_from for a in plan.artifacts] == [None, "b" * 64]
+    built.unlink()  # gc collected it: the slow path builds it again from the same lock
+    assert load_plan(layout, "dg", discovered) is None

@@ -143,7 +143,8 @@ def test_uv_sdist_only_hint_is_said_in_vpythons_words():
               "packages (i.e., with `--no-build`)\n")
     e = resolution_error(detail, "tool.py")
     assert e.exit_code == 2
-    assert "srconly has only an sdist" in e.message and "wheels only" in e.message
-    assert "--no-build" not in e.message and "--find-links" in e.hint
+    # Only reached under --only-binary: otherwise the resolution is repeated with sdists allowed.
+    assert "srconly has only an sdist" in e.message and "--only-binary" in e.message
+    assert "--no-build" not in e.message and "--find-links" in e.hint and "drop --only-binary" in e.hint
     plain = resolution_error("error: no such package", "tool.py")
     assert plain.message == "cannot resolve the requirements for tool.py:\nerror: no such package"

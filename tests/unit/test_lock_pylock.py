@@ -231,3 +231,25 @@ def test_read_lock_locates_bad_bytes_and_reads_universal_newlines(tmp_path):
     with pytest.raises(LockError) as e:
         read_lock(str(tmp_path / "nope.toml"))
     assert e.value.path == str(tmp_path / "nope.toml") and "cannot read" in e.value.message
+
+
+SDIST_ONLY = ('lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "srconly"\nversion = "1.0"\n'
+              '[packages.sdist]\nname = "srconly-1.0.tar.gz"\npath = "sdists/srconly-1.0.tar.gz"\nsize = 3\n'
+              '[packages.sdist.hashes]\nsha256 = "' + "A" * 64 + '"\n')
+
+
+def test_a_package_with_only_an_sdist_is_selected_as_an_sdist_artifact():
+    from packaging import tags
+
+    from vpython.lock.pylock import select_artifacts
+
+    lock, _ = parse_lock_text(SDIST_ONLY, "/w/pylock.toml")
+    (a,) = select_artifacts(lock, source="/w/pylock.toml", environment=None, tags=list(tags.sys_tags()))
+    assert (a.kind, a.filename, a.sha256, a.path, a.size) == (
+        "sdist", "srconly-1.0.tar.gz", "a" * 64, "/w/sdists/srconly-1.0.tar.gz", 3)
+    from vpython.errors import LockError
+
+    lock, _ = parse_lock_text(SDIST_ONLY.replace('sha256 = "', 'md5 = "'), "/w/pylock.toml")
+    with pytest.raises(LockError) as e:
+        select_artifacts(lock, source="/w/pylock.toml", environment=None, tags=list(tags.sys_tags()))
+    assert e.value.key == "packages[0].sdist.hashes"

@@ -71,3 +71,34 @@ def test_two_versions_for_one_target_is_an_error():
     b = Candidate("dup", "2.0", (_w("dup-2.0-py3-none-any.whl"),), frozenset({THREE[0].key}))
     with pytest.raises(ResolutionError):
         select_packages([a, b], THREE, lock_dir="/tmp")
+
+
+def test_a_target_without_a_wheel_builds_from_the_sdist_looked_up_once():
+    from vpython.lock.select import select_with_builds
+
+    linux_only = Candidate("mixed", "1.0", (FAST[0],), frozenset(t.key for t in THREE))
+    nowheel = Candidate("srconly", "1.0", (), frozenset(t.key for t in THREE))
+    asked = []
+
+    def find(pins):
+        asked.append(list(pins))
+        return {("mixed", "1.0"): _w("mixed-1.0.tar.gz", "6" * 64), ("srconly", "1.0"): _w("srconly-1.0.tar.gz", "7" * 64)}
+
+    packages, gaps, builds = select_with_builds([linux_only, nowheel], THREE, lock_dir="/tmp", find_sdists=find)
+    assert asked == [[("mixed", "1.0"), ("srconly", "1.0")]] and gaps == []
+    by_name = {p.name: p for p in packages}
+    assert by_name["mixed"].sdist.filename == "mixed-1.0.tar.gz" and len(by_name["mixed"].wheels) == 1
+    assert by_name["mixed"].sdist.url == "https://files.example/mixed-1.0.tar.gz"  # no credentials
+    assert by_name["srconly"].wheels == () and by_name["srconly"].builds == tuple(sorted(t.key for t in THREE))
+    assert {(b.name, b.target) for b in builds} == {("mixed", THREE[1].key), ("mixed", THREE[2].key)} | {
+        ("srconly", t.key) for t in THREE}
+    # Under --only-binary nothing is looked up and every such pair is a gap.
+    from vpython.settings.sources import Sources
+
+    asked.clear()
+    packages, gaps, builds = select_with_builds([linux_only, nowheel], THREE, lock_dir="/tmp",
+                                                sources=Sources(only_binary=True), find_sdists=find)
+    assert asked == [] and builds == [] and len(gaps) == 5
+    with pytest.raises(ResolutionError, match=r"building from sdists is turned off") as e:
+        raise_for_gaps(gaps, "cannot lock x.py", only_binary=True)
+    assert "drop --only-binary" in e.value.hint

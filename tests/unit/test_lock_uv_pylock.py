@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from vpython import toml
 from vpython.lock import uv_pylock
-from vpython.lock.select import select_packages
+from vpython.lock.select import select_packages, select_with_builds
 from vpython.lock.targets import Target
 
 TARGETS = [Target((3, 11), p) for p in ("manylinux_2_28_x86_64", "macosx_11_0_arm64", "win_amd64")]
@@ -21,8 +21,14 @@ def test_uv_pylock_is_read_into_candidates(tmp_path):
     assert foo.name == "foo-bar" and foo.installed_on == {TARGETS[2].key}
     assert foo.wheels[0].path == "/srv/w/foo_bar-1.0-py3-none-any.whl" and foo.wheels[0].url is None
     assert baz.wheels == () and baz.has_sdist_only
+    assert baz.sdist.filename == "baz-2.tar.gz" and baz.sdist.url == "https://x/baz-2.tar.gz"
     packages, gaps = select_packages([foo, baz], TARGETS, lock_dir=str(tmp_path))
-    assert {g.name for g in gaps} == {"baz"}
+    assert gaps == []  # every target builds baz from its sdist
+    by_name = {p.name: p for p in packages}
+    assert by_name["baz"].wheels == () and by_name["baz"].sdist.sha256 == "b" * 64
+    assert by_name["baz"].builds == tuple(sorted(ALL)) and by_name["foo-bar"].sdist is None
+    _, gaps, builds = select_with_builds([foo, baz], TARGETS, lock_dir=str(tmp_path))
+    assert {(b.name, b.target) for b in builds} == {("baz", k) for k in ALL}
 
 
 def test_uv_output_is_pruned_to_wheels_some_target_can_install():

@@ -60,3 +60,43 @@ def test_bad_config_names_file_and_key(monkeypatch, tmp_path):
     monkeypatch.setenv("VPYTHON_CONFIG", str(tmp_path / "missing.toml"))
     with pytest.raises(ConfigError, match="missing.toml: VPYTHON_CONFIG: no such file"):
         load_sources()
+
+
+def test_only_binary_from_config_env_and_flag(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert not load_sources().only_binary
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("only-binary = true\n")
+    monkeypatch.setenv("VPYTHON_CONFIG", str(cfg))
+    s = load_sources()
+    assert s.only_binary and s.origin["only-binary"].startswith("config ")
+    monkeypatch.setenv("VPYTHON_ONLY_BINARY", "0")
+    assert not load_sources().only_binary  # the environment beats the config file
+    f = F()
+    f.only_binary = True
+    s = load_sources(flags=f)
+    assert s.only_binary and s.origin["only-binary"] == "command line"
+    cfg.write_text('only-binary = "yes"\n')
+    with pytest.raises(ConfigError, match="only-binary: must be true or false"):
+        load_sources()
+
+
+def test_only_binary_is_part_of_the_settings_digest():
+    from vpython.settings import SETTINGS_ENV
+
+    assert "VPYTHON_ONLY_BINARY" in SETTINGS_ENV
+
+
+def test_build_constraints_are_read_and_checked(monkeypatch, tmp_path):
+    cfg = tmp_path / "c.toml"
+    monkeypatch.setenv("VPYTHON_CONFIG", str(cfg))
+    cfg.write_text('[build-constraints]\n"pyyaml>=5.4,<6" = ["cython<3"]\n"x==1" = []\n')
+    assert load_sources().build_constraints == (("pyyaml>=5.4,<6", ("cython<3",)), ("x==1", ()))
+    for text, what in (('build-constraints = ["cython<3"]\n', "must be a table"),
+                       ('[build-constraints]\n"pyyaml" = "cython<3"\n', "must be a list of strings"),
+                       ('[build-constraints]\n"py yaml!" = []\n', "not a requirement"),
+                       ('[build-constraints]\n"pyyaml" = ["cython[x]<3"]\n', "only a name and a version range")):
+        cfg.write_text(text)
+        with pytest.raises(ConfigError, match=what) as e:
+            load_sources()
+        assert e.value.key.startswith("build-constraints") and e.value.hint

@@ -131,6 +131,7 @@ def build(
     )
     log.info(f"target: {target.key}" + (f" (lock {choice.path})" if choice.path else ""))
     artifacts = inputs.select(choice, target)
+    artifacts = inputs.built_for_target(artifacts, target, sources, layout_factory)
     wheels = inputs.wheel_files(artifacts, sources, layout_factory)
     name = artifact_name(discovered, entry)
     work = reproducible.work_dir_beside(output)

@@ -293,6 +293,58 @@ def select(choice: LockChoice, target: tg.Target) -> list[Artifact]:
     )
 
 
+def built_for_target(
+    artifacts: Sequence[Artifact],
+    target: tg.Target,
+    sources: Sources,
+    layout_factory: Callable[[], Layout],
+) -> list[Artifact]:
+    """``artifacts`` with each sdist replaced by the wheel built from it, the way a run
+    builds it (vpython.env.built). Only for a target this machine runs itself (its OS,
+    CPU, and a local CPython of the target's version whose tags include the target's
+    platform): a wheel compiled here cannot be made for another platform, so a foreign
+    target's sdist is refused by name (exit 2) with the ways out."""
+    sdists = [a for a in artifacts if a.kind == "sdist"]
+    if not sdists:
+        return list(artifacts)
+    listed = ", ".join(f"{a.name} {a.version}" for a in sdists)
+    first = sdists[0]
+    interp = _host_interpreter_for(target, layout_factory)
+    if interp is None:
+        raise UserError(
+            f"cannot build {target.key}: {listed} {'has' if len(sdists) == 1 else 'have'} no wheel for it, "
+            "only an sdist, and vpython builds wheels from sdists only for the machine it runs on "
+            f"(this one is {host_platform()})",
+            hint=(
+                f"build the artifact on a {target.key} machine, supply a wheel of {first.name} {first.version} "
+                f"for {target.platform} with --find-links, or pick a version of {first.name} that publishes one"
+            ),
+        )
+    from vpython.env.built import realize
+
+    log.info(f"building {listed} from source for {target.key} with {interp.path}")
+    return realize(artifacts, interp, sources, layout_factory(), wheel_dirs=tuple(local_wheel_dirs(sources)))
+
+
+def _host_interpreter_for(target: tg.Target, layout_factory: Callable[[], Layout]) -> Any:
+    """A local CPython that can build for ``target`` (see ``built_for_target``), or None."""
+    from vpython.errors import VPythonError
+
+    if _os_arch(target) != _host_os_arch():
+        return None
+    from vpython.interpreters.select import select_interpreter
+    from vpython.interpreters.tags import target_tags
+
+    try:
+        interp = select_interpreter(version=target.python_version, cache_dir=layout_factory().interpreters)
+    except VPythonError:
+        return None
+    if tuple(interp.version[:2]) != tuple(target.python[:2]):
+        return None
+    wanted = {str(t) for t in target.tags()[:1]}
+    return interp if wanted & {str(t) for t in target_tags(interp)} else None
+
+
 def local_wheel_dirs(sources: Sources) -> list[str]:
     out = []
     for fl in sources.find_links:

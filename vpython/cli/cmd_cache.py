@@ -164,6 +164,24 @@ def _env_rows(layout: Layout, envs: list[str]) -> tuple[list[tuple[str, ...]], i
     return rows, own_total
 
 
+def _sdist_rows(layout: Layout) -> list[Row]:
+    """Wheels built from sdists (one per sdist, ABI and platform) and the sdists kept for them."""
+    from vpython.store.root import list_names
+    from vpython.store.sdists import built_dir, built_entries, sdists_dir
+
+    base = built_dir(layout)
+    built = [
+        os.path.join(base, sha, key)
+        for sha in list_names(base)
+        for key, _ in built_entries(os.path.join(base, sha))
+    ]
+    sdists = [os.path.join(sdists_dir(layout), n) for n in list_names(sdists_dir(layout))]
+    return [
+        ("built wheels", *_count_size(built), "built from sdists, per ABI and platform"),
+        ("sdists", *_count_size(sdists), "kept to build for another interpreter"),
+    ]
+
+
 def _store_rows(layout: Layout, env_set: set[str]) -> list[Row]:
     """One row per cache area below the envs: how many entries, their size, a note."""
     from vpython.cli.cmd_gc import human_bytes
@@ -181,6 +199,7 @@ def _store_rows(layout: Layout, env_set: set[str]) -> list[Row]:
     return [
         ("package entries", *_count_size(listed(layout.packages)), ""),
         ("wheels", *_count_size(listed(layout.wheels)), ""),
+        *_sdist_rows(layout),
         ("skeletons", *_count_size(listed(layout.skeletons)), "venv templates, one per interpreter"),
         (
             "cached locks",

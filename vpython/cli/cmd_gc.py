@@ -52,7 +52,8 @@ def main(args: list[str]) -> int:
     verb = "would delete" if ns.dry_run else "deleted"
     out(
         f"{verb}: {len(report.envs_deleted)} env(s), {len(report.packages_deleted)} package entr(ies), "
-        f"{len(report.wheels_deleted)} wheel(s), {len(report.pointers_deleted)} spec pointer(s), "
+        f"{len(report.wheels_deleted)} wheel(s), {len(report.built_deleted)} built wheel(s), "
+        f"{len(report.sdists_deleted)} sdist(s), {len(report.pointers_deleted)} spec pointer(s), "
         f"{len(report.skeletons_deleted)} skeleton template(s), {len(report.cached_locks_deleted)} cached "
         f"resolution/plan file(s), {len(report.build_locks_deleted)} build-lock file(s), "
         f"{len(report.tmp_deleted)} leftover work file(s)"

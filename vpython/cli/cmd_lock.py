@@ -111,6 +111,8 @@ def fix_command(ns: argparse.Namespace) -> str:
         parts += ["--find-links", fl]
     if ns.offline:
         parts.append("--offline")
+    if getattr(ns, "only_binary", False):
+        parts.append("--only-binary")
     if ns.engine:
         parts += ["--engine", ns.engine]
     if ns.exclude_newer:

@@ -27,13 +27,13 @@ if TYPE_CHECKING:
     from vpython.spec.model import Spec
     from vpython.store.root import Layout
 
-# target key -> (problems, number of packages checked)
-Report = dict[str, tuple[list[str], int]]
+# target key -> (problems, number of packages checked, packages built there from an sdist)
+Report = dict[str, tuple[list[str], int, list[str]]]
 
 
 def _lock_gaps(lock: Pylock, targets: Sequence[Target]) -> Report:
     """{target key: [problem]} for a parsed Pylock."""
-    from packaging.pylock import PackageWheel, PylockSelectError
+    from packaging.pylock import PackageSdist, PackageWheel, PylockSelectError
     from packaging.tags import create_compatible_tags_selector
     from packaging.utils import parse_wheel_filename
 
@@ -56,15 +56,19 @@ def _lock_gaps(lock: Pylock, targets: Sequence[Target]) -> Report:
             report[t.key] = (
                 [f"the lock's environments ({shown}) exclude {t.key}: re-lock with --platform {t.platform}"],
                 0,
+                [],
             )
             continue
+        builds: list[str] = []
         for package in lock.packages:
             if package.marker and not package.marker.evaluate(lock_env, context="lock_file"):
                 continue
             count += 1
             wheels = package.wheels or []
             best = next(selector((w, parse_wheel_filename(w.filename)[-1]) for w in wheels), None)
-            if best is None:
+            if best is None and package.sdist is not None:
+                builds.append(f"{package.name} {package.version or ''}".rstrip())
+            elif best is None:
                 have = ", ".join(sorted(w.filename for w in wheels)) or "none"
                 problems.append(
                     f"{package.name} {package.version or ''}".rstrip()
@@ -73,11 +77,11 @@ def _lock_gaps(lock: Pylock, targets: Sequence[Target]) -> Report:
         if not problems:
             try:
                 for _, dist in lock.select(environment=cast("Environment", env), tags=tags):
-                    if not isinstance(dist, PackageWheel):
+                    if not isinstance(dist, (PackageWheel, PackageSdist)):
                         problems.append(f"{dist} is not a wheel")
             except PylockSelectError as e:
                 problems.append(str(e))
-        report[t.key] = (problems, count)
+        report[t.key] = (problems, count, builds)
     return report
 
 
@@ -159,12 +163,14 @@ def _report_from_resolving(
     )
     out(f"verify: {discovered.path} by resolving for {len(plan.targets)} target(s) ({plan.target_origin})")
     result = resolve(plan, python=flags.interpreter)
-    report: Report = {t.key: ([], 0) for t in plan.targets}
+    report: Report = {t.key: ([], 0, []) for t in plan.targets}
     for p in result.packages:
         for key in p.targets:
-            report[key] = (report[key][0], report[key][1] + 1)
+            report[key] = (report[key][0], report[key][1] + 1, report[key][2])
     for g in result.gaps:
         report[g.target][0].append(g.describe())
+    for b in result.builds:
+        report[b.target][2].append(f"{b.name} {b.version}")
     for name, version, keys in missing_from_closed(plan, result):
         for key in keys:
             report[key][0].append(f"{name}=={version} is needed (a dependency) but the spec does not list it")
@@ -172,9 +178,9 @@ def _report_from_resolving(
 
 
 def _print_report(report: Report) -> int:
-    failed = 0
+    failed = building = 0
     for key in sorted(report):
-        problems, count = report[key]
+        problems, count, builds = report[key]
         if problems:
             failed += 1
             out(f"  FAIL  {key}")
@@ -182,6 +188,12 @@ def _print_report(report: Report) -> int:
                 out(f"          {p}")
         else:
             out(f"  ok    {key} ({count} package(s))")
+        if builds:
+            # Installable, but only by building: a compiler there, and never under --only-binary.
+            building += 1
+            out(f"          needs a build from sdist on {key}: {', '.join(sorted(builds))}")
+    if building:
+        out(f"verify: {building} of {len(report)} target(s) must build wheels from sdists")
     if failed:
         out(f"verify: {failed} of {len(report)} target(s) cannot install the spec")
         return 1
@@ -211,7 +223,27 @@ def verify(
     report = _report_from_lock(discovered, spec, flags, layout, platforms, pythons)
     if not report:
         report = _report_from_resolving(discovered, flags, layout, platforms, pythons, engine)
+    from vpython.settings.sources import load_sources
+
+    if load_sources(flags=flags, spec_tool=spec.tool).only_binary:
+        report = _strict(report)
     return _print_report(report)
+
+
+def _strict(report: Report) -> Report:
+    """Under --only-binary a target that would build is a target that cannot install."""
+    return {
+        key: (
+            problems
+            + [
+                f"{b} has no wheel for {key}, only an sdist, and building is turned off (--only-binary)"
+                for b in builds
+            ],
+            count,
+            [],
+        )
+        for key, (problems, count, builds) in report.items()
+    }
 
 
 def verify_discovered(discovered: DiscoveredSpec, flags: VPythonFlags, layout: Layout) -> int:

@@ -31,6 +31,11 @@ def add_common(p: ArgumentParser) -> None:
     p.add_argument("--index-url", help="package index (PEP 503/691 simple API); 'none' for no index")
     p.add_argument("--find-links", action="append", default=[], help="local wheel dir or URL (repeatable)")
     p.add_argument("--offline", action="store_true", help="use only cached or local artifacts")
+    p.add_argument(
+        "--only-binary",
+        action="store_true",
+        help="never build a wheel from an sdist (also VPYTHON_ONLY_BINARY=1, config only-binary = true)",
+    )
     p.add_argument("--interpreter", help="explicit target interpreter path")
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default=None)
 

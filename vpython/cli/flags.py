@@ -47,6 +47,7 @@ _VALUED = {
 }
 _BOOL = {
     "vpython-offline": "offline",
+    "vpython-only-binary": "only_binary",
     "h": "help",
     "help": "help",
 }
@@ -76,6 +77,7 @@ class VPythonFlags:
         "offline",
         "help",
         "exclude_newer",
+        "only_binary",
     )
     __match_args__ = (
         "root",
@@ -88,6 +90,7 @@ class VPythonFlags:
         "offline",
         "help",
         "exclude_newer",
+        "only_binary",
     )
 
     def __init__(
@@ -102,6 +105,7 @@ class VPythonFlags:
         offline: bool = False,
         help: bool = False,
         exclude_newer: str | None = None,
+        only_binary: bool = False,
     ) -> None:
         self.root = root  # "" is meaningful: a temporary root (reference §6.5)
         self.spec = spec
@@ -113,6 +117,7 @@ class VPythonFlags:
         self.offline = offline
         self.help = help
         self.exclude_newer = exclude_newer
+        self.only_binary = only_binary  # never build a wheel from an sdist
 
     def _astuple(self) -> tuple[object, ...]:
         return tuple(getattr(self, n) for n in self.__slots__)
@@ -259,6 +264,7 @@ vpython flags (-flag and --flag are the same; -flag=value also works):
   -vpython-index-url URL       package index (PEP 503/691 simple API); 'none' for no index
   -vpython-find-links PATH     extra wheel directory or URL (repeatable)
   -vpython-offline             never touch the network; fail if something is not cached
+  -vpython-only-binary         never build a wheel from an sdist (also $VPYTHON_ONLY_BINARY=1)
   -h, -help, --help            print this help, then python's own help (the env is still built)
 
 subcommands (only as the first argument; `vpython -- lock` runs a script named lock):
@@ -269,7 +275,8 @@ subcommands (only as the first argument; `vpython -- lock` runs a script named l
   vpython gc --help            delete envs not used recently (never one in use)
   vpython cache --help         inspect the cache
 
-environment: VPYTHON_VIRTUALENV_ROOT, VPYTHON_DEFAULT_SPEC, VPYTHON_LOG_TRACE, VPYTHON_BYPASS
+environment: VPYTHON_VIRTUALENV_ROOT, VPYTHON_DEFAULT_SPEC, VPYTHON_LOG_TRACE, VPYTHON_BYPASS,
+             VPYTHON_ONLY_BINARY
 """
 
 

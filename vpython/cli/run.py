@@ -22,13 +22,15 @@ if TYPE_CHECKING:
     from vpython.spec.discover import DiscoveredSpec
 
 
-def settings_tuple(flags: VPythonFlags) -> tuple[str, str, str, str]:
+def settings_tuple(flags: VPythonFlags) -> tuple[str, ...]:
     """The flags that change which env a spec gets, as the spec digest hashes them."""
     return (
         flags.interpreter or "",
         flags.index_url if flags.index_url is not None else "\0",
         "\n".join(flags.find_links or ()),
         "1" if flags.offline else "0",
+        # A strict run never reuses a resolution that let builds in.
+        *(("only-binary",) if flags.only_binary else ()),
     )
 
 

@@ -26,6 +26,7 @@ def flags_from_namespace(ns: argparse.Namespace, *, exclude_newer: str | None = 
         find_links=ns.find_links,
         offline=bool(ns.offline),
         exclude_newer=exclude_newer,
+        only_binary=bool(getattr(ns, "only_binary", False)),
     )
 
 

@@ -61,12 +61,15 @@ class PlanArtifact:
     path: str | None
     size: int | None
     direct_url: str | None
+    kind: str
+    built_from: str | None
 
     def __init__(self, fields: dict[str, Any]) -> None:
         for f in self.REQUIRED:
             if not isinstance(fields[f], str):
                 raise TypeError(f)
-        self.url = self.path = self.size = self.direct_url = None
+        self.url = self.path = self.size = self.direct_url = self.built_from = None
+        self.kind = "wheel"
         self.__dict__.update(fields)
 
 
@@ -117,6 +120,10 @@ def load_plan(layout: Layout, digest: str, discovered: DiscoveredSpec) -> Plan |
             return None
         interp = PlanInterpreter(i["path"], tuple(i["version"]), i["cache_tag"])
         artifacts = [PlanArtifact(a) for a in data["artifacts"]]
+        if any(a.kind != "wheel" or (a.built_from and not os.path.isfile(str(a.path))) for a in artifacts):
+            # A wheel built from an sdist that gc has since collected: the slow path builds
+            # it again (from the same lock: nothing is resolved again).
+            return None
         key = env_key(interp, artifacts)
         if key != data["env_key"]:
             return None

@@ -80,11 +80,19 @@ def _provision(
             nonlocal sources
             from vpython.store import wheels
 
+            # A wheel built from an sdist is used where the builder stored it (its entry
+            # under store/built), not copied into the wheel store: nothing to download.
+            built = {a.sha256: a.path for a in missing if getattr(a, "built_from", None) and a.path}
+            rest = [a for a in missing if a.sha256 not in built]
+            if not rest:
+                return {k: v for k, v in built.items() if v}
             if sources is None:
                 from vpython.env.resolve import sources_for
 
                 sources = sources_for(discovered, layout, flags)
-            return wheels.fetch_all(missing, layout, sources, progress=log.progress)
+            got = wheels.fetch_all(rest, layout, sources, progress=log.progress)
+            got.update({k: v for k, v in built.items() if v})
+            return got
 
         # Shared store lock: GC's store sweep (exclusive) cannot delete an entry
         # between our check that it exists and the moment it is linked.
@@ -98,6 +106,14 @@ def _provision(
     if not install_only:
         _prune(layout, key)
     return pointer
+
+
+def _built_from(artifacts: Sequence[LockedArtifact]) -> dict[str, dict[str, str]]:
+    """The manifest's record of wheels built from sdists: {wheel filename: sdist sha256}."""
+    built = {
+        a.filename: str(getattr(a, "built_from", "")) for a in artifacts if getattr(a, "built_from", None)
+    }
+    return {"built_from": built} if built else {}
 
 
 def _prune(layout: Layout, key: str) -> None:
@@ -148,6 +164,7 @@ def _build(
                     "spec": discovered.origin,
                     "packages": [f"{a.name}=={a.version}" for a in artifacts],
                     "wheels": {a.filename: a.sha256 for a in artifacts},
+                    **_built_from(artifacts),
                     "entries": sorted(os.path.basename(entries[a.sha256]) for a in artifacts),
                 },
                 direct_urls={entries[a.sha256]: (a.direct_url, a.sha256) for a in artifacts if a.direct_url},

@@ -253,6 +253,9 @@ def resolve(discovered: DiscoveredSpec, layout: Layout, flags: RunFlags, digest:
             platform_label=f"{interp.path} ({'.'.join(map(str, interp.version))})",
         )
     artifacts = mark_direct_references(spec, tags, artifacts)
+    from vpython.env.built import realize
+
+    artifacts = realize(artifacts, interp, sources, layout)  # sdists -> the wheels built from them
     return Resolved(interp, artifacts, env_key(interp, artifacts), lock_source, sources)
 
 

@@ -71,28 +71,69 @@ def source_args(sources: Sources) -> list[str]:
 _SDIST_ONLY_HINT = re.compile(
     r"^\s*hint: Wheels are required for `([^`]+)` because building from source is disabled[^\n]*\n?", re.M
 )
+# Resolve wheels only first: a range then settles on a version that publishes wheels, as
+# pip's --prefer-binary would. Only when that fails for want of wheels (a pin that PyPI
+# has only as an sdist) is the resolution repeated with sdists allowed (unless
+# --only-binary), and the lock records their sdists.
+_ONLY_BINARY = ["--only-binary", ":all:"]
+
+
+def sdist_only_names(detail: str) -> list[str]:
+    """The packages uv's error says have only an sdist (no usable wheel)."""
+    return list(dict.fromkeys(_SDIST_ONLY_HINT.findall(detail)))
+
+
+def without_only_binary(cmd: list[str]) -> list[str]:
+    """``cmd`` with the ``--only-binary :all:`` pair taken out."""
+    i = next(i for i in range(len(cmd) - 1) if cmd[i : i + 2] == _ONLY_BINARY)
+    return cmd[:i] + cmd[i + 2 :]
 
 
 def resolution_error(detail: str, context: str = "", hint: str | None = None) -> ResolutionError:
-    """A ResolutionError from uv's (redacted) stderr; sdist-only packages get our words."""
+    """A ResolutionError from uv's (redacted) stderr; sdist-only packages get our words
+    (they reach here only when building is turned off: --only-binary)."""
     where = f" for {context}" if context else ""
-    names = list(dict.fromkeys(_SDIST_ONLY_HINT.findall(detail)))
+    names = sdist_only_names(detail)
     if names:
         listed = ", ".join(names)
         detail = _SDIST_ONLY_HINT.sub("", detail).strip()
         verb = "has" if len(names) == 1 else "have"
         return ResolutionError(
-            f"cannot resolve the requirements{where}: {listed} {verb} only an sdist (no usable wheel); "
-            f"vpython locks and installs wheels only\n{detail}",
+            f"cannot resolve the requirements{where}: {listed} {verb} only an sdist (no usable wheel), and "
+            f"building from sdists is turned off (--only-binary, VPYTHON_ONLY_BINARY or config only-binary)\n"
+            f"{detail}",
             hint=(
-                f"build a wheel (pip wheel --no-deps {names[0]} -w wheelhouse) into a --find-links "
-                "directory and pass --find-links wheelhouse, or pick a version that publishes wheels"
+                "allow the build (drop --only-binary, VPYTHON_ONLY_BINARY=0, or only-binary = false), "
+                f"pick a version of {names[0]} that publishes wheels, or supply a wheel with --find-links"
             ),
         )
     return ResolutionError(
         f"cannot resolve the requirements{where}:\n{detail}",
         hint=hint or "check the requirements, and that the index (--index-url / --find-links) serves them",
     )
+
+
+def run_uv(cmd: list[str], stdin_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            cmd,
+            env=_uv_env(),
+            input=stdin_text,
+            stdin=None if stdin_text is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    except OSError as e:
+        raise UserError(
+            f"cannot run uv ({cmd[0]}): {e.strerror or e}",
+            hint="pip install uv, or point VPYTHON_UV_BIN at a uv binary",
+        ) from None
+
+
+def _retry_with_sdists(proc: subprocess.CompletedProcess[str], sources: Sources) -> bool:
+    """Whether a failed wheels-only resolution should run again with sdists allowed."""
+    return proc.returncode != 0 and not sources.only_binary and bool(sdist_only_names(proc.stderr or ""))
 
 
 def compile_pylock(
@@ -127,8 +168,7 @@ def compile_pylock(
             "--no-config",
             "--quiet",
             "--no-header",
-            "--only-binary",
-            ":all:",
+            *_ONLY_BINARY,
         ]
         if python:
             cmd += ["--python", python]
@@ -141,14 +181,9 @@ def compile_pylock(
         if no_deps:
             cmd += ["--no-deps"]
         cmd += source_args(sources)
-        proc = subprocess.run(
-            cmd,
-            env=_uv_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = run_uv(cmd)
+        if _retry_with_sdists(proc, sources):
+            proc = run_uv(without_only_binary(cmd))
         if proc.returncode != 0:
             raise resolution_error(redact((proc.stderr or proc.stdout).strip()), context)
         with open(out, encoding="utf-8") as f:
@@ -175,6 +210,7 @@ class UvJob:
         context: str,
     ) -> None:
         self.tmp, self.out, self.targets, self.sources, self.context = tmp, out, targets, sources, context
+        self.cmd, self.stdin_text = cmd, stdin_text
         try:
             self.proc = subprocess.Popen(
                 cmd,
@@ -220,7 +256,12 @@ class UvJob:
         base_dir = self.tmp or os.getcwd()
         try:
             stdout, stderr = self.proc.communicate()
-            if self.proc.returncode != 0:
+            returncode = self.proc.returncode
+            failed = subprocess.CompletedProcess(self.cmd, returncode, stdout, stderr)
+            if _retry_with_sdists(failed, self.sources):
+                again = run_uv(without_only_binary(self.cmd), self.stdin_text)
+                returncode, stdout, stderr = again.returncode, again.stdout, again.stderr
+            if returncode != 0:
                 hint = None
                 if self.sources.offline:
                     hint = "offline mode uses only uv's cache: run once online, or add --find-links"
@@ -291,8 +332,7 @@ def start(
         "--no-config",
         "--quiet",
         "--no-header",
-        "--only-binary",
-        ":all:",
+        *_ONLY_BINARY,
         "--universal",
         "--python-version",
         f"{lowest[0]}.{lowest[1]}",

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RawWheel:
-    """A wheel as an engine reported it."""
+    """A wheel (or, as ``Candidate.sdist``, an sdist) as an engine reported it."""
 
     filename: str
     sha256: str
@@ -34,6 +34,7 @@ class Candidate:
     wheels: tuple[RawWheel, ...]
     installed_on: frozenset[str]  # Target.key of every target that installs this package
     has_sdist_only: bool = False
+    sdist: RawWheel | None = None  # the version's sdist, when the engine reported it
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ class LockedPackage:
     wheels: tuple[LockedWheel, ...]  # sorted by filename
     index: str | None = None
     targets: tuple[str, ...] = ()  # Target.key where installed (not written; for reports)
+    # Recorded only when some target that installs the package has no wheel for it: that
+    # target builds the wheel from this sdist (vpython.store.sdists).
+    sdist: LockedWheel | None = None
+    builds: tuple[str, ...] = ()  # Target.key of the targets that must build (not written)
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,10 @@ class Gap:
         offered = ", ".join(self.available) if self.available else "none"
         return f"{self.name} {self.version} has no wheel for {self.target} (wheels: {offered})"
 
+    def describe_build(self) -> str:
+        """The words for a target that installs the package by building its sdist."""
+        return f"{self.name} {self.version} has no wheel for {self.target}: built from its sdist there"
+
 
 @dataclass(frozen=True)
 class LockResult:
@@ -78,3 +87,4 @@ class LockResult:
     engine: str
     requires_python: str
     gaps: list[Gap] = field(default_factory=list)
+    builds: list[Gap] = field(default_factory=list)  # (package, target) pairs built from the sdist

@@ -22,10 +22,10 @@ from vpython import toml
 from vpython.errors import LockError, ResolutionError
 
 if TYPE_CHECKING:
-    from packaging.pylock import Package, PackageArchive, PackageWheel, Pylock
+    from packaging.pylock import Package, PackageArchive, PackageSdist, PackageWheel, Pylock
     from packaging.tags import Tag
 
-    from vpython.lock.model import LockResult
+    from vpython.lock.model import LockedWheel, LockResult
     from vpython.lock.targets import Target
 
 _RELOCK = "re-create it with `vpython lock`"
@@ -33,7 +33,9 @@ _RELOCK = "re-create it with `vpython lock`"
 
 @dataclass(frozen=True)
 class Artifact:
-    """One file to install: a wheel (sdists are refused: envs are wheel-only)."""
+    """One file to install: a wheel, or (``kind == "sdist"``) an sdist that the env layer
+    turns into the wheel built from it (vpython.env.built), whose Artifact then names
+    the sdist's sha256 in ``built_from``."""
 
     name: str
     version: str
@@ -45,6 +47,8 @@ class Artifact:
     # PEP 610: set only when the spec asked for this package by a direct reference
     # (``name @ url``); the env then records it in ``direct_url.json``.
     direct_url: str | None = None
+    kind: str = "wheel"  # "sdist": build the wheel first
+    built_from: str | None = None  # a wheel built from the sdist with this sha256
 
 
 def parse_lock_text(text: str, source: str) -> tuple[Pylock, dict[str, Any]]:
@@ -106,8 +110,9 @@ def select_artifacts(
     tags: Sequence[Tag] | None,
     platform_label: str = "this interpreter",
 ) -> list[Artifact]:
-    """The wheels ``lock`` installs into the given environment, sorted by name."""
-    from packaging.pylock import PackageArchive, PackageWheel, PylockSelectError
+    """The wheels ``lock`` installs into the given environment, sorted by name; a
+    package with no wheel for it but an sdist gives an ``kind="sdist"`` Artifact."""
+    from packaging.pylock import PackageArchive, PackageSdist, PackageWheel, PylockSelectError
 
     base = os.path.dirname(os.path.abspath(source)) if source and not source.startswith("<") else os.getcwd()
     env: Any = dict(environment) if environment else None  # packaging's Environment TypedDict
@@ -128,6 +133,9 @@ def select_artifacts(
             dist = _archive_as_wheel(dist, package, source, key, tags, platform_label)
         elif isinstance(dist, PackageWheel):
             key += f".wheels[{_index(package.wheels or (), dist)}]"
+        elif isinstance(dist, PackageSdist):
+            out.append(_sdist_artifact(package, dist, base, source, f"{key}.sdist"))
+            continue
         if not isinstance(dist, PackageWheel):
             raise ResolutionError(
                 f"package {package.name} {package.version or ''} has no wheel for "
@@ -163,6 +171,32 @@ def _artifact(package: Package, wheel: PackageWheel, base: str, source: str, key
         url=wheel.url,
         path=path,
         size=wheel.size,
+    )
+
+
+def _sdist_artifact(package: Package, sdist: PackageSdist, base: str, source: str, key: str) -> Artifact:
+    """The Artifact of a selected sdist (built into a wheel before it is installed)."""
+    sha = sdist.hashes.get("sha256")
+    if not sha:
+        raise LockError(
+            f"package {package.name}: its sdist has no sha256 hash",
+            path=source,
+            key=f"{key}.hashes",
+            hint=f"vpython builds only sdists it can verify: {_RELOCK}",
+        )
+    filename = sdist.filename
+    path = None
+    if sdist.path:
+        path = sdist.path if os.path.isabs(sdist.path) else os.path.normpath(os.path.join(base, sdist.path))
+    return Artifact(
+        name=str(package.name),
+        version=str(package.version or ""),
+        filename=filename,
+        sha256=sha.lower(),
+        url=sdist.url,
+        path=path,
+        size=sdist.size,
+        kind="sdist",
     )
 
 
@@ -269,18 +303,10 @@ def lock_document(
             entry["marker"] = p.marker
         if p.index:
             entry["index"] = p.index
-        wheels = []
-        for w in p.wheels:
-            wheel: dict[str, Any] = {"name": w.filename}
-            if w.path is not None:
-                wheel["path"] = w.path
-            else:
-                wheel["url"] = w.url
-            if w.size is not None:
-                wheel["size"] = w.size
-            wheel["hashes"] = {"sha256": w.sha256}
-            wheels.append(wheel)
-        entry["wheels"] = wheels
+        if p.sdist is not None:  # only when some target has no wheel: it builds from this
+            entry["sdist"] = _file_table(p.sdist)
+        if p.wheels or p.sdist is None:
+            entry["wheels"] = [_file_table(w) for w in p.wheels]
         packages.append(entry)
     doc["packages"] = packages
     tool: dict[str, Any] = {}
@@ -292,6 +318,19 @@ def lock_document(
         tool["exclude-newer"] = exclude_newer
     doc["tool"] = {"vpython": tool}
     return doc
+
+
+def _file_table(w: LockedWheel) -> dict[str, Any]:
+    """A PEP 751 ``wheels`` element or ``sdist`` table: name, path or url, size, hashes."""
+    table: dict[str, Any] = {"name": w.filename}
+    if w.path is not None:
+        table["path"] = w.path
+    else:
+        table["url"] = w.url
+    if w.size is not None:
+        table["size"] = w.size
+    table["hashes"] = {"sha256": w.sha256}
+    return table
 
 
 def render_lock(

@@ -126,15 +126,18 @@ def resolve(
             python=python,
             job=job,
         )
-    from vpython.lock.select import select_packages
+    from vpython.lock.sdist_lookup import find_sdists
+    from vpython.lock.select import select_with_builds
 
-    packages, gaps = select_packages(
+    lowest = _requires_python(plan.targets)[2:]
+    packages, gaps, builds = select_with_builds(
         candidates,
         plan.targets,
         lock_dir=os.path.dirname(os.path.abspath(plan.lock_path)),
         sources=plan.sources,
+        find_sdists=lambda pins: find_sdists(pins, plan.sources, lowest),
     )
-    return LockResult(packages, plan.targets, plan.engine, _requires_python(plan.targets), gaps)
+    return LockResult(packages, plan.targets, plan.engine, _requires_python(plan.targets), gaps, builds)
 
 
 def missing_from_closed(plan: Plan, result: LockResult) -> list[tuple[str, str, list[str]]]:
@@ -193,7 +196,9 @@ def lock(
     from vpython.lock.select import raise_for_gaps
 
     raise_for_missing(plan, missing_from_closed(plan, result))
-    raise_for_gaps(result.gaps, f"cannot lock {plan.discovered.path}")
+    raise_for_gaps(result.gaps, f"cannot lock {plan.discovered.path}", plan.sources.only_binary)
+    for b in result.builds:
+        log.info(f"{b.describe_build()}")
     text = render_lock(
         result,
         spec_hash=plan.spec_hash,

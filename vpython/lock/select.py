@@ -90,6 +90,10 @@ def selector_for(target: Target) -> Selector:
     return sel
 
 
+# (name, version) pairs -> {(name, version): the sdist} (vpython.lock.sdist_lookup)
+FindSdists = Callable[[Sequence[tuple[str, str]]], dict[tuple[str, str], RawWheel]]
+
+
 def select_packages(
     candidates: Iterable[Candidate],
     targets: Sequence[Target],
@@ -97,10 +101,30 @@ def select_packages(
     lock_dir: str,
     sources: Sources | None = None,
 ) -> tuple[list[LockedPackage], list[Gap]]:
-    """Return (sorted [LockedPackage], [Gap])."""
+    """Return (sorted [LockedPackage], [Gap]): ``select_with_builds`` without its list
+    of builds and without looking sdists up (only the candidates' own)."""
+    packages, gaps, _ = select_with_builds(candidates, targets, lock_dir=lock_dir, sources=sources)
+    return packages, gaps
+
+
+def select_with_builds(
+    candidates: Iterable[Candidate],
+    targets: Sequence[Target],
+    *,
+    lock_dir: str,
+    sources: Sources | None = None,
+    find_sdists: FindSdists | None = None,
+) -> tuple[list[LockedPackage], list[Gap], list[Gap]]:
+    """Return (sorted [LockedPackage], [Gap], [builds]).
+
+    A target that installs a package without a compatible wheel builds it from the
+    version's sdist (a ``builds`` entry) unless ``sources.only_binary``, or there is no
+    sdist (a ``Gap``). The sdist comes from the engine's candidate or, when the engine
+    reports none (pex never does; uv only when it had to resolve with builds allowed),
+    from ``find_sdists``: both engines record the same sdist, so the same bytes."""
     selectors = {t.key: selector_for(t) for t in targets}
-    packages = []
-    gaps = []
+    allow_build = not (sources is not None and sources.only_binary)
+    picked: list[tuple[Candidate, str, list[Target], dict[str, RawWheel], list[str]]] = []
     seen: dict[tuple[str, str], str] = {}  # (target key, name) -> version: engines must lock one
     for c in candidates:
         on = [t for t in targets if t.key in c.installed_on]
@@ -110,7 +134,8 @@ def select_packages(
         if c.wheels:
             version = wheel_version(c.wheels[0].filename, c.version)
         tagged = [(w, _wheel_tags(w.filename)) for w in c.wheels]
-        chosen = {}
+        chosen: dict[str, RawWheel] = {}
+        without: list[str] = []  # target keys with no compatible wheel
         for t in on:
             other = seen.get((t.key, c.name))
             if other is not None and other != version:
@@ -121,38 +146,100 @@ def select_packages(
             seen[(t.key, c.name)] = version
             best = next(selectors[t.key](tagged), None)
             if best is None:
-                gaps.append(Gap(c.name, version, t.key, tuple(sorted(w.filename for w in c.wheels))))
-                continue
-            chosen[best.filename] = best
-        if not chosen:
+                without.append(t.key)
+            else:
+                chosen[best.filename] = best
+        picked.append((c, version, on, chosen, without))
+    sdists = _sdists_for(picked, find_sdists) if allow_build else {}
+    packages: list[LockedPackage] = []
+    gaps: list[Gap] = []
+    builds: list[Gap] = []
+    for c, version, on, chosen, without in picked:
+        sdist = sdists.get((c.name, version))
+        for key in without:
+            (builds if sdist else gaps).append(
+                Gap(c.name, version, key, tuple(sorted(w.filename for w in c.wheels)))
+            )
+        if not chosen and not sdist:
             continue
-        wheels = tuple(lock_wheel(w, lock_dir) for _, w in sorted(chosen.items()))
-        indexes = {_index_for(w, sources) for w in chosen.values()}
-        index = indexes.pop() if len(indexes) == 1 else None
-        try:
-            marker = markers.synthesize(c.installed_on, targets)
-        except ValueError as e:
-            raise ResolutionError(
-                f"cannot express where {c.name} {version} is installed: {e}",
-                hint="lock these platforms separately",
-            ) from None
         packages.append(
-            LockedPackage(c.name, version, marker, wheels, index, tuple(sorted(t.key for t in on)))
+            _locked(c, version, on, chosen, sdist if without else None, without, targets, lock_dir, sources)
         )
     packages.sort(key=lambda p: (p.name, p.marker or "", p.version))
     gaps.sort(key=lambda g: (g.name, g.target))
-    return packages, gaps
+    builds.sort(key=lambda g: (g.name, g.target))
+    return packages, gaps, builds
 
 
-def raise_for_gaps(gaps: Sequence[Gap], context: str) -> None:
+def _sdists_for(
+    picked: Sequence[tuple[Candidate, str, list[Target], dict[str, RawWheel], list[str]]],
+    find_sdists: FindSdists | None,
+) -> dict[tuple[str, str], RawWheel]:
+    """The sdist of every package some target has no wheel for (looked up once, for all)."""
+    out: dict[tuple[str, str], RawWheel] = {}
+    wanted: list[tuple[str, str]] = []
+    for c, version, _, _, without in picked:
+        if not without:
+            continue
+        if c.sdist is not None:
+            out[(c.name, version)] = c.sdist
+        else:
+            wanted.append((c.name, version))
+    if wanted and find_sdists is not None:
+        out.update(find_sdists(wanted))
+    return out
+
+
+def _locked(
+    c: Candidate,
+    version: str,
+    on: list[Target],
+    chosen: dict[str, RawWheel],
+    sdist: RawWheel | None,
+    builds: list[str],
+    targets: Sequence[Target],
+    lock_dir: str,
+    sources: Sources | None,
+) -> LockedPackage:
+    wheels = tuple(lock_wheel(w, lock_dir) for _, w in sorted(chosen.items()))
+    origins = list(chosen.values()) + ([sdist] if sdist else [])
+    indexes = {_index_for(w, sources) for w in origins}
+    index = indexes.pop() if len(indexes) == 1 else None
+    try:
+        marker = markers.synthesize(c.installed_on, targets)
+    except ValueError as e:
+        raise ResolutionError(
+            f"cannot express where {c.name} {version} is installed: {e}",
+            hint="lock these platforms separately",
+        ) from None
+    return LockedPackage(
+        c.name,
+        version,
+        marker,
+        wheels,
+        index,
+        tuple(sorted(t.key for t in on)),
+        sdist=lock_wheel(sdist, lock_dir) if sdist else None,
+        builds=tuple(sorted(builds)),
+    )
+
+
+def raise_for_gaps(gaps: Sequence[Gap], context: str, only_binary: bool = False) -> None:
     if not gaps:
         return
     lines = "\n".join(f"  - {g.describe()}" for g in gaps)
     first = gaps[0]
     raise ResolutionError(
-        f"{context}: {len(gaps)} package/platform pair(s) have no compatible wheel:\n{lines}",
+        f"{context}: {len(gaps)} package/platform pair(s) have no compatible wheel"
+        + (" (and building from sdists is turned off: --only-binary)" if only_binary else "")
+        + f":\n{lines}",
         hint=(
             f"pick a version of {first.name} that publishes a wheel for {first.target}, "
             f"or drop the platform (--platform / [tool.vpython] platforms / verify_pep425_tag)"
+            + (
+                ", or allow builds from sdists (drop --only-binary / VPYTHON_ONLY_BINARY)"
+                if only_binary
+                else ""
+            )
         ),
     )

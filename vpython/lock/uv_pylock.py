@@ -36,7 +36,7 @@ def _basename(url_or_path: str) -> str:
     return unquote(tail)
 
 
-def _raw_wheel(entry: dict[str, Any], base_dir: str) -> RawWheel | None:
+def raw_wheel(entry: dict[str, Any], base_dir: str) -> RawWheel | None:
     """A uv pylock wheel table -> RawWheel (file: URLs become absolute paths)."""
     from vpython.lock.model import RawWheel
 
@@ -56,6 +56,29 @@ def _raw_wheel(entry: dict[str, Any], base_dir: str) -> RawWheel | None:
     return RawWheel(filename=name, sha256=sha, url=url, path=path, size=entry.get("size"))
 
 
+def raw_sdist(entry: dict[str, Any], base_dir: str) -> RawWheel | None:
+    """A uv pylock ``sdist`` table -> RawWheel (its filename is the sdist's)."""
+    from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+
+    from vpython.lock.model import RawWheel
+
+    url = entry.get("url")
+    path = entry.get("path")
+    sha = (entry.get("hashes") or {}).get("sha256")
+    if not sha:
+        return None
+    if url and url.startswith("file:"):
+        path, url = file_url_path(url), None
+    elif path and not os.path.isabs(path):
+        path = os.path.normpath(os.path.join(base_dir, path))
+    name = entry.get("name") or _basename(url or path or "")
+    try:
+        parse_sdist_filename(name)
+    except InvalidSdistFilename:
+        return None
+    return RawWheel(filename=name, sha256=sha, url=url, path=path, size=entry.get("size"))
+
+
 def candidates_from_pylock(data: dict[str, Any], targets: list[Target], base_dir: str) -> list[Candidate]:
     """Candidates from uv's universal pylock: installed where uv's marker is true."""
     from packaging.utils import canonicalize_name
@@ -71,7 +94,8 @@ def candidates_from_pylock(data: dict[str, Any], targets: list[Target], base_dir
             # A direct reference to a wheel file (`name @ https://.../x.whl`): uv locks it
             # as an `archive`; it is one more wheel to select by tags.
             entries = [pkg["archive"]]
-        wheels = tuple(w for w in (_raw_wheel(e, base_dir) for e in entries) if w is not None)
+        wheels = tuple(w for w in (raw_wheel(e, base_dir) for e in entries) if w is not None)
+        sdist = raw_sdist(pkg["sdist"], base_dir) if isinstance(pkg.get("sdist"), dict) else None
         out.append(
             Candidate(
                 name=str(canonicalize_name(pkg["name"])),
@@ -79,6 +103,7 @@ def candidates_from_pylock(data: dict[str, Any], targets: list[Target], base_dir
                 wheels=wheels,
                 installed_on=frozenset(t.key for t in targets if evaluate(t)),
                 has_sdist_only=not wheels and "sdist" in pkg,
+                sdist=sdist,
             )
         )
     return out

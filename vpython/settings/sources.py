@@ -9,6 +9,10 @@ Precedence, highest first: command-line flags > environment variables > the spec
     find-links = ["/srv/wheelhouse"]
     offline = false
     exclude-newer = "2026-01-01T00:00:00Z"
+    only-binary = false        # true: never build a wheel from an sdist (also VPYTHON_ONLY_BINARY)
+
+    [build-constraints]        # extra build requirements' constraints, per sdist (see store.sdist_constraints)
+    "pyyaml>=5.4,<6" = ["cython<3"]
 
 Credentials go in index URLs (``https://user:token@host/simple``) or ``~/.netrc``; they
 are used for requests to that host and redacted everywhere they could be printed or
@@ -28,6 +32,9 @@ from vpython.settings import config_path
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 CONFIG_KEYS = ("index-url", "extra-index-urls", "find-links", "offline", "exclude-newer")
+# Keys about building wheels from sdists (vpython.store.sdists); merged like the others.
+BUILD_KEYS = ("only-binary", "build-constraints")
+KNOWN_KEYS = CONFIG_KEYS + BUILD_KEYS
 
 
 class SourceFlags(Protocol):
@@ -51,6 +58,11 @@ class Sources:
     find_links: tuple[str, ...] = ()
     offline: bool = False
     exclude_newer: str | None = None
+    # Never build a wheel from an sdist (--only-binary, VPYTHON_ONLY_BINARY, only-binary).
+    only_binary: bool = False
+    # [build-constraints]: ((requirement selecting sdists, (constraint, ...)), ...), in
+    # the order written; they override vpython's defaults (vpython.store.sdist_constraints).
+    build_constraints: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # key -> where it came from
     origin: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     # URLs that only lend credentials to downloads from their host (the spec's direct
@@ -103,10 +115,10 @@ def _load_config(path: str) -> dict[str, Any]:
             column=getattr(e, "colno", None),
             hint="fix the TOML syntax at that place",
         ) from None
-    unknown = sorted(set(data) - set(CONFIG_KEYS))
+    unknown = sorted(set(data) - set(KNOWN_KEYS))
     if unknown:
         raise ConfigError(
-            "not a config key", path=path, key=unknown[0], hint=f"known keys: {', '.join(CONFIG_KEYS)}"
+            "not a config key", path=path, key=unknown[0], hint=f"known keys: {', '.join(KNOWN_KEYS)}"
         )
     return _validated(data, path)
 
@@ -132,13 +144,44 @@ def _validated(data: dict[str, Any], where: str) -> dict[str, Any]:
                 wanted = "list"
             else:
                 value = tuple(value)
-        elif key == "offline" and not isinstance(value, bool):
+        elif key in ("offline", "only-binary") and not isinstance(value, bool):
             wanted = "bool"
+        elif key == "build-constraints":
+            value = _build_constraints(value, where)
         if wanted is not None:
             what = {"string": "a string", "list": "a list of strings", "bool": "true or false"}[wanted]
             raise ConfigError(f"must be {what}", path=where, key=key, hint=f"write {_KIND_HINTS[wanted]}")
         out[key] = value
     return out
+
+
+def _build_constraints(value: object, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``[build-constraints]``: {"name<specifier>": ["constraint", ...]} (checked here, so a
+    typo is the config's error, not a build failure later)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    example = 'write [build-constraints] "pyyaml>=5.4,<6" = ["cython<3"]'
+    if not isinstance(value, dict):
+        raise ConfigError("must be a table", path=where, key="build-constraints", hint=example)
+    out = []
+    for selector, constraints in value.items():
+        key = f"build-constraints.{selector}"
+        if not isinstance(constraints, list) or not all(isinstance(c, str) for c in constraints):
+            raise ConfigError("must be a list of strings", path=where, key=key, hint=example)
+        for text in [selector, *constraints]:
+            try:
+                req = Requirement(text)
+            except InvalidRequirement as e:
+                raise ConfigError(f"not a requirement: {e}", path=where, key=key, hint=example) from None
+            if req.url or req.marker or req.extras:
+                raise ConfigError(
+                    f"{text!r}: only a name and a version range are allowed",
+                    path=where,
+                    key=key,
+                    hint=example,
+                )
+        out.append((selector, tuple(constraints)))
+    return tuple(out)
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -152,7 +195,7 @@ def load_sources(
     layers: list[tuple[str, dict[str, Any]]] = []
     layers.append(("config " + config_path(), _load_config(config_path())))
     if spec_tool:
-        tool = {k: v for k, v in spec_tool.items() if k in CONFIG_KEYS}
+        tool = {k: v for k, v in spec_tool.items() if k in KNOWN_KEYS}
         layers.append(("spec [tool.vpython]", _validated(tool, "spec [tool.vpython]")))
     env: dict[str, Any] = {}
     if os.environ.get("VPYTHON_INDEX_URL") is not None:
@@ -162,9 +205,11 @@ def load_sources(
     if os.environ.get("VPYTHON_FIND_LINKS"):
         env["find-links"] = _split(os.environ["VPYTHON_FIND_LINKS"])
     if os.environ.get("VPYTHON_OFFLINE"):
-        env["offline"] = os.environ["VPYTHON_OFFLINE"].lower() not in ("0", "false", "no", "")
+        env["offline"] = _env_bool("VPYTHON_OFFLINE")
     if os.environ.get("VPYTHON_EXCLUDE_NEWER"):
         env["exclude-newer"] = os.environ["VPYTHON_EXCLUDE_NEWER"]
+    if os.environ.get("VPYTHON_ONLY_BINARY"):
+        env["only-binary"] = _env_bool("VPYTHON_ONLY_BINARY")
     layers.append(("environment", env))
     if flags is not None:
         layers.append(("command line", _flag_layer(flags)))
@@ -187,8 +232,14 @@ def load_sources(
         find_links=find_links,
         offline=bool(merged.get("offline", False)),
         exclude_newer=merged.get("exclude-newer"),
+        only_binary=bool(merged.get("only-binary", False)),
+        build_constraints=tuple(merged.get("build-constraints", ())),
         origin=origin,
     )
+
+
+def _env_bool(name: str) -> bool:
+    return os.environ[name].lower() not in ("0", "false", "no", "")
 
 
 def _flag_layer(flags: SourceFlags) -> dict[str, Any]:
@@ -202,4 +253,6 @@ def _flag_layer(flags: SourceFlags) -> dict[str, Any]:
     exclude_newer = getattr(flags, "exclude_newer", None)  # only the lock/build subcommands have it
     if exclude_newer:
         f["exclude-newer"] = exclude_newer
+    if getattr(flags, "only_binary", False):  # -vpython-only-binary / --only-binary
+        f["only-binary"] = True
     return f

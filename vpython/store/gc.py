@@ -52,6 +52,8 @@ class GcReport:
     envs_kept: list[str] = field(default_factory=list)
     packages_deleted: list[str] = field(default_factory=list)
     wheels_deleted: list[str] = field(default_factory=list)
+    built_deleted: list[str] = field(default_factory=list)  # "<sdist sha256>/<abi>-<platform>"
+    sdists_deleted: list[str] = field(default_factory=list)
     pointers_deleted: list[str] = field(default_factory=list)
     skeletons_deleted: list[str] = field(default_factory=list)
     build_locks_deleted: list[str] = field(default_factory=list)
@@ -192,6 +194,50 @@ def sweep_wheels(s: Sweep) -> None:
             s.delete(os.path.join(s.layout.wheels, sha), s.report.wheels_deleted, sha)
 
 
+def sweep_built(s: Sweep) -> None:
+    """Wheels built from sdists (store/built/<sdist sha256>/<abi>-<platform>) whose wheel
+    no remaining env was built from, once older than the threshold: a build publishes its
+    entry before the env that uses it (under the shared store lock, but not the same
+    hold), so a fresh entry may belong to an env still being assembled. A directory left
+    with only its lock files goes too (builders take those under the shared store lock)."""
+    from vpython.store.sdists import built_dir, built_entries
+
+    base = built_dir(s.layout)
+    for sdist_sha in list_names(base):
+        parent = os.path.join(base, sdist_sha)
+        kept = 0
+        for key, wheel_sha in built_entries(parent):
+            entry = os.path.join(parent, key)
+            age = s.age(entry)
+            if wheel_sha in s.shas or age is None or age <= s.older_than:
+                kept += 1
+                continue
+            s.delete(entry, s.report.built_deleted, f"{sdist_sha}/{key}")
+        if not kept and not s.dry_run:
+            _remove(parent)
+
+
+def sweep_sdists(s: Sweep) -> None:
+    """Fetched sdists (store/sdists/<sha256>) that no built wheel remains from, once older
+    than the threshold (kept while a wheel from them is: another interpreter may need
+    its own build)."""
+    from vpython.store.sdists import built_dir, built_entries, sdists_dir
+
+    base = sdists_dir(s.layout)
+    built = built_dir(s.layout)
+    for sha in list_names(base):
+        remaining = [
+            key
+            for key, _ in built_entries(os.path.join(built, sha))
+            if f"{sha}/{key}" not in s.report.built_deleted
+        ]
+        path = os.path.join(base, sha)
+        age = s.age(path)
+        if remaining or age is None or age <= s.older_than:
+            continue
+        s.delete(path, s.report.sdists_deleted, sha)
+
+
 def sweep_skeletons(s: Sweep) -> None:
     """Skeleton templates: builds copy them under the shared store lock (never held
     here). One no env uses, or whose interpreter is gone or was replaced, goes; the next
@@ -285,6 +331,8 @@ SWEEPS: tuple[Callable[[Sweep], None], ...] = (
     sweep_pointers,
     sweep_packages,
     sweep_wheels,
+    sweep_built,
+    sweep_sdists,
     sweep_skeletons,
     sweep_build_locks,
     sweep_cached_locks,

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from vpython.settings.sources import Sources
 
 # Prefixes and names of user variables that would change what uv or the backend does.
@@ -129,13 +131,27 @@ def build_environment(work: str) -> dict[str, str]:
 
 
 def run_build(
-    uv: str, sdist_path: str, python: str, sources: Sources, work: str, out_dir: str, log_path: str
+    uv: str,
+    sdist_path: str,
+    python: str,
+    sources: Sources,
+    work: str,
+    out_dir: str,
+    log_path: str,
+    *,
+    constraints: Sequence[str] = (),
 ) -> int:
     """Build ``sdist_path`` into one wheel in ``out_dir`` with ``python``; uv's and the
-    backend's output go to ``log_path``. Returns the exit status (127: uv did not start)."""
+    backend's output go to ``log_path``. ``constraints`` bound the build requirements
+    (vpython.store.sdist_constraints). Returns the exit status (127: uv did not start)."""
     argv, extra_env = source_options(sources)
     env = build_environment(work)
     env.update(extra_env)
+    if constraints:
+        path = os.path.join(work, "build-constraints.txt")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("".join(c + "\n" for c in constraints))
+        argv += ["--build-constraints", path]
     cmd = [uv, "build", "--wheel", "--no-config", "--python", python, "--out-dir", out_dir, *argv, sdist_path]
     with open(log_path, "ab") as log:
         log.write(("$ " + " ".join(cmd) + "\n").encode())  # argv has no credentials (see above)

@@ -124,6 +124,23 @@ def _read_entry(entry: str, key: str) -> BuiltWheel | None:
         return None
 
 
+def built_entries(parent: str) -> list[tuple[str, str | None]]:
+    """[(key, the built wheel's sha256 or None when build.json is unreadable)] of the
+    published entries under ``store/built/<sdist sha256>`` (lock files and nothing
+    else skipped), for gc and ``vpython cache info``."""
+    try:
+        names = sorted(os.listdir(parent))
+    except OSError:
+        return []
+    out: list[tuple[str, str | None]] = []
+    for key in names:
+        if key.startswith(".") or not os.path.isdir(os.path.join(parent, key)):
+            continue
+        entry = _read_entry(os.path.join(parent, key), key)
+        out.append((key, entry.sha256 if entry else None))
+    return out
+
+
 def find_built(sdist: SdistRef, interp: Interpreter, layout: Layout) -> BuiltWheel | None:
     """The stored wheel built from ``sdist`` for ``interp``, or None. Builds nothing."""
     _check_ref(sdist)
@@ -241,6 +258,7 @@ def _build_locked(job: _Job, wheel_dirs: tuple[str, ...]) -> BuiltWheel:
 
 
 def _build_in(job: _Job, work: str, sdist_file: str) -> BuiltWheel:
+    from vpython.store.sdist_constraints import constraints_for
     from vpython.store.sdist_errors import build_failed
     from vpython.store.sdist_uv import TOOL, run_build, uv_version
     from vpython.uvbin import uv_binary
@@ -252,7 +270,12 @@ def _build_in(job: _Job, work: str, sdist_file: str) -> BuiltWheel:
     build_log = os.path.join(work, BUILD_LOG)
     log.progress(f"building {sdist.name} {sdist.version} from source (first time only)")
     start = time.monotonic()
-    status = run_build(uv, sdist_file, job.interp.path, job.sources, work, out, build_log)
+    constraints = constraints_for(sdist.name, sdist.version, job.sources)
+    if constraints:
+        log.info(f"building {sdist.name} {sdist.version} with build constraints {', '.join(constraints)}")
+    status = run_build(
+        uv, sdist_file, job.interp.path, job.sources, work, out, build_log, constraints=constraints
+    )
     seconds = time.monotonic() - start
     checkpoint("sdist-built")
     wheels = sorted(n for n in os.listdir(out) if n.endswith(".whl"))
@@ -270,6 +293,8 @@ def _build_in(job: _Job, work: str, sdist_file: str) -> BuiltWheel:
             offline=job.sources.offline,
         )
     machinery = {"tool": TOOL, "version": uv_version(uv)}
+    if constraints:
+        machinery["build-constraints"] = ", ".join(constraints)
     return _publish(job, work, os.path.join(out, wheels[0]), build_log, machinery, seconds)
 
 

@@ -141,6 +141,32 @@ def test_lock_model_valid():
     assert_eq(six["path"], "wheels/six-1.17.0-py2.py3-none-any.whl")
     assert_eq(six["url"], "")
 
+SDIST_LOCK = _lock([
+    {"name": "psutil", "version": "5.7.2", "sdist": {
+        "hashes": {"sha256": "6" * 64},
+        "name": "psutil-5.7.2.tar.gz",
+        "url": "https://files.example/psutil-5.7.2.tar.gz",
+    }},
+    {"name": "six", "version": "1.17.0", "wheels": [_wheel("six-1.17.0-py2.py3-none-any.whl", "4" * 64)]},
+])
+
+def test_lock_model_keeps_sdists_only_when_allowed():
+    """An sdist-only package is an error by default; allowed, its sdist serves every platform."""
+    _, errors = lock_model(SDIST_LOCK, "//:pylock.toml")
+    assert_eq(len(errors), 1)
+    assert_in("psutil has no wheels (only an sdist)", errors[0])
+    assert_in("allow_sdist_builds = True", errors[0])
+    model, errors = lock_model(SDIST_LOCK, "//:pylock.toml", allow_sdists = True)
+    assert_eq(errors, [])
+    sdist = model["wheels"]["psutil-5.7.2.tar.gz"]
+    assert_eq(sdist["sha256"], "6" * 64)
+    assert_eq(sdist["platforms"], list(PLATFORM_KEYS))
+    assert_eq(model["packages"]["psutil"]["wheels"], ["psutil-5.7.2.tar.gz"])
+    bad = _lock([{"name": "x", "version": "1", "sdist": {"hashes": {"sha256": "6" * 64}, "name": "x-1.whl", "url": "https://u/x"}}])
+    _, errors = lock_model(bad, "//:pylock.toml", allow_sdists = True)
+    assert_eq(len(errors), 1)
+    assert_in("is not an sdist filename", errors[0])
+
 def test_lock_model_errors():
     """Each unusable lock entry gives one message naming the lockfile."""
     cases = [
@@ -280,7 +306,7 @@ def wheels_dep(packages = None, lock = LOCK, wheels = WHEELS):
         wheels = depset(wheels),
     )})
 
-def binary_ctx(test = False, artifact = "venv", python_version = "", deps = None, lock = None, spec = True, env = None, main = None, tc = TC):
+def binary_ctx(test = False, artifact = "venv", python_version = "", deps = None, lock = None, spec = True, env = None, main = None, tc = TC, allow_sdist_builds = False):
     """A rule context for py_vpython_binary/py_vpython_test.
 
     Args:
@@ -293,6 +319,7 @@ def binary_ctx(test = False, artifact = "venv", python_version = "", deps = None
       env: the env attribute.
       main: the main File (default pkg/app.py).
       tc: the VpythonToolchainInfo.
+      allow_sdist_builds: the allow_sdist_builds attribute.
 
     Returns:
       A fake ctx.
@@ -302,6 +329,7 @@ def binary_ctx(test = False, artifact = "venv", python_version = "", deps = None
     attrs = {
         "_launcher_template": fake_target(),
         "_test": test,
+        "allow_sdist_builds": allow_sdist_builds,
         "artifact": artifact,
         "data": [fake_target()],
         "deps": deps if deps != None else [wheels_dep()],
@@ -363,7 +391,37 @@ def test_build_arguments():
         "--find-links",
         "external/other/wheels",
         "--offline",
+        "--only-binary",
     ])
+
+def test_build_arguments_allowing_sdist_builds():
+    """allow_sdist_builds drops --only-binary and --offline (the build's backend comes from the index)."""
+    args = build_arguments(
+        fake_ctx(fake_label("pkg", "app"), {}).actions.args(),
+        positional = fake_file("pkg/vpython.toml"),
+        artifact = "venv",
+        out = fake_file("pkg/app.venv", root = "bazel-out/k8-fastbuild/bin", is_directory = True),
+        platform_tag = "manylinux_2_28_x86_64",
+        python_version = "3.11",
+        main = fake_file("pkg/app.py"),
+        lock = LOCK,
+        wheels = depset(WHEELS),
+        allow_sdist_builds = True,
+    )
+    assert_true("--only-binary" not in args.argv and "--offline" not in args.argv, args.argv)
+    assert_eq(args.argv[-2:], ["--find-links", "external/other/wheels"])
+
+def test_binary_action_strict_by_default_and_online_when_building():
+    """The action is offline and strict by default; allowing builds asks for the network."""
+    strict = _logged(binary_ctx_ran(False), "run")[0]
+    assert_eq(strict["execution_requirements"], {})
+    building = _logged(binary_ctx_ran(True), "run")[0]
+    assert_eq(building["execution_requirements"], {"requires-network": "1"})
+
+def binary_ctx_ran(allow_sdist_builds):
+    ctx = binary_ctx(allow_sdist_builds = allow_sdist_builds)
+    py_vpython_binary.implementation(ctx)
+    return ctx
 
 def test_binary_venv_action():
     """The VpythonBuild action of a venv binary, its launcher and runfiles."""
@@ -766,7 +824,7 @@ def fails_spec_is_main():
 
 def wheels_rctx(python_interpreter = "", which = None, execute = None):
     return fake_rctx(
-        {"lock": "@//:pylock.vpython.toml", "name": "pypi", "python_interpreter": python_interpreter},
+        {"allow_sdist_builds": False, "lock": "@//:pylock.vpython.toml", "name": "pypi", "python_interpreter": python_interpreter},
         which = {"python3": "/usr/bin/python3"} if which == None else which,
         execute = execute,
     )
@@ -967,7 +1025,7 @@ def test_wheels_repo_reads_the_lock_with_the_tool_locks_tomli():
         return (0, json.encode(SAMPLE_LOCK), "")
 
     rctx = fake_rctx(
-        {"lock": "@//:pylock.vpython.toml", "name": "pypi", "python_interpreter": ""},
+        {"allow_sdist_builds": False, "lock": "@//:pylock.vpython.toml", "name": "pypi", "python_interpreter": ""},
         paths = {"@vpython//toolchains:tool/pylock.vpython.json": TOOL_LOCK_PATH},
         which = {"python3": "/usr/bin/python3"},
         execute = execute,
