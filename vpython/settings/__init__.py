@@ -21,6 +21,7 @@ SETTINGS_ENV = (
     "VPYTHON_OFFLINE",
     "VPYTHON_EXCLUDE_NEWER",
     "VPYTHON_CONFIG",
+    "VPYTHON_SEEDS",  # settings.seeds: pip/setuptools/wheel in text-proto envs
 )
 
 

@@ -28,6 +28,9 @@ from vpython.settings import config_path
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 CONFIG_KEYS = ("index-url", "extra-index-urls", "find-links", "offline", "exclude-newer")
+# Keys that are not about sources, validated and read by vpython.settings.compat (seeds,
+# the CIPD name map, strict closure); kept apart so each list can grow on its own.
+COMPAT_KEYS = ("seeds", "cipd", "strict-closure")
 
 
 class SourceFlags(Protocol):
@@ -103,10 +106,13 @@ def _load_config(path: str) -> dict[str, Any]:
             column=getattr(e, "colno", None),
             hint="fix the TOML syntax at that place",
         ) from None
-    unknown = sorted(set(data) - set(CONFIG_KEYS))
+    unknown = sorted(set(data) - set(CONFIG_KEYS) - set(COMPAT_KEYS))
     if unknown:
         raise ConfigError(
-            "not a config key", path=path, key=unknown[0], hint=f"known keys: {', '.join(CONFIG_KEYS)}"
+            "not a config key",
+            path=path,
+            key=unknown[0],
+            hint=f"known keys: {', '.join(CONFIG_KEYS + COMPAT_KEYS)}",
         )
     return _validated(data, path)
 
