@@ -104,3 +104,10 @@ def test_the_cipd_map_can_leave_a_package_out(public, tmp_path):
     script = _script(tmp_path, body="import tinydep; print('tinydep only')\n")
     public.config.write_text("[cipd]\ninfra-libs = false\n")
     assert "tinydep only" in public(script, check=0).stdout
+
+
+def test_vpython_lock_gives_the_same_private_package_error(public, tmp_path):
+    script = _script(tmp_path)
+    r = public("lock", script, check=2)
+    assert f"{tmp_path / 'tool.py.vpython3'}:6: infra-libs==2.3.0 is not published" in r.stderr
+    assert "VPYTHON_FIND_LINKS" in r.stderr and not (tmp_path / "pylock.tool.toml").exists()

@@ -192,6 +192,20 @@ def without_unlisted(result: LockResult, missing: list[tuple[str, str, list[str]
     return dataclasses.replace(result, packages=kept)
 
 
+def _raise_if_private(plan: Plan) -> None:
+    """A closed spec that pins what no source publishes gets the private-package error
+    (``spec.private``: the file and line, and how to supply it) instead of uv's."""
+    if not plan.closed:
+        return
+    from vpython.lock.closed import without_marker
+    from vpython.spec.private import missing_packages
+
+    pins = sorted({str(without_marker(r)) for r in plan.requirements})
+    private = missing_packages(plan.spec, pins, plan.sources)
+    if private is not None:
+        raise private from None
+
+
 def lock(
     plan: Plan,
     *,
@@ -202,14 +216,18 @@ def lock(
     early: Early | None = None,
 ) -> tuple[LockResult, str]:
     """Resolve and render; raise on gaps or an open closed spec. Returns (result, text)."""
-    result = resolve(
-        plan,
-        upgrade=upgrade,
-        upgrade_packages=upgrade_packages,
-        previous_text=previous_text,
-        python=python,
-        early=early,
-    )
+    try:
+        result = resolve(
+            plan,
+            upgrade=upgrade,
+            upgrade_packages=upgrade_packages,
+            previous_text=previous_text,
+            python=python,
+            early=early,
+        )
+    except ResolutionError:
+        _raise_if_private(plan)
+        raise
     from vpython.lock.pylock import render_lock
     from vpython.lock.select import raise_for_gaps
     from vpython.settings.compat import strict_closure
