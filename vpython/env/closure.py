@@ -91,10 +91,9 @@ def report_gaps(
     versions = {str(canonicalize_name(Requirement(p).name)): str(Requirement(p).specifier)[2:] for p in pins}
     needed_by: dict[str, list[tuple[str, str]]] = {}
     for name, version in extras:
-        for root in _listed_roots(str(canonicalize_name(name)), parents, versions):
+        # "" collects what the resolver did not attribute: one warning for the whole spec
+        for root in _listed_roots(str(canonicalize_name(name)), parents, versions) or [""]:
             needed_by.setdefault(root, []).append((name, version))
-    if not needed_by:  # the resolver did not say who needs them: one warning for the spec
-        needed_by = {"": extras}
     entries = entries_by_project(spec)
     messages: list[tuple[str, str, WheelEntry | None]] = []
     for root in sorted(needed_by):
@@ -109,7 +108,7 @@ def report_gaps(
                 (where, f"the listed packages depend on {listed}, which the spec does not list", None)
             )
     if strict_closure():
-        where, text, entry = messages[0]
+        entry = messages[0][2]
         raise UserError(
             "the spec is not closed: " + "; ".join(m[1].split("; installing")[0] for m in messages),
             path=spec.path,

@@ -33,7 +33,8 @@ class Missing:
     name: str
     specifier: str  # "==2.3.0"
     versions: tuple[str, ...]  # the versions the sources do have (newest last)
-    entry: WheelEntry | None  # the spec's entry for it (None: a seed)
+    entry: WheelEntry | None  # the spec's entry for it
+    seed: bool = False  # one of the seeds vpython adds (settings.seeds), not the spec's
 
 
 def entries_by_project(spec: Spec) -> dict[str, list[WheelEntry]]:
@@ -116,9 +117,9 @@ def missing_packages(
     by_project = entries_by_project(spec)
     seed_names = {s.split("==")[0] for s in seeds}
     missing = [
-        Missing(
-            m.name, m.specifier, m.versions, None if m.name in seed_names else _first(by_project.get(m.name))
-        )
+        Missing(m.name, m.specifier, m.versions, None, seed=True)
+        if m.name in seed_names
+        else Missing(m.name, m.specifier, m.versions, _first(by_project.get(m.name)))
         for m in found
     ]
     return _error(spec, missing, sources)
@@ -136,8 +137,8 @@ def _describe(m: Missing) -> str:
             if m.entry.line
             else f" (wheel {m.entry.name!r})"
         )
-    elif m.entry is None and not m.versions:
-        pass
+    elif m.seed:
+        what += " (a seed vpython adds to text-proto envs)"
     if m.versions:
         shown = ", ".join(m.versions[-5:])
         what += f": the sources have {m.name} but not that version (newest: {shown})"
@@ -157,7 +158,6 @@ def _error(spec: Spec, missing: list[Missing], sources: Sources) -> ResolutionEr
     first = listed[0]
     where = ", ".join(redact(u) for u in [*sources.index_urls(), *sources.find_links]) or "none"
     lines = "\n".join(f"  - {_describe(m)}" for m in missing)
-    seeds = [m for m in missing if m.entry is None and m.name in ("pip", "setuptools", "wheel")]
     version = first.specifier[2:] if first.specifier.startswith("==") else ""
     key = f'"{first.name}=={version}"' if version else first.name
     target = f'"{first.name}==<version>"' if first.versions else '"<project>"'
@@ -167,7 +167,7 @@ def _error(spec: Spec, missing: list[Missing], sources: Sources) -> ResolutionEr
         f"file) at a private index that has it, or map it in the config file: [cipd] {key} = {target} "
         f"(or {key} = false to leave it out)"
     )
-    if seeds and first in seeds:
+    if first.seed:
         hint = (
             f"the index lacks the {first.name} {version} that vpython seeds text-proto envs with: set another "
             f'version in the config file ([seeds] {first.name} = "<version>"), leave it out ({first.name} = false), '
