@@ -66,6 +66,7 @@ def test_pinned_takes_the_best_wheel_then_an_sdist():
     ]
     assert pinned.choose("p==1.0", files, rank, "2.7.18").filename == "p-1.0-cp27-cp27mu-manylinux1_x86_64.whl"
     assert pinned.choose("p>=1.0", files, rank, "2.7.18").filename.startswith("p-1.0-cp27")  # 1.1 yanked, 1.2 py3
+    assert pinned.choose("p==1.1", files, rank, "2.7.18").filename == "p-1.1-py2-none-any.whl"  # PEP 592
     sdist_only = [_f("q-2.0-py3-none-any.whl"), _f("q-2.0.zip"), _f("q-2.0.tar.gz")]
     assert pinned.choose("q==2.0", sdist_only, rank, "2.7.18").filename == "q-2.0.tar.gz"
     assert pinned.choose("q==3.0", sdist_only, rank, "2.7.18") is None

@@ -8,6 +8,8 @@ order is the preference); a pin with no fitting wheel takes its sdist, which is 
 once for the interpreter (``vpython.store.sdist_pip27``). The result is pylock text like
 uv's, so the cache, the plan and the artifact selection treat it as any resolution.
 
+Yanked files (PEP 592) serve exact pins only, as pip and uv do.
+
 The closure check reads each chosen wheel's ``Requires-Dist`` (PEP 658 metadata from
 the index, or the file's own ``METADATA``) and warns, as ``env.closure`` does, about
 what the spec does not list.
@@ -65,10 +67,11 @@ def choose(pin: str, files: list[File], rank: dict[str, int], python: str) -> Fi
     from packaging.requirements import Requirement
 
     req = Requirement(pin)
+    exact = any(s.operator in ("==", "===") for s in req.specifier)  # PEP 592: yanked files serve those
     by_version: dict[object, list[tuple[str, File, frozenset[str]]]] = {}
     for f in files:
         parsed = _parsed(f)
-        if parsed is None or f.yanked or not _fits_python(f, python):
+        if parsed is None or (f.yanked and not exact) or not _fits_python(f, python):
             continue
         kind, version, tags = parsed
         if req.specifier.contains(str(version), prereleases=True):

@@ -87,7 +87,9 @@ def _check_pin(text: str, sources: Sources) -> Missing | None:
     files = project_files(name, sources)
     if files is None:
         return Missing(name, str(req.specifier), (), None)
-    versions = _versions([f for f in files if not f.yanked])
+    # PEP 592: a yanked file still serves an exact pin (futures 3.1.1 is yanked on PyPI).
+    exact = any(s.operator in ("==", "===") for s in req.specifier)
+    versions = _versions([f for f in files if exact or not f.yanked])
     if req.specifier and not any(req.specifier.contains(v, prereleases=True) for v in versions):
         return Missing(name, str(req.specifier), tuple(versions), None)
     return None
