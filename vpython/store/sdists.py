@@ -3,7 +3,8 @@
 Real specs pin versions that PyPI has only as sdists (psutil 5.7.2, PyYAML 5.3.1, ...).
 ``built_wheel()`` returns a wheel in the store built from such an sdist for one
 interpreter, building it the first time (``uv build --wheel``, isolated PEP 517 on that
-interpreter: ``vpython.store.sdist_uv``)::
+interpreter: ``vpython.store.sdist_uv``; for Python 2.7, which uv cannot drive, pip 20.3.4
+from vpython's tool dir: ``vpython.store.sdist_pip27``)::
 
     <root>/v1/store/sdists/<sdist sha256>/<sdist filename>          fetched once, verified
     <root>/v1/store/built/<sdist sha256>/<abi>-<platform>/<wheel>   the built wheel (0444)
