@@ -393,12 +393,22 @@ def _textproto(directory, extra=""):
     return script
 
 
-def test_closed_textproto_missing_dependency_is_named_with_version(tmp_path, fast_index):
+def test_closed_textproto_missing_dependency_is_named_and_left_out(tmp_path, fast_index):
+    # As a run installs it (Chromium's vpython installed exactly the listed wheels): a
+    # warning naming the missing package and the line to add; the lock lists the pins only.
     script = _textproto(tmp_path / "proj")
-    proc = vpython("lock", script, "--index-url", fast_index.url, cwd=tmp_path, check=2)
-    assert "not closed" in proc.stderr
+    proc = vpython("lock", script, "--index-url", fast_index.url, cwd=tmp_path, check=0)
+    assert "warning:" in proc.stderr and "not closed" in proc.stderr
     assert "puredep==1.1" in proc.stderr
     assert 'version: "version:1.1"' in proc.stderr  # the line to add
+    _, raw = read_lock(tmp_path / "proj" / "pylock.tool.toml")
+    assert [p["name"] for p in raw["packages"]] == ["fastpkg"]
+    config = tmp_path / "strict.toml"
+    config.write_text("strict-closure = true\n")
+    os.unlink(tmp_path / "proj" / "pylock.tool.toml")
+    proc = vpython("lock", script, "--index-url", fast_index.url, cwd=tmp_path, check=2,
+                   env={"VPYTHON_CONFIG": str(config)})
+    assert "not closed" in proc.stderr and "puredep==1.1" in proc.stderr
     assert not (tmp_path / "proj" / "pylock.tool.toml").exists()
 
 

@@ -187,20 +187,40 @@ def test_unknown_vpython_flag(vp, tmp_path):
 
 # --- closed specs, interpreters ----------------------------------------------------
 
-def test_closed_spec_missing_dependency_is_named(vp, tmp_path):
-    spec = 'wheel: < name: "infra/python/wheels/tinyapp-py3" version: "version:1.0" >\n'
-    write(tmp_path / "s.py.vpython3", spec)
-    script = write(tmp_path / "s.py", PRINT_DEPS)
-    r = vp(script, check=2)
-    assert "not closed" in r.stderr and "tinydep" in r.stderr and "1.1" in r.stderr
-    assert envs_in(vp.root) == []
+def test_closed_spec_missing_dependency_warns_and_installs_exactly_the_listed_set(vp, tmp_path):
+    # As Chromium's vpython: the listed wheels only (chromium's .vpython3 lists pathos
+    # without dill); the warning names the entry's line, what it needs and the line to add.
+    spec = 'python_version: "{py}"\n\nwheel: < name: "infra/python/wheels/tinyapp-py3" version: "version:1.0" >\n'
+    spec_file = write(tmp_path / "s.py.vpython3", spec.format(py=PY))
+    script = write(tmp_path / "s.py", textwrap.dedent("""\
+        import tinyapp
+        try:
+            import tinydep
+        except ImportError:
+            print("tinyapp", tinyapp.__version__, "without tinydep")
+        """))
+    r = vp(script, check=0)
+    assert "tinyapp 1.0 without tinydep" in r.stdout
+    assert f"warning: {spec_file}:3: tinyapp==1.0 depends on tinydep==1.1, which the spec does not list" in r.stderr
+    assert 'add: wheel: < name: "infra/python/wheels/tinydep-py3" version: "version:1.1" >' in r.stderr
+    assert len(envs_in(vp.root)) == 1
+    config = write(tmp_path / "config.toml", "strict-closure = true\n")
+    r = vp(script, extra_env={"VPYTHON_CONFIG": str(config)}, check=2)
+    assert f"{spec_file}:3: the spec is not closed: tinyapp==1.0 depends on tinydep==1.1" in r.stderr
 
 
-def test_python27_spec_is_refused_clearly(vp, tmp_path):
-    write(tmp_path / "s.py.vpython3", 'python_version: "2.7"\n')
+def test_python27_spec_without_a_27_is_refused_at_its_line(vp, tmp_path):
+    # No CPython 2.7 anywhere vpython looks (PATH, pyenv): the refusal names the spec line.
+    write(tmp_path / "s.py.vpython3", '# old\npython_version: "2.7"\n')
     script = write(tmp_path / "s.py", "print(1)\n")
-    r = vp(script, check=2)
-    assert "2.7" in r.stderr and "Traceback" not in r.stderr
+    empty = tmp_path / "no-pyenv"
+    empty.mkdir()
+    path = os.pathsep.join(d for d in os.environ["PATH"].split(os.pathsep)
+                           if not any(os.path.exists(os.path.join(d, n)) for n in ("python2.7", "python2")))
+    r = vp(script, extra_env={"PYENV_ROOT": str(empty), "PATH": path}, check=2)
+    assert f"{tmp_path / 's.py.vpython3'}:2: python_version: " in r.stderr
+    assert "needs a CPython 2.7, and none is installed" in r.stderr and "pyenv install 2.7.18" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def _pyenv_python(version):

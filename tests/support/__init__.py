@@ -49,6 +49,7 @@ def isolate_environ(monkeypatch, uv_cache_dir: str | os.PathLike) -> None:
     * ``UV_CACHE_DIR``: a per-session directory (shared by the tests of one session so uv
       does not re-download, but never the developer's cache).
     * ``UV_PYTHON_DOWNLOADS=never``: uv must not fetch interpreters from the network.
+    * ``VPYTHON_SEEDS=0``: no pip/setuptools/wheel in text-proto envs (see below).
     """
     for key in list(os.environ):
         if key.startswith(ISOLATED_PREFIXES):
@@ -59,6 +60,10 @@ def isolate_environ(monkeypatch, uv_cache_dir: str | os.PathLike) -> None:
     monkeypatch.setenv("UV_NO_CONFIG", "1")
     monkeypatch.setenv("UV_CACHE_DIR", str(uv_cache_dir))
     monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+    # Text-proto envs are seeded with pip/setuptools/wheel from the index; the tests'
+    # loopback indexes serve tiny wheels only, so seeding is off unless a test (of the
+    # seeds: tests/integration/test_seeds.py) turns it back on.
+    monkeypatch.setenv("VPYTHON_SEEDS", "0")
 
 
 def uv_binary() -> str | None:

@@ -8,8 +8,9 @@ Linux x86_64, plus each of its ``verify_pep425_tag`` entries) with tag lists bui
 
 * ``builds``: a closed set of exact pins for every target;
 * ``private``: the same, with the manifest's CIPD-only packages among the pins (a name,
-  or ``name==version`` for a version only CIPD has); or, as long as normalization itself
-  refuses Chromium-internal names, a SpecError naming one of them at its line;
+  or ``name==version`` for a version only CIPD has): normalization pins them like any
+  other (a wheelhouse may supply them), and the install fails with the private-package
+  error (``vpython.spec.private``; checked by the network test);
 * ``broken``: a SpecError at the manifest's ``error_line`` of that file.
 
 The manifest itself is checked too: every file under tests/corpus is listed, with the
@@ -173,8 +174,8 @@ def test_entry_parses_and_normalizes_as_the_manifest_expects(entry):
         try:
             reqs = normalize_spec(spec, tags)
         except SpecError as e:
-            # Today normalization itself refuses Chromium-internal names; accept that
-            # only for the names the manifest lists, and only at their own line.
+            # Normalization pins internal names (the install then gives the private-package
+            # error); a SpecError is accepted only for the names the manifest lists, at their line.
             folded = e.message.lower().replace("_", "-")
             named = any(item.partition("==")[0] in folded for item in entry.private)
             assert entry.expected == "private" and named, f"{label}: {e}"

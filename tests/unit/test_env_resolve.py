@@ -37,11 +37,12 @@ def _lock_text(*names: str, spec_hash: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def test_a_closed_spec_may_not_gain_packages_in_resolution():
+def test_what_resolution_adds_to_a_closed_spec_is_named_and_strict_refuses_it():
     lock, _ = parse_lock_text(_lock_text("a", "b"), "x")
-    resolve.check_closed(Requirements(("a==1.0", "b==1.0"), closed=True), lock, "s.vpython3")
+    assert resolve.check_closed(Requirements(("a==1.0", "b==1.0"), closed=True), lock, "s.vpython3") == []
+    assert resolve.check_closed(Requirements(("a==1.0",), closed=True), lock, "s.vpython3") == [("b", "1.0")]
     with pytest.raises(UserError, match="does not list b==1.0") as e:
-        resolve.check_closed(Requirements(("a==1.0",), closed=True), lock, "s.vpython3")
+        resolve.check_closed(Requirements(("a==1.0",), closed=True), lock, "s.vpython3", strict=True)
     assert e.value.path == "s.vpython3" and "infra/python/wheels/b-py3" in e.value.hint
 
 

@@ -18,23 +18,46 @@ from vpython.interpreters.model import Interpreter
 fresh_memo = pythons.fresh_memo
 
 
-def test_python2_is_refused_with_a_hint():
+def test_python2_is_refused_with_a_hint_unless_the_spec_is_text_proto():
     for v in ("2.7", "2", "2.7.18"):
         with pytest.raises(InterpreterError) as e:
             S.select_interpreter(version=v)
-        assert "Python 2.7 is not supported by vpython; envs need CPython 3.8+" in str(e.value)
-        assert '"3.8"' in e.value.hint
+        assert "Python 2.7 is not supported by vpython for this kind of spec" in str(e.value)
+        assert "only text-proto specs" in str(e.value) and '"3.8"' in e.value.hint
         assert e.value.exit_code == 2
     with pytest.raises(InterpreterError, match="3.7 is not supported"):
         S.select_interpreter(version="3.7")
+    with pytest.raises(InterpreterError, match="3.7 is not supported"):
+        S.select_interpreter(version="3.7", allow_27=True)
 
 
-def test_explicit_python27_is_refused():
+def test_explicit_python27_is_refused_for_other_specs_and_taken_for_text_proto(tmp_path):
     python = pyenv_python27()
     if python is None:
         pytest.skip("no pyenv Python 2.7")
     with pytest.raises(InterpreterError, match="Python 2.7 is not supported by vpython"):
         S.select_interpreter(explicit=python)
+    interp = S.select_interpreter(explicit=python, allow_27=True, cache_dir=str(tmp_path))
+    assert interp.version[:2] == (2, 7) and interp.is_py27 and not interp.supported
+    assert interp.cache_tag == "cpython-27" and interp.probe["libc"]  # glibc via ctypes on pyenv's 2.7
+
+
+def test_python_version_27_finds_the_installed_27(tmp_path):
+    python = pyenv_python27()
+    if python is None:
+        pytest.skip("no pyenv Python 2.7")
+    for v in ("2.7", "2"):
+        interp = S.select_interpreter(version=v, allow_27=True, cache_dir=str(tmp_path))
+        assert interp.version[:2] == (2, 7)
+
+
+def test_python_version_27_without_a_27_says_how_to_get_one(monkeypatch, tmp_path):
+    real = S.find_interpreters
+    monkeypatch.setattr(S, "find_interpreters", lambda cache_dir=None: [i for i in real(cache_dir) if not i.is_py27])
+    with pytest.raises(InterpreterError) as e:
+        S.select_interpreter(version="2.7", allow_27=True, cache_dir=str(tmp_path))
+    assert e.value.key == "python_version" and "needs a CPython 2.7, and none is installed" in e.value.message
+    assert "pyenv install 2.7.18" in e.value.hint and "-vpython-interpreter" in e.value.hint
 
 
 def test_bad_requests_are_user_errors():

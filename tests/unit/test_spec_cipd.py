@@ -126,3 +126,16 @@ def test_denylist():
     # an explicit -py3 build of a backport is the author's deliberate choice
     assert denylist_reason("configparser", cipd_name="infra/python/wheels/configparser-py3") is None
     assert denylist_reason("six") is None
+
+
+def test_the_config_map_renames_repins_or_drops_an_entry():
+    from vpython.spec.cipd import mapped
+
+    entry = WheelEntry("infra/python/wheels/opencv_python/${vpython_platform}", "version:2.4.13.2", line=7)
+    table = {"opencv-python==2.4.13.2": ("", "4.1.2.30"), "opencv-python": ("other", ""),
+             "infra/python/wheels/infra_libs-py2": None}
+    assert mapped(entry, "opencv-python", "==2.4.13.2", table) == ("opencv-python", "==4.1.2.30")
+    assert mapped(entry, "opencv-python", "==3.0", table) == ("other", "==3.0")  # name key: any version
+    gone = WheelEntry("infra/python/wheels/infra_libs-py2", "version:1.3.0")
+    assert mapped(gone, "infra-libs", "==1.3.0", table) is None  # the CIPD name as written wins
+    assert mapped(gone, "six", "==1.0", {}) == ("six", "==1.0")

@@ -221,10 +221,34 @@ def test_denylist_only_when_installed():
         wheel("six-py3", "version:1.16.0", 7),
     )
     assert normalize_textproto(spec, LINUX_311).requirements == ("six==1.16.0",)
+    # A Chromium-internal name is pinned like any other: a wheelhouse or a private index may
+    # supply it; when none does, the resolver's failure becomes the private-package error.
     internal = textproto(wheel("infra_libs-py3", "version:2.0.0", 3))
-    with pytest.raises(SpecError, match="Chromium-internal") as info:
-        normalize_textproto(internal, LINUX_311)
-    assert info.value.line == 3
+    assert normalize_textproto(internal, LINUX_311).requirements == ("infra-libs==2.0.0",)
+
+
+def test_the_config_cipd_map_renames_repins_or_drops_entries(tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[cipd]\ninfra-libs = "my-infra-libs"\n"opencv-python==2.4.13.2" = "opencv-python==4.1.2.30"\n'
+        '"infra/python/wheels/expect_tests-py2" = "==0.4"\nsix = false\n'
+    )
+    monkeypatch.setenv("VPYTHON_CONFIG", str(config))
+    spec = textproto(
+        wheel("infra_libs-py2_py3", "version:2.3.0", 3),
+        wheel("opencv_python/${vpython_platform}", "version:2.4.13.2", 5),
+        wheel("opencv_python-py3", "version:3.0", 6, match=[PEP425Tag(python="cp27")]),
+        wheel("expect_tests-py2", "version:0.3.0", 7),
+        wheel("six-py3", "version:1.16.0", 9),
+        wheel("pyyaml-py3", "version:5.1", 11),
+    )
+    assert normalize_textproto(spec, LINUX_311).requirements == (
+        "expect-tests==0.4", "my-infra-libs==2.3.0", "opencv-python==4.1.2.30", "pyyaml==5.1",
+    )
+    config.write_text('[cipd]\n"bad name!" = "x"\n')
+    with pytest.raises(UserError) as info:
+        normalize_textproto(spec, LINUX_311)
+    assert info.value.path == str(config) and info.value.key == "cipd.bad name!"
 
 
 def test_py2_backport_on_python3_is_flagged_not_refused(capsys):

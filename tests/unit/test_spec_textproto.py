@@ -289,3 +289,9 @@ def test_unreadable_and_non_utf8_files(tmp_path):
         load_spec_file(str(bad))
     assert (info.value.line, info.value.column) == (2, 6)
     assert str(info.value).startswith(f"{bad}:2:6: ") and "UTF-8" in str(info.value)
+
+
+def test_the_line_of_python_version_is_kept_for_errors():
+    spec = parse_textproto('# c\n\nwheel: < name: "a" version: "version:1" >\npython_version: "2.7"\n', "/s", 10)
+    assert spec.python_version == "2.7" and spec.python_version_line == 14
+    assert parse_textproto('wheel: < name: "a" version: "version:1" >\n', "/s").python_version_line is None

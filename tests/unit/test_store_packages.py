@@ -135,3 +135,12 @@ def test_a_bad_wheel_leaves_nothing_behind(tmp_path):
         packages.ensure_entries([art], layout, INTERP, Fetcher(layout))
     assert e.value.path == art.filename and e.value.hint
     assert os.listdir(layout.packages) == [] and os.listdir(layout.tmp) == []
+
+
+def test_pip_and_setuptools_scripts_are_named_for_the_target_python():
+    # pip 20.3.4's wheel was built on 3.8: pip renames pip3.8 for the Python it installs into.
+    v = packages.versioned_script
+    assert [v("pip", n, (2, 7, 18)) for n in ("pip", "pip3", "pip3.8")] == ["pip", "pip2", "pip2.7"]
+    assert v("setuptools", "easy_install-3.8", (2, 7)) == "easy_install-2.7"
+    assert v("setuptools", "easy_install", (2, 7)) == "easy_install"
+    assert v("tinycli", "pip3.8", (2, 7)) == "pip3.8"  # only pip's and setuptools' own

@@ -1,8 +1,10 @@
 """Assemble, publish and key envs.
 
-An env is a PEP 405 venv made by ``virtualenv`` (no seed packages: nothing is
-installed that the spec did not ask for) plus the spec's packages hardlinked from the
-package store. It is assembled in a work dir beside its final place and published by
+An env is a PEP 405 venv made by ``virtualenv`` (no seed packages: pip, setuptools and
+wheel, when a text-proto env gets them, are pins like any other, from the store: see
+``vpython.env.closure``) plus the spec's packages hardlinked from the package store.
+Python 2.7 skeletons come from virtualenv 20.21.1 in vpython's tool dir
+(``vpython.store.tools``). It is assembled in a work dir beside its final place and published by
 one ``rename``: a crash at any point leaves either nothing or a complete env.
 Concurrent builders of the same env serialise on an exclusive ``flock``
 (``envs/.<key>.build.lock``, released if the builder dies); the loser finds the env
@@ -149,7 +151,12 @@ def _skeleton_template(interp: TargetInterpreter, layout: Layout) -> str:
 
 
 def _virtualenv(work: str, interp: TargetInterpreter, layout: Layout) -> None:
-    """virtualenv, in-process (no extra interpreter start; it caches its probe)."""
+    """virtualenv, in-process (no extra interpreter start; it caches its probe). Python 2
+    envs are made by virtualenv 20.21.1 from vpython's tool dir instead
+    (``_virtualenv_py27``): the installed virtualenv cannot create them."""
+    if interp.version[0] < 3:
+        _virtualenv_py27(work, interp, layout)
+        return
     from virtualenv import cli_run
 
     app_data = os.path.join(layout.base, "virtualenv-app-data")
@@ -177,6 +184,41 @@ def _virtualenv(work: str, interp: TargetInterpreter, layout: Layout) -> None:
         raise VPythonError(
             f"virtualenv could not create an env for {interp.path}: {e}", hint=_VIRTUALENV_HINT
         ) from None
+
+
+def _virtualenv_py27(work: str, interp: TargetInterpreter, layout: Layout) -> None:
+    """The skeleton of a Python 2.7 env: virtualenv 20.21.1 (the last that creates them;
+    ``vpython.store.tools``), run by the Python running vpython in a child process with
+    only the tool dir added to its path (``-I``: no user site, no PYTHONPATH)."""
+    import subprocess
+    import sys
+
+    from vpython.store.tools import ensure_tool, tool_path
+
+    tool = tool_path(layout, "virtualenv-py27")
+    if not os.path.isdir(tool):  # normally fetched by the slow path with the run's sources
+        from vpython.settings.sources import load_sources
+
+        tool = ensure_tool(layout, load_sources(), "virtualenv-py27")
+    boot = "import sys; sys.path.insert(0, sys.argv.pop(1)); from virtualenv import cli_run; cli_run(sys.argv[1:])"
+    app_data = os.path.join(layout.base, "virtualenv-app-data-py27")
+    args = [work, "--no-seed", "--no-periodic-update", "--activators", "", "--app-data", app_data]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUALENV_", "PYTHON"))}
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", boot, tool, *args, "-p", interp.path, "-q"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise VPythonError(
+            f"virtualenv 20.21.1 could not create a Python 2.7 env for {interp.path} (exit {proc.returncode})"
+            + (f": {detail[-1]}" if detail else ""),
+            hint=_VIRTUALENV_HINT,
+        )
 
 
 _VIRTUALENV_HINT = (

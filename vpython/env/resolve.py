@@ -52,39 +52,56 @@ class Resolved:
 
 
 def choose_interpreter(spec: Spec, flags: RunFlags, layout: Layout) -> Interpreter:
-    """The interpreter the spec asks for (``-vpython-interpreter`` wins)."""
+    """The interpreter the spec asks for (``-vpython-interpreter`` wins). An error about
+    the spec's ``python_version`` names the spec file and line."""
+    from vpython.errors import InterpreterError
     from vpython.interpreters.select import select_interpreter
 
     version = spec.python_version or (spec.tool or {}).get("python-version", "")
-    return select_interpreter(
-        version=version,
-        requires_python=spec.requires_python,
-        explicit=flags.interpreter,
-        cache_dir=layout.interpreters,
-    )
+    try:
+        interp = select_interpreter(
+            version=version,
+            requires_python=spec.requires_python,
+            explicit=flags.interpreter,
+            cache_dir=layout.interpreters,
+            allow_27=spec.closed,
+        )
+    except InterpreterError as e:
+        if e.key == "python_version" and e.path is None and spec.path:
+            e.path, e.line = spec.path, spec.python_version_line
+        raise
+    if interp.version[0] < 3 and not spec.closed:
+        raise InterpreterError(
+            f"{interp.describe()} can run text-proto specs (.vpython, .vpython3, [VPYTHON:BEGIN] blocks) only: "
+            "a PEP 723 / vpython.toml spec is resolved by uv, which does not support Python 2.7",
+            path=spec.path,
+            hint="choose a CPython 3.8+ with -vpython-interpreter, or write the spec as a .vpython file",
+        )
+    return interp
 
 
-def check_closed(requirements: Requirements, lock: Pylock, source: str) -> None:
-    """A text-proto spec lists its whole package set: resolution may not add to it."""
-    from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name
+def check_closed(
+    requirements: Requirements, lock: Pylock, source: str, *, strict: bool = False
+) -> list[tuple[str, str]]:
+    """(name, version) of what ``lock`` installs beyond a text-proto spec's pins (seeds
+    count as listed when ``requirements`` has them). ``strict`` makes any of them an error;
+    otherwise the caller warns (``env.closure``) and installs exactly the listed set."""
+    from vpython.env.closure import unlisted
 
-    pinned = {canonicalize_name(Requirement(r).name) for r in requirements.requirements}
-    extra = sorted(
-        (str(p.name), str(p.version)) for p in lock.packages if canonicalize_name(str(p.name)) not in pinned
-    )
-    if extra:
+    extra = unlisted(list(requirements.requirements), lock)
+    if extra and strict:
         listed = ", ".join(f"{n}=={v}" for n, v in extra)
         first = extra[0]
         raise UserError(
             "the spec is not closed: it does not list "
-            f"{listed}, which the listed packages depend on (text-proto specs must pin every dependency)",
+            f"{listed}, which the listed packages depend on (strict-closure is on)",
             path=source,
             hint=(
                 f'add  wheel: < name: "infra/python/wheels/{first[0]}-py3" version: "version:{first[1]}" >'
                 " (or the PyPI name) for each missing package"
             ),
         )
+    return extra
 
 
 def obtain_lock(
@@ -131,22 +148,30 @@ def _resolve_into_cache(
     """Resolve the spec for ``interp`` and keep the resolution at ``cached``."""
     from vpython.lock import pylock
     from vpython.lock.engine_uv import compile_pylock
+    from vpython.settings.compat import seeds_for
     from vpython.settings.credentials import strip_credentials_in_text
     from vpython.spec.normalize import normalize_spec
 
     requirements = normalize_spec(spec, tags)
-    if not requirements.requirements:
-        return None, None
+    if not requirements.requirements and not (requirements.closed and seeds_for(tuple(interp.version))):
+        return None, None  # nothing to install (a text-proto env still gets its seeds)
     log.progress(f"resolving {len(requirements.requirements)} requirement(s) for {interp.path}")
-    text = compile_pylock(
-        list(requirements.requirements), sources, python=interp.path, context=discovered.path or "the spec"
-    )
+    context = discovered.path or "the spec"
+    if requirements.closed and interp.version[0] < 3:  # uv cannot target 2.7: env.pinned
+        from vpython.env.closure import seeded_pins
+        from vpython.env.pinned import resolve_pins
+
+        text = resolve_pins(spec, *seeded_pins(requirements, tuple(interp.version)), interp, sources)
+    elif requirements.closed:  # exactly the listed pins, plus the seeds (env.closure)
+        from vpython.env.closure import resolve_closed
+
+        text = resolve_closed(spec, requirements, interp, sources, context)
+    else:
+        text = compile_pylock(list(requirements.requirements), sources, python=interp.path, context=context)
     # The cache root must hold no credentials (a direct reference's URL may carry
     # some); downloads get them back from Sources.credential_urls.
     text = strip_credentials_in_text(text)
     lock, _ = pylock.parse_lock_text(text, "<resolution>")
-    if requirements.closed:
-        check_closed(requirements, lock, discovered.path or "spec")
     os.makedirs(layout.locks, exist_ok=True)
     fs.write_atomic(cached, text, mode=0o600, prefix=".lock-")
     return lock, cached
@@ -242,6 +267,10 @@ def resolve(discovered: DiscoveredSpec, layout: Layout, flags: RunFlags, digest:
     environment = marker_environment(interp)
     sources = load_sources(flags=flags, spec_tool=spec.tool, base_dir=_base_dir(discovered))
     sources = dataclasses.replace(sources, credential_urls=direct_reference_urls(spec, tags))
+    if interp.is_py27:  # its skeleton needs virtualenv 20.21.1: fetched with the run's sources
+        from vpython.store.tools import ensure_tool
+
+        ensure_tool(layout, sources, "virtualenv-py27")
     lock, lock_source = obtain_lock(discovered, spec, interp, sources, layout, digest, tags)
     artifacts: list[Artifact] = []
     if lock is not None and lock_source is not None:  # obtain_lock returns both or neither

@@ -1,7 +1,7 @@
 """Where interpreters are looked for, and which one is the default.
 
-``find_interpreters()`` looks on PATH (``python3``, ``python3.N``), under pyenv
-(``$PYENV_ROOT/versions/*/bin/python3.N`` — the real binaries, never the shims, which
+``find_interpreters()`` looks on PATH (``python3``, ``python3.N``, ``python2.7``), under pyenv
+(``$PYENV_ROOT/versions/*/bin/python3.N`` and ``python2.7`` — the real binaries, never the shims, which
 cost ~100 ms each), through the Windows ``py`` launcher (``py -0p``) and at the
 interpreter running vpython, de-duplicated by real path, and probes what it finds
 (the unprobed ones in parallel).
@@ -21,9 +21,9 @@ from vpython.interpreters import probe as _probe
 from vpython.interpreters.identity import probe_identity
 from vpython.interpreters.model import Interpreter
 
-_POSIX_NAME = re.compile(r"^python3(\.\d+)?$")
+_POSIX_NAME = re.compile(r"^python3(\.\d+)?$|^python2\.7$")  # 2.7: for Chromium's .vpython specs
 _WIN_NAME = re.compile(r"^python(3(\.\d+)?)?\.exe$", re.IGNORECASE)
-_PYENV_NAME = re.compile(r"^python3\.\d+(\.exe)?$|^python\.exe$", re.IGNORECASE)
+_PYENV_NAME = re.compile(r"^python3\.\d+(\.exe)?$|^python2\.7$|^python\.exe$", re.IGNORECASE)
 
 
 def is_binary(path: str) -> bool:

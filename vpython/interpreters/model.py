@@ -6,7 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MIN_VERSION = (3, 8)
-UNSUPPORTED_2 = "Python 2.7 is not supported by vpython; envs need CPython 3.8+"
+PY27 = (2, 7)  # also supported, for text-proto specs (Chromium's .vpython files) only
+UNSUPPORTED_2 = (
+    "Python 2.7 is not supported by vpython for this kind of spec; only text-proto specs "
+    "(.vpython, .vpython3, [VPYTHON:BEGIN] blocks) run on 2.7, other envs need CPython 3.8+"
+)
 
 _RELEASE_RANK = {"alpha": 0, "beta": 1, "candidate": 2, "final": 3}
 _RELEASE_SUFFIX = {"alpha": "a", "beta": "b", "candidate": "rc"}
@@ -51,6 +55,11 @@ class Interpreter:
     @property
     def supported(self) -> bool:
         return self.implementation == "cpython" and tuple(self.version[:2]) >= MIN_VERSION
+
+    @property
+    def is_py27(self) -> bool:
+        """A CPython 2.7: envs for text-proto specs only (old tools: vpython.store.tools)."""
+        return self.implementation == "cpython" and tuple(self.version[:2]) == PY27
 
     @property
     def sort_key(self) -> tuple[tuple[int, ...], int, int]:

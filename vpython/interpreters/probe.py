@@ -23,7 +23,7 @@ from vpython.fs import write_atomic
 from vpython.interpreters.identity import probe_identity
 from vpython.interpreters.model import Interpreter
 
-PROBE_FORMAT = "1"
+PROBE_FORMAT = "2"  # 2: libc from gnu_get_libc_version where confstr lacks it
 PROBE_TIMEOUT = 60
 _HINT = (
     "check that it starts (`{path} -c pass`), or choose another with -vpython-interpreter /path/to/python3"
@@ -77,6 +77,16 @@ try:
     libc = os.confstr("CS_GNU_LIBC_VERSION")
 except Exception:
     libc = None
+if libc is None and sys.platform.startswith("linux"):
+    # Some builds (pyenv's 2.7) do not know the confstr name: ask glibc, as packaging does.
+    try:
+        import ctypes
+        fn = ctypes.CDLL(None).gnu_get_libc_version
+        fn.restype = ctypes.c_char_p
+        v = fn()
+        libc = "glibc " + (v if isinstance(v, str) else v.decode("ascii"))
+    except Exception:
+        libc = None
 d = {
     "executable": sys.executable,
     "version_info": [vi[0], vi[1], vi[2], vi[3], vi[4]],
@@ -248,7 +258,8 @@ def probe(path: str, cache_dir: str | None = None) -> Interpreter:
         path=path,
         version=version,
         implementation=str(data.get("implementation") or ""),
-        cache_tag=data.get("cache_tag"),
+        # Python 2 has no sys.implementation.cache_tag; its .pyc files are CPython 2.7's.
+        cache_tag=data.get("cache_tag") or (f"cpython-{version[0]}{version[1]}" if version[0] < 3 else None),
         abiflags=data.get("abiflags") or "",
         platform=str(data.get("platform") or ""),
         is_64bit=bool(data.get("is_64bit")),

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from vpython import log
 from vpython.errors import InterpreterError, UserError
 from vpython.interpreters.discover import default_interpreter_path, find_interpreters, is_binary
-from vpython.interpreters.model import MIN_VERSION, UNSUPPORTED_2, Interpreter
+from vpython.interpreters.model import MIN_VERSION, PY27, UNSUPPORTED_2, Interpreter
 from vpython.interpreters.probe import probe, run_probe
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ _EXPLICIT = "-vpython-interpreter"
 _EXPLICIT_HINT = "point -vpython-interpreter at a CPython 3.8+ (for example python3.11)"
 
 
-def _parse_version(version: str) -> tuple[int, ...]:
+def _parse_version(version: str, allow_27: bool = False) -> tuple[int, ...]:
     text = version.strip()
     if text.lower().startswith("python"):
         text = text[6:].strip()
@@ -33,6 +33,8 @@ def _parse_version(version: str) -> tuple[int, ...]:
             hint='write the major, major.minor or full version, for example "3.11"',
         )
     want = tuple(int(x) for x in text.split("."))
+    if allow_27 and want[:2] in ((2,), PY27):
+        return want if len(want) > 1 else PY27  # "2" means the one Python 2 that runs: 2.7
     if want[0] < 3:
         raise InterpreterError(f'"{version}": {UNSUPPORTED_2}', key="python_version", hint=_SET_38)
     if len(want) >= 2 and want[:2] < MIN_VERSION:
@@ -63,8 +65,10 @@ def _matches(interp: Interpreter, want: tuple[int, ...], spec: SpecifierSet | No
     return not (spec is not None and not spec.contains(interp.version_string, prereleases=True))
 
 
-def _check_supported(interp: Interpreter, origin: str) -> None:
+def _check_supported(interp: Interpreter, origin: str, allow_27: bool = False) -> None:
     """Refuse what envs cannot be built on; ``origin`` says who chose ``interp``."""
+    if allow_27 and interp.is_py27:
+        return
     hint = _EXPLICIT_HINT if origin == _EXPLICIT else f"set python_version in the spec, or {_EXPLICIT_HINT}"
     if interp.implementation != "cpython":
         raise InterpreterError(
@@ -117,13 +121,16 @@ def select_interpreter(
     requires_python: str = "",
     explicit: str | None = None,
     cache_dir: str | None = None,
+    allow_27: bool = False,
 ) -> Interpreter:
     """Choose the interpreter an env is built on.
 
     * ``explicit`` (``-vpython-interpreter``) wins: it must exist and be CPython 3.8+; a
       mismatch with the spec's version constraints is a warning, not an error.
     * ``version``: "3.11" → the newest 3.11.x found, "3" → the newest 3.x, "3.11.4" →
-      exactly that; "2"/"2.7" (and 3.0-3.7) are refused with a hint to set 3.8+.
+      exactly that; "2"/"2.7" (and 3.0-3.7) are refused with a hint to set 3.8+, unless
+      ``allow_27`` (text-proto specs: Chromium's ``.vpython`` files), which accepts a
+      CPython 2.7 (requested, or passed explicitly) and says how to get one if none is found.
     * ``requires_python`` alone: the default interpreter (below) if it satisfies, else
       the newest that does. With ``version`` too, both must hold.
     * nothing: ``default_interpreter_path()`` — the Python running vpython, or its base
@@ -131,11 +138,11 @@ def select_interpreter(
 
     Raises InterpreterError listing what was found and how to get a matching Python.
     """
-    want = _parse_version(version) if version and version.strip() else ()
+    want = _parse_version(version, allow_27) if version and version.strip() else ()
     spec = _parse_requires_python(requires_python) if requires_python and requires_python.strip() else None
     if explicit:
         interp = probe(_unshim(_resolve_explicit(explicit)), cache_dir)
-        _check_supported(interp, _EXPLICIT)
+        _check_supported(interp, _EXPLICIT, allow_27)
         if not _matches(interp, want, spec):
             log.warning(
                 f"-vpython-interpreter {interp.path} is Python {interp.version_string}, which does not "
@@ -154,7 +161,7 @@ def select_interpreter(
         if default is not None and default.supported and _matches(default, want, spec):
             return default
     found = find_interpreters(cache_dir)
-    ok = [i for i in found if i.supported and _matches(i, want, spec)]
+    ok = [i for i in found if (i.supported or (allow_27 and i.is_py27)) and _matches(i, want, spec)]
     if ok:
         best = max(ok, key=lambda i: i.sort_key)  # max keeps the first of equals
         log.debug(f"selected {best.describe()} for {_describe_request(version, requires_python)}")
@@ -176,6 +183,16 @@ def _not_found(
 ) -> InterpreterError:
     listing = ", ".join(i.describe() + ("" if i.supported else " [unsupported]") for i in found) or "none"
     suggestion = ".".join(map(str, want)) if want else "<a version matching " + requires_python + ">"
+    if want[:2] == PY27:
+        return InterpreterError(
+            f'"{version}": this spec needs a CPython 2.7, and none is installed; found: {listing}',
+            key="python_version",
+            hint=(
+                "install CPython 2.7 (e.g. `pyenv install 2.7.18`) and vpython will build the env on it, "
+                "or point -vpython-interpreter at a python2.7, or port the spec to Python 3 "
+                '(python_version: "3.8" or newer, in a .vpython3 file)'
+            ),
+        )
     return InterpreterError(
         f"no installed CPython matches {_describe_request(version, requires_python)}; found: {listing}",
         hint=(

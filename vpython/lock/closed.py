@@ -1,6 +1,7 @@
 """Resolver input for a closed (text-proto) spec: one requirement list for every target.
 
-A closed spec pins its whole package set, per interpreter: ``match_tag`` /
+A closed spec pins its whole package set, per interpreter (and gets the seeds:
+``settings.seeds``): ``match_tag`` /
 ``not_match_tag`` decide which entries apply where. Each target's pins come from
 ``spec.normalize.normalize_spec`` with that target's tag list (which evaluates the tags
 exactly); a pin that only some targets get carries a marker: the entry's own
@@ -49,8 +50,11 @@ def entry_markers(spec: Spec) -> dict[str, str]:
 
     ``""`` when some entry for that pin applies everywhere.
     """
+    from vpython.settings.compat import cipd_map
     from vpython.spec import cipd
     from vpython.spec.tag_markers import entry_marker
+
+    table = cipd_map()
 
     found: dict[str, list[str]] = {}
     for entry in spec.wheels:
@@ -59,6 +63,10 @@ def entry_markers(spec: Spec) -> dict[str, str]:
             specifier = cipd.pypi_specifier(entry.version, entry=entry, path=spec.path)
         except UserError:
             continue  # normalize_spec reports it (or the entry is a template it expands)
+        chosen = cipd.mapped(entry, project, specifier, table)
+        if chosen is None:
+            continue
+        project, specifier = chosen
         found.setdefault(str(without_marker(project + specifier)), []).append(entry_marker(entry) or "")
     out = {}
     for plain, marks in found.items():
@@ -73,14 +81,21 @@ def entry_markers(spec: Spec) -> dict[str, str]:
 def _pins_per_target(
     spec: Spec, targets: list[Target]
 ) -> tuple[dict[str, dict[str, Requirement]], dict[str, list[str]]]:
-    """({target key: {name: pin}}, {pin text without marker: [target keys that get it]})."""
+    """({target key: {name: pin}}, {pin text without marker: [target keys that get it]}).
+
+    Each target's pins include the seeds (pip, setuptools, wheel at the versions for its
+    Python: ``settings.seeds``) the spec does not pin itself, as a run's env has them."""
+    from vpython.settings.compat import seeds_for
     from vpython.spec.normalize import normalize_spec
 
     per_target: dict[str, dict[str, Requirement]] = {}
     holders: dict[str, list[str]] = {}
     for t in targets:
         pins = {}
-        for text in normalize_spec(spec, t.tags()).requirements:
+        texts = list(normalize_spec(spec, t.tags()).requirements)
+        listed = {_parse(text, spec.path)[0] for text in texts}
+        texts += [f"{n}=={v}" for n, v in sorted(seeds_for(tuple(t.python)).items()) if n not in listed]
+        for text in texts:
             name, req = _parse(text, spec.path)
             if req.marker is not None and not req.marker.evaluate(t.environment()):
                 continue

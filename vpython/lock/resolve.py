@@ -153,8 +153,10 @@ def missing_from_closed(plan: Plan, result: LockResult) -> list[tuple[str, str, 
     return sorted((n, v, sorted(ks)) for (n, v), ks in missing.items())
 
 
-def raise_for_missing(plan: Plan, missing: list[tuple[str, str, list[str]]]) -> None:
-    """A closed spec must list every package the resolution installs: say which it lacks."""
+def raise_for_missing(plan: Plan, missing: list[tuple[str, str, list[str]]], *, strict: bool = True) -> None:
+    """Say which packages a closed spec lacks that its listed packages depend on: an error
+    when ``strict``, else a warning (the lock then holds exactly the listed packages and
+    the seeds, as Chromium's vpython installed them: ``without_unlisted``)."""
     if not missing:
         return
     all_keys = {t.key for t in plan.targets}
@@ -163,15 +165,48 @@ def raise_for_missing(plan: Plan, missing: list[tuple[str, str, list[str]]]) -> 
         where = "" if set(keys) == all_keys else f" (on {', '.join(keys)})"
         lines.append(f"  - {name}=={version}{where}")
     name, version, _ = missing[0]
+    add = f'wheel: < name: "infra/python/wheels/{name}-py3" version: "version:{version}" >'
+    if not strict:
+        log.warning(
+            f"{plan.discovered.path}: the spec is not closed: the listed packages depend on packages it does "
+            "not list; locking exactly the listed packages, as Chromium's vpython installs them (add a wheel "
+            f"entry for each, e.g.  {add}):\n" + "\n".join(lines)
+        )
+        return
     raise ResolutionError(
         "the spec is not closed: the listed packages depend on packages it "
         "does not list; the resolver would pick:\n" + "\n".join(lines),
         path=plan.discovered.path,
-        hint=(
-            f'add a wheel entry for each, e.g.  wheel: < name: "infra/python/wheels/{name}-py3" '
-            f'version: "version:{version}" >'
-        ),
+        hint=f"add a wheel entry for each, e.g.  {add}",
     )
+
+
+def without_unlisted(result: LockResult, missing: list[tuple[str, str, list[str]]]) -> LockResult:
+    """``result`` without the packages a closed spec does not list on any target that
+    installs them (a package listed for some targets only keeps its marker)."""
+    import dataclasses
+
+    unlisted = {(n, v): set(keys) for n, v, keys in missing}
+    kept = [
+        p
+        for p in result.packages
+        if (p.name, p.version) not in unlisted or not set(p.targets) <= unlisted[(p.name, p.version)]
+    ]
+    return dataclasses.replace(result, packages=kept)
+
+
+def _raise_if_private(plan: Plan) -> None:
+    """A closed spec that pins what no source publishes gets the private-package error
+    (``spec.private``: the file and line, and how to supply it) instead of uv's."""
+    if not plan.closed:
+        return
+    from vpython.lock.closed import without_marker
+    from vpython.spec.private import missing_packages
+
+    pins = sorted({str(without_marker(r)) for r in plan.requirements})
+    private = missing_packages(plan.spec, pins, plan.sources)
+    if private is not None:
+        raise private from None
 
 
 def lock(
@@ -184,18 +219,25 @@ def lock(
     early: Early | None = None,
 ) -> tuple[LockResult, str]:
     """Resolve and render; raise on gaps or an open closed spec. Returns (result, text)."""
-    result = resolve(
-        plan,
-        upgrade=upgrade,
-        upgrade_packages=upgrade_packages,
-        previous_text=previous_text,
-        python=python,
-        early=early,
-    )
+    try:
+        result = resolve(
+            plan,
+            upgrade=upgrade,
+            upgrade_packages=upgrade_packages,
+            previous_text=previous_text,
+            python=python,
+            early=early,
+        )
+    except ResolutionError:
+        _raise_if_private(plan)
+        raise
     from vpython.lock.pylock import render_lock
     from vpython.lock.select import raise_for_gaps
+    from vpython.settings.compat import strict_closure
 
-    raise_for_missing(plan, missing_from_closed(plan, result))
+    missing = missing_from_closed(plan, result)
+    raise_for_missing(plan, missing, strict=strict_closure())
+    result = without_unlisted(result, missing)
     raise_for_gaps(result.gaps, f"cannot lock {plan.discovered.path}", plan.sources.only_binary)
     for b in result.builds:
         log.info(f"{b.describe_build()}")

@@ -22,6 +22,7 @@ SETTINGS_ENV = (
     "VPYTHON_EXCLUDE_NEWER",
     "VPYTHON_ONLY_BINARY",
     "VPYTHON_CONFIG",
+    "VPYTHON_SEEDS",  # settings.seeds: pip/setuptools/wheel in text-proto envs
 )
 
 

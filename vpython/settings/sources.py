@@ -34,7 +34,10 @@ DEFAULT_INDEX = "https://pypi.org/simple"
 CONFIG_KEYS = ("index-url", "extra-index-urls", "find-links", "offline", "exclude-newer")
 # Keys about building wheels from sdists (vpython.store.sdists); merged like the others.
 BUILD_KEYS = ("only-binary", "build-constraints")
-KNOWN_KEYS = CONFIG_KEYS + BUILD_KEYS
+# Keys that are not about sources, validated and read by vpython.settings.compat (seeds,
+# the CIPD name map, strict closure); kept apart so each list can grow on its own.
+COMPAT_KEYS = ("seeds", "cipd", "strict-closure")
+KNOWN_KEYS = CONFIG_KEYS + BUILD_KEYS + COMPAT_KEYS
 
 
 class SourceFlags(Protocol):

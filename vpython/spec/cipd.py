@@ -16,9 +16,14 @@ deterministic rule (docs reference §12.3; it extends luci-go's 2026
   (``latest``), ``git_revision:`` and other tags cannot be mapped and are errors that
   name the entry and its line.
 
-A small denylist catches Chromium-internal packages and Python 2 backports with a clear
-error instead of a confusing resolver failure (§12.3 step 4); the caller applies it only
-to entries that would actually be installed.
+A small list names Chromium-internal packages and Python 2 backports (§12.3 step 4);
+the caller applies it only to entries that would actually be installed. Internal names
+are not refused here: a wheelhouse (``VPYTHON_FIND_LINKS``) or a private index may
+supply them; when no source has them the resolver's failure becomes the private-package
+error (``vpython.spec.private``), which says how to supply them.
+
+The user config's ``[cipd]`` table (``vpython.settings.compat``) maps CIPD packages that
+PyPI lacks to other projects or versions, or leaves them out: ``mapped``.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ __all__ = [
     "PY2_ONLY_BACKPORTS",
     "denylist_reason",
     "is_version_range",
+    "mapped",
     "pypi_name",
     "pypi_specifier",
     "pypi_version",
@@ -198,6 +204,33 @@ def pypi_specifier(cipd_version: str, *, entry: WheelEntry | None = None, path: 
     the numpy placeholder."""
     v = pypi_version(cipd_version, entry=entry, path=path)
     return v if is_version_range(v) else f"=={v}"
+
+
+CipdMap = dict[str, "tuple[str, str] | None"]
+
+
+def mapped(
+    entry: WheelEntry, project: str, specifier: str, table: CipdMap | None = None
+) -> tuple[str, str] | None:
+    """``(project, specifier)`` for ``entry`` after the user's ``[cipd]`` map (``table``;
+    default: the config file's), or None when the map leaves the entry out. The most
+    specific key wins: the CIPD name as written, then ``project==version``, then
+    ``project``."""
+    if table is None:
+        from vpython.settings.compat import cipd_map
+
+        table = cipd_map()
+    if not table:
+        return project, specifier
+    version = specifier[2:] if specifier.startswith("==") else ""
+    for key in (entry.name.strip(), f"{project}=={version}" if version else None, project):
+        if key is not None and key in table:
+            target = table[key]
+            if target is None:
+                return None
+            name, new_version = target
+            return (name or project), (f"=={new_version}" if new_version else specifier)
+    return project, specifier
 
 
 def denylist_reason(name: str, *, target_is_py3: bool = True, cipd_name: str = "") -> str | None:

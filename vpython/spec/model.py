@@ -55,6 +55,7 @@ class Spec:
     kind: str = KIND_EMPTY
     path: str | None = None  # file the spec was read from (the script, for inline blocks)
     python_version: str = ""  # text proto: "3", "3.11" or "3.11.4"; "" = default
+    python_version_line: int | None = None  # 1-based line of python_version, for errors
     wheels: tuple[WheelEntry, ...] = ()
     verify_pep425_tags: tuple[PEP425Tag, ...] = ()
     dependencies: tuple[str, ...] = ()

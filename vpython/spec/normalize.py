@@ -242,9 +242,18 @@ def _pypi_pins(
     named: list[tuple[WheelEntry, str]], target_py3: bool, path: str | None
 ) -> dict[str, tuple[str, WheelEntry]]:
     """Step 4: {PyPI project: (specifier, the entry)}, CIPD spellings of one project merged."""
+    from vpython.settings.compat import cipd_map
+
+    table = cipd_map()
     pins: dict[str, tuple[str, WheelEntry]] = {}
     for entry, name in named:
         project = _project_name(entry, name, path)
+        specifier = cipd.pypi_specifier(entry.version, entry=entry, path=path)
+        chosen = cipd.mapped(entry, project, specifier, table)
+        if chosen is None:
+            log.debug(f"{path}:{entry.line}: {project}{specifier} left out by the config's [cipd] map")
+            continue
+        project, specifier = chosen
         reason = cipd.denylist_reason(project, target_is_py3=target_py3, cipd_name=entry.name)
         if reason and project in cipd.PY2_ONLY_BACKPORTS:
             # Flag, don't refuse: Chromium's own top-level .vpython3 (and catapult's, cobalt's)
@@ -256,14 +265,8 @@ def _pypi_pins(
                 f"wheel {entry.name!r} ({project}) is {reason}; installing it as "
                 'Chromium\'s vpython does (restrict it with match_tag { python: "cp27" } to skip it)',
             )
-        elif reason:
-            raise SpecError(
-                f"wheel {entry.name!r} ({project}) is {reason}",
-                path=path,
-                line=entry.line,
-                hint="remove it from the spec",
-            )
-        specifier = cipd.pypi_specifier(entry.version, entry=entry, path=path)
+        # A Chromium-internal name (infra_libs) is not refused: a wheelhouse or a private
+        # index may have it; if none does, vpython.spec.private explains the failure.
         prev = pins.get(project)
         if prev is not None:
             if prev[0] != specifier:

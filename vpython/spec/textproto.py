@@ -77,6 +77,7 @@ class _Parser:
         self.backed = False
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.wheel_lines: list[int] = []
+        self.field_lines: dict[str, int] = {}  # top-level non-repeated field -> its line
         self.warnings: list[str] = []
 
     # -- positions and errors ----------------------------------------------------------
@@ -256,6 +257,8 @@ class _Parser:
                         hint="keep one of them",
                     )
                 seen[name] = tok.offset
+                if opener is None:
+                    self.field_lines.setdefault(name, self.where(tok.offset)[0])
             if name in proto.RETIRED_FIELDS and opener is None:
                 line, _ = self.where(tok.offset)
                 self.warnings.append(
@@ -357,13 +360,18 @@ class _Parser:
             )
 
 
+def _parse(text: str, path: str | None, line_offset: int) -> tuple[Any, _Parser]:
+    parser = _Parser(expand_heredocs(text, path, line_offset), path, line_offset)
+    msg = proto.Spec()
+    parser.message(msg, "the spec", None)
+    return msg, parser
+
+
 def parse_message(
     text: str, path: str | None = None, line_offset: int = 0
 ) -> tuple[Any, list[int], list[str]]:
     """Parse spec text into ``(proto.Spec message, wheel lines, warnings)``."""
-    parser = _Parser(expand_heredocs(text, path, line_offset), path, line_offset)
-    msg = proto.Spec()
-    parser.message(msg, "the spec", None)
+    msg, parser = _parse(text, path, line_offset)
     return msg, parser.wheel_lines, parser.warnings
 
 
@@ -373,7 +381,8 @@ def _tags(repeated: Any) -> tuple[PEP425Tag, ...]:
 
 def parse_textproto(text: str, path: str | None, line_offset: int = 0) -> Spec:
     """Parse a text-proto spec. ``line_offset`` = file line of the text's first line - 1."""
-    msg, wheel_lines, warnings = parse_message(text, path, line_offset)
+    msg, parser = _parse(text, path, line_offset)
+    wheel_lines, warnings = parser.wheel_lines, parser.warnings
     wheels = tuple(
         WheelEntry(
             name=w.name,
@@ -388,6 +397,7 @@ def parse_textproto(text: str, path: str | None, line_offset: int = 0) -> Spec:
         kind=KIND_TEXTPROTO,
         path=path,
         python_version=msg.python_version,
+        python_version_line=parser.field_lines.get("python_version"),
         wheels=wheels,
         verify_pep425_tags=_tags(msg.verify_pep425_tag),
         warnings=tuple(warnings),

@@ -134,6 +134,24 @@ def _check_member(info: zipfile.ZipInfo, display: str, total: int) -> None:
         )
 
 
+def versioned_script(dist_name: str, name: str, version: tuple[int, ...]) -> str:
+    """pip's and setuptools' versioned script names for the target Python.
+
+    Their wheels name scripts after the Python that built them (pip 20.3.4's wheel has
+    ``pip3.8`` and ``easy_install-3.8``); pip renames them for the Python it installs into
+    (``pip2``, ``pip2.7``), and so does vpython, whose seeds are these wheels."""
+    import re
+
+    dist = dist_name.lower().replace("-", "_")
+    if dist == "pip":
+        m = re.fullmatch(r"pip(\d)(\.\d+)?", name)
+        if m:
+            return f"pip{version[0]}" + (f".{version[1]}" if m.group(2) else "")
+    elif dist == "setuptools" and re.fullmatch(r"easy_install-\d\.\d+", name):
+        return f"easy_install-{version[0]}.{version[1]}"
+    return name
+
+
 class _StoreDestination:
     """Factory for an installer destination that renders entry-point scripts with the
     placeholder interpreter (each env's link rewrites that shebang)."""
@@ -156,6 +174,7 @@ class _StoreDestination:
 
         class Destination(SchemeDictionaryDestination):
             def write_script(self, name: str, module: str, attr: str, section: ScriptSection) -> RecordEntry:
+                name = versioned_script(dist_name, name, version)
                 rel = os.path.relpath(os.path.join(scheme["scripts"], name), scheme["purelib"])
                 if not os.path.lexists(os.path.join(scheme["scripts"], name)):
                     # A .data script of the same name keeps its place (as when envs
@@ -194,16 +213,22 @@ def _unpack(wheel_path: str, display: str, work: str, site_rel: str, version: tu
         raise IntegrityError(f"cannot install wheel: {e}", path=display, hint=_BAD_WHEEL_HINT) from None
 
 
-def compile_dirs(python: str, dirs: list[str]) -> None:
+def compile_dirs(python: str, dirs: list[str], version: tuple[int, ...] = (3,)) -> None:
     """Byte-compile with the target interpreter, in parallel. Failures are ignored (some
-    wheels ship py2-only test files), as the original vpython does."""
+    wheels ship py2-only test files), as the original vpython does. Python 2.7 has no
+    ``-I`` and its compileall no ``-j``: it gets ``-E -s`` and one process."""
     if not dirs:
         return
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "PYTHONPATH", "PYTHONHOME")}
+    flags = (
+        ["-E", "-s", "-m", "compileall", "-q"]
+        if version[0] < 3
+        else ["-I", "-m", "compileall", "-q", "-q", "-j", "0"]
+    )
     subprocess.run(
-        [python, "-I", "-m", "compileall", "-q", "-q", "-j", "0", *dirs],
+        [python, *flags, *dirs],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -276,7 +301,7 @@ def _build_entries(
                 json.dump([], f)
         if progress:
             progress(f"unpacking and compiling {len(building)} package(s)")
-        compile_dirs(interp.path, [os.path.join(w, site_rel) for w, _ in building])
+        compile_dirs(interp.path, [os.path.join(w, site_rel) for w, _ in building], tuple(interp.version))
         checkpoint("compiled")
         for work, final in building:
             freeze(work)

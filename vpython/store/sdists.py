@@ -3,7 +3,8 @@
 Real specs pin versions that PyPI has only as sdists (psutil 5.7.2, PyYAML 5.3.1, ...).
 ``built_wheel()`` returns a wheel in the store built from such an sdist for one
 interpreter, building it the first time (``uv build --wheel``, isolated PEP 517 on that
-interpreter: ``vpython.store.sdist_uv``)::
+interpreter: ``vpython.store.sdist_uv``; for Python 2.7, which uv cannot drive, pip 20.3.4
+from vpython's tool dir: ``vpython.store.sdist_pip27``)::
 
     <root>/v1/store/sdists/<sdist sha256>/<sdist filename>          fetched once, verified
     <root>/v1/store/built/<sdist sha256>/<abi>-<platform>/<wheel>   the built wheel (0444)
@@ -198,11 +199,13 @@ def built_wheel(
     _check_ref(sdist)
     if not allow_build:
         raise build_refused(sdist.name, sdist.version, sdist.filename, interp)
-    if interp.implementation != "cpython" or tuple(interp.version[:2]) < (3, 6):
-        # uv cannot drive Python 2.7 (no -I); see /work/notes/sdist-machinery.md for the plan.
+    if interp.implementation != "cpython" or not (
+        tuple(interp.version[:2]) >= (3, 6) or tuple(interp.version[:2]) == (2, 7)
+    ):
+        # uv builds for 3.6+; 2.7 has its own machinery (vpython.store.sdist_pip27).
         raise VPythonError(
             f"cannot build {sdist.name} {sdist.version} from source for {interp.describe()}: "
-            "vpython builds sdists for CPython 3.6+ only",
+            "vpython builds sdists for CPython 2.7 and 3.6+ only",
             hint=f"supply a wheel of {sdist.name} {sdist.version} with --find-links / VPYTHON_FIND_LINKS",
         )
     job = _Job(sdist, interp, sources, layout, build_key(interp))
@@ -257,25 +260,49 @@ def _build_locked(job: _Job, wheel_dirs: tuple[str, ...]) -> BuiltWheel:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _build_in(job: _Job, work: str, sdist_file: str) -> BuiltWheel:
+def _run_machinery(
+    job: _Job, work: str, sdist_file: str, out: str, build_log: str
+) -> tuple[int, dict[str, str]]:
+    """(exit status, machinery record): ``uv build`` (``sdist_uv``) for 3.6+, with the build
+    constraints that apply (``sdist_constraints``); pip 20.3.4 from vpython's tool dir
+    (``sdist_pip27``) for 2.7, which uv cannot drive (no constraints: none are needed there)."""
+    sdist = job.sdist
+    if job.interp.version[0] < 3:
+        from vpython.store import sdist_pip27
+        from vpython.store.tools import ensure_tool
+
+        pip_dir = ensure_tool(job.layout, job.sources, sdist_pip27.PIP_TOOL)
+        status = sdist_pip27.run_build(
+            pip_dir, sdist_file, job.interp.path, job.sources, work, out, build_log
+        )
+        return status, {"tool": sdist_pip27.TOOL, "version": "pip 20.3.4"}
     from vpython.store.sdist_constraints import constraints_for
-    from vpython.store.sdist_errors import build_failed
     from vpython.store.sdist_uv import TOOL, run_build, uv_version
     from vpython.uvbin import uv_binary
 
-    sdist = job.sdist
     uv = uv_binary()
-    out = os.path.join(work, "out")
-    os.makedirs(out)
-    build_log = os.path.join(work, BUILD_LOG)
-    log.progress(f"building {sdist.name} {sdist.version} from source (first time only)")
-    start = time.monotonic()
     constraints = constraints_for(sdist.name, sdist.version, job.sources)
     if constraints:
         log.info(f"building {sdist.name} {sdist.version} with build constraints {', '.join(constraints)}")
     status = run_build(
         uv, sdist_file, job.interp.path, job.sources, work, out, build_log, constraints=constraints
     )
+    machinery = {"tool": TOOL, "version": uv_version(uv)}
+    if constraints:
+        machinery["build-constraints"] = ", ".join(constraints)
+    return status, machinery
+
+
+def _build_in(job: _Job, work: str, sdist_file: str) -> BuiltWheel:
+    from vpython.store.sdist_errors import build_failed
+
+    sdist = job.sdist
+    out = os.path.join(work, "out")
+    os.makedirs(out)
+    build_log = os.path.join(work, BUILD_LOG)
+    log.progress(f"building {sdist.name} {sdist.version} from source (first time only)")
+    start = time.monotonic()
+    status, machinery = _run_machinery(job, work, sdist_file, out, build_log)
     seconds = time.monotonic() - start
     checkpoint("sdist-built")
     wheels = sorted(n for n in os.listdir(out) if n.endswith(".whl"))
@@ -292,9 +319,6 @@ def _build_in(job: _Job, work: str, sdist_file: str) -> BuiltWheel:
             log_path=kept,
             offline=job.sources.offline,
         )
-    machinery = {"tool": TOOL, "version": uv_version(uv)}
-    if constraints:
-        machinery["build-constraints"] = ", ".join(constraints)
     return _publish(job, work, os.path.join(out, wheels[0]), build_log, machinery, seconds)
 
 
@@ -304,7 +328,7 @@ def _failure(job: _Job, status: int, wheels: list[str], out: str) -> str | None:
     from vpython.store.sdist_check import wheel_problem
 
     if status == 127:
-        return "uv could not be started"
+        return "the build tool could not be started"
     if status != 0:
         return f"the build failed (exit status {status})"
     if len(wheels) != 1:
