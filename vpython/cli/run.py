@@ -94,6 +94,7 @@ def _provision_and_hold(
     """
     from vpython.env.provision import provision
     from vpython.errors import VPythonError
+    from vpython.store.trust import check_dir
 
     for _ in range(_PROVISION_ATTEMPTS):
         pointer = provision(
@@ -105,7 +106,7 @@ def _provision_and_hold(
             return None
         lock_path = layout.env_lock(pointer.env_key)
         fd = fastpath.acquire_shared(lock_path, blocking=True)
-        present = os.path.exists(os.path.join(env_dir, "pyvenv.cfg"))
+        present = check_dir(env_dir, "the env") and os.path.exists(os.path.join(env_dir, "pyvenv.cfg"))
         if fd is None and present:
             return pointer, None  # the lock file cannot be opened at all: run unlocked, as before
         if fd is not None and present and same_file(fd, lock_path):

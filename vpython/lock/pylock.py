@@ -312,7 +312,7 @@ def write_lock(path: str, text: str) -> bool:
 
     An existing lockfile keeps its permission bits; a new one gets the umask's default
     (it is the user's file, checked in beside the spec)."""
-    from vpython.fs import write_atomic
+    from vpython.fs import user_file_mode, write_atomic
 
     data = text.encode("utf-8")
     try:
@@ -326,7 +326,7 @@ def write_lock(path: str, text: str) -> bool:
             f"cannot read the lockfile: {e.strerror}", path=path, hint="check the file's permissions"
         ) from None
     try:
-        write_atomic(path, data, mode=None, keep_mode=True, prefix=".pylock-")
+        write_atomic(path, data, mode=user_file_mode(), keep_mode=True, prefix=".pylock-")
     except OSError as e:
         raise LockError(
             f"cannot write the lockfile: {e.strerror or e}",

@@ -27,7 +27,10 @@ from vpython.errors import ConfigError
 from vpython.settings import config_path
 
 DEFAULT_INDEX = "https://pypi.org/simple"
-CONFIG_KEYS = ("index-url", "extra-index-urls", "find-links", "offline", "exclude-newer")
+CONFIG_KEYS = ("index-url", "extra-index-urls", "find-links", "offline", "exclude-newer", "shared-root")
+# Keys of the config file only: a spec's [tool.vpython] cannot set them (a checked-out
+# repository must not open the user's cache root to other users).
+_USER_ONLY_KEYS = ("shared-root",)
 
 
 class SourceFlags(Protocol):
@@ -132,13 +135,19 @@ def _validated(data: dict[str, Any], where: str) -> dict[str, Any]:
                 wanted = "list"
             else:
                 value = tuple(value)
-        elif key == "offline" and not isinstance(value, bool):
+        elif key in ("offline", "shared-root") and not isinstance(value, bool):
             wanted = "bool"
         if wanted is not None:
             what = {"string": "a string", "list": "a list of strings", "bool": "true or false"}[wanted]
             raise ConfigError(f"must be {what}", path=where, key=key, hint=f"write {_KIND_HINTS[wanted]}")
         out[key] = value
     return out
+
+
+def config_shared_root() -> bool:
+    """``shared-root = true`` in the user's config file: the cache root may be shared with
+    other users on purpose (vpython.store.trust). A broken config file is its ConfigError."""
+    return bool(_load_config(config_path()).get("shared-root", False))
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -152,7 +161,7 @@ def load_sources(
     layers: list[tuple[str, dict[str, Any]]] = []
     layers.append(("config " + config_path(), _load_config(config_path())))
     if spec_tool:
-        tool = {k: v for k, v in spec_tool.items() if k in CONFIG_KEYS}
+        tool = {k: v for k, v in spec_tool.items() if k in CONFIG_KEYS and k not in _USER_ONLY_KEYS}
         layers.append(("spec [tool.vpython]", _validated(tool, "spec [tool.vpython]")))
     env: dict[str, Any] = {}
     if os.environ.get("VPYTHON_INDEX_URL") is not None:

@@ -39,8 +39,11 @@ def user_cache_dir() -> str:
     return os.path.join(home, ".cache") if home else ""
 
 
-def resolve_root(flag_value: str | None) -> str:
-    """The absolute cache root for this run."""
+def resolve_root(flag_value: str | None, *, check: bool = True) -> str:
+    """The absolute cache root for this run, checked for who may write it
+    (vpython.store.trust: refused when someone else could; the umask is set so that
+    nothing this process creates there is writable by others). ``check=False`` only
+    locates it (``vpython cache dir``, and ``cache verify``, which reports instead)."""
     source = None  # who chose the root, for the error when it is not a directory
     if flag_value is not None:
         root, source = flag_value, "-vpython-root/--root"
@@ -49,12 +52,17 @@ def resolve_root(flag_value: str | None) -> str:
     else:
         cache = user_cache_dir()
         root = os.path.join(cache, f"vpython-root.{_uid()}") if cache else ""
-    if not root:
+    fallback = not root
+    if fallback:
         import tempfile  # rare fallback; tempfile costs ~7 ms to import
 
         root = os.path.join(tempfile.gettempdir(), f"vpython-root_{_uid()}")
     root = os.path.abspath(os.path.expanduser(root))
     _check_directory(root, source)
+    if check:
+        from vpython.store.trust import check_root
+
+        check_root(root, source, fallback)
     return root
 
 
@@ -115,8 +123,19 @@ class Layout:
         self.app_data = os.path.join(self.base, "virtualenv-app-data")
         # pex's build cache for `vpython build --format pex` (vpython.artifacts.build).
         self.pex_root = os.path.join(self.base, "pex-root")
+        # The resolvers' own caches (uv's, pex's for `vpython lock --engine pex`): inside
+        # the root, never ~/.cache, so the root is the one place to prune and to trust.
+        self.tool_cache = os.path.join(self.base, "tool-cache")
         # mtime = when passive pruning last started a store sweep (vpython.store.prune).
         self.sweep_stamp = os.path.join(self.base, "last-sweep")
+
+    def top_dirs(self) -> list[str]:
+        """The directories right below ``v1/`` that vpython creates and reads."""
+        store = os.path.dirname(self.wheels)
+        return [
+            *(self.envs, self.specs, self.locks, store, self.wheels, self.packages, self.interpreters),
+            *(self.tmp, self.skeletons, self.app_data, self.pex_root, self.tool_cache),
+        ]
 
     def env_dir(self, key: str) -> str:
         return os.path.join(self.envs, key)
@@ -135,6 +154,15 @@ class Layout:
     def cached_lock(self, digest: str) -> str:
         # Keyed by the same spec digest as the pointer (vpython.env.resolve.obtain_lock).
         return os.path.join(self.locks, digest + ".pylock.toml")
+
+
+def check_layout(layout: Layout) -> None:
+    """The cold path's trust check (vpython.store.trust): every top-level directory of
+    ``v1/`` is ours and not writable by others (a dozen lstats)."""
+    from vpython.store.trust import check_dir
+
+    for path in layout.top_dirs():
+        check_dir(path)
 
 
 def list_names(path: str) -> list[str]:
