@@ -223,4 +223,4 @@ def test_collect_skips_the_store_sweep_while_a_build_holds_the_store_lock(root):
 def test_sweeps_run_in_their_documented_order():
     # sweep_cached_locks reads live_pointers, which sweep_pointers fills
     assert gc.SWEEPS.index(gc.sweep_pointers) < gc.SWEEPS.index(gc.sweep_cached_locks)
-    assert len(set(gc.SWEEPS)) == len(gc.SWEEPS) == 8
+    assert len(set(gc.SWEEPS)) == len(gc.SWEEPS) == 9

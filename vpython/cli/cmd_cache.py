@@ -197,5 +197,6 @@ def _store_rows(layout: Layout, env_set: set[str]) -> list[Row]:
         ("interpreters", *_count_size(listed(layout.interpreters)), "probe cache"),
         ("virtualenv data", "", human_bytes(_unique_size([layout.app_data])), ""),
         ("pex build cache", "", human_bytes(_unique_size([layout.pex_root])), pex_note),
+        ("resolver caches", *_count_size(listed(layout.tool_cache)), "uv's and pex's, for resolutions"),
         ("tmp", *_count_size(listed(layout.tmp)), "work dirs and trash; gc removes them"),
     ]

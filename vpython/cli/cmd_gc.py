@@ -57,6 +57,11 @@ def main(args: list[str]) -> int:
         f"resolution/plan file(s), {len(report.build_locks_deleted)} build-lock file(s), "
         f"{len(report.tmp_deleted)} leftover work file(s)"
         + (", the pex build cache" if report.pex_cache_deleted else "")
+        + (
+            f", the resolver cache(s) of {', '.join(report.tool_caches_deleted)}"
+            if report.tool_caches_deleted
+            else ""
+        )
     )
     out(f"{'would free' if ns.dry_run else 'freed'}: {human_bytes(report.bytes_freed)}")
     if report.envs_held:

@@ -139,7 +139,11 @@ def _resolve_into_cache(
         return None, None
     log.progress(f"resolving {len(requirements.requirements)} requirement(s) for {interp.path}")
     text = compile_pylock(
-        list(requirements.requirements), sources, python=interp.path, context=discovered.path or "the spec"
+        list(requirements.requirements),
+        sources,
+        python=interp.path,
+        context=discovered.path or "the spec",
+        cache_dir=layout.tool_cache,
     )
     # The cache root must hold no credentials (a direct reference's URL may carry
     # some); downloads get them back from Sources.credential_urls.

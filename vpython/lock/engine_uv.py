@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from vpython.errors import ResolutionError, UserError
-from vpython.settings.credentials import redact
+from vpython.settings.credentials import redact, uv_source_options
 from vpython.settings.sources import Sources
 
 if TYPE_CHECKING:
@@ -39,30 +39,36 @@ def uv_binary() -> str:
     return find()
 
 
-def _uv_env() -> dict[str, str]:
+def _uv_env(sources_env: dict[str, str], cache_dir: str | None) -> dict[str, str]:
+    """uv's environment: none of the user's ``UV_*``/``PIP_*`` but TLS settings; the
+    sources' credentials (``sources_env``: never on argv); uv's cache inside vpython's root
+    (``cache_dir``: ``<root>/v1/tool-cache``, so a wheel uv unpacks lands there, not in
+    ``~/.cache/uv``); no interpreter downloads (they would go to ``~/.local/share/uv``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_"))}
     for k in _UV_ENV_KEEP:
         if k in os.environ:
             env[k] = os.environ[k]
-    env["UV_NO_PROGRESS"] = "1"
+    if cache_dir is not None:
+        env["UV_CACHE_DIR"] = touched_cache(cache_dir, "uv")
+    env.update(sources_env, UV_NO_PROGRESS="1", UV_PYTHON_DOWNLOADS="never")
     return env
 
 
-def source_args(sources: Sources) -> list[str]:
-    args: list[str] = []
-    if sources.index_url:
-        args += ["--index-url", sources.index_url]
-    else:
-        args += ["--no-index"]
-    for url in sources.extra_index_urls:
-        args += ["--extra-index-url", url]
-    for fl in sources.find_links:
-        args += ["--find-links", fl]
-    if sources.offline:
-        args += ["--offline"]
-    if sources.exclude_newer:
-        args += ["--exclude-newer", sources.exclude_newer]
-    return args
+def touched_cache(cache_dir: str, tool: str) -> str:
+    """``<cache_dir>/<tool>``, its mtime set to now: ``vpython gc`` deletes a tool's cache
+    only when no resolution used it for its threshold."""
+    path = os.path.join(cache_dir, tool)
+    try:
+        os.makedirs(path, exist_ok=True)
+        os.utime(path)
+    except OSError:
+        pass  # the tool reports an unwritable cache itself
+    return path
+
+
+def source_args(sources: Sources) -> tuple[list[str], dict[str, str]]:
+    """(argv, environment) for the sources: credentials only in the environment."""
+    return uv_source_options(sources)
 
 
 # uv's hint when a package has no usable wheel but has an sdist. It names `--no-build`,
@@ -106,8 +112,9 @@ def compile_pylock(
     no_deps: bool = False,
     upgrade: bool = False,
     context: str = "",
+    cache_dir: str | None = None,
 ) -> str:
-    """Resolve ``requirements`` and return uv's pylock.toml text."""
+    """Resolve ``requirements`` and return uv's pylock.toml text (``cache_dir``: see ``_uv_env``)."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="vpython-lock-") as tmp:
@@ -140,10 +147,11 @@ def compile_pylock(
             cmd += ["--universal"]
         if no_deps:
             cmd += ["--no-deps"]
-        cmd += source_args(sources)
+        source_argv, source_env = source_args(sources)
+        cmd += source_argv
         proc = subprocess.run(
             cmd,
-            env=_uv_env(),
+            env=_uv_env(source_env, cache_dir),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -173,12 +181,13 @@ class UvJob:
         targets: list[Target],
         sources: Sources,
         context: str,
+        env: dict[str, str],
     ) -> None:
         self.tmp, self.out, self.targets, self.sources, self.context = tmp, out, targets, sources, context
         try:
             self.proc = subprocess.Popen(
                 cmd,
-                env=_uv_env(),
+                env=env,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -273,6 +282,7 @@ def start(
     upgrade: bool = False,
     upgrade_packages: Iterable[str] = (),
     context: str = "",
+    cache_dir: str | None = None,
 ) -> UvJob:
     """Start one universal resolution for all ``targets`` (see ``UvJob.result``).
 
@@ -303,13 +313,14 @@ def start(
         cmd += ["--upgrade"]
     for name in upgrade_packages:
         cmd += ["--upgrade-package", name]
-    cmd += source_args(sources)
+    source_argv, source_env = source_args(sources)
+    cmd += source_argv
     tmp = out = None
     if previous_lock and not upgrade:
         tmp, out = _seed_preferences(previous_lock)
         cmd += ["-o", out]
     stdin_text = "".join(r + "\n" for r in requirements)
-    return UvJob(cmd, stdin_text, tmp, out, targets, sources, context)
+    return UvJob(cmd, stdin_text, tmp, out, targets, sources, context, _uv_env(source_env, cache_dir))
 
 
 def resolve(requirements: list[str], sources: Sources, targets: list[Target], **kw: Any) -> list[Candidate]:

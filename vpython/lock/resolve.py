@@ -61,6 +61,7 @@ def _resolve_uv(
             upgrade=upgrade,
             upgrade_packages=upgrade_packages,
             context=context,
+            cache_dir=plan.tool_cache,
         )
     try:
         _prepare(plan.targets)  # while uv resolves
@@ -78,6 +79,7 @@ def _resolve_uv(
                 python=python,
                 upgrade_packages=upgrade_packages,
                 context=context,
+                cache_dir=plan.tool_cache,
             ).result()
     return candidates
 
@@ -114,6 +116,7 @@ def resolve(
             previous_lock=previous_text,
             upgrade=upgrade,
             upgrade_packages=upgrade_packages,
+            cache_dir=plan.tool_cache,
         )
         _prepare(plan.targets)
     else:

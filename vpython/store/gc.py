@@ -58,6 +58,7 @@ class GcReport:
     cached_locks_deleted: list[str] = field(default_factory=list)
     tmp_deleted: list[str] = field(default_factory=list)
     pex_cache_deleted: list[str] = field(default_factory=list)
+    tool_caches_deleted: list[str] = field(default_factory=list)  # tool-cache/<tool>: uv's, pex's
     bytes_freed: int = 0
     store_busy: bool = False  # a build held the store lock: the store sweep was skipped
 
@@ -255,6 +256,16 @@ def sweep_pex_cache(s: Sweep) -> None:
         s.delete(s.layout.pex_root, s.report.pex_cache_deleted, "pex-root")
 
 
+def sweep_tool_caches(s: Sweep) -> None:
+    """The resolvers' caches (``tool-cache/uv``, ``tool-cache/pex``): each resolution
+    touches its tool's dir first, so one untouched for the threshold goes whole."""
+    for name in list_names(s.layout.tool_cache):
+        path = os.path.join(s.layout.tool_cache, name)
+        age = s.age(path)
+        if age is not None and age > s.older_than:
+            s.delete(path, s.report.tool_caches_deleted, name)
+
+
 def sweep_leftovers(s: Sweep) -> None:
     """Work dirs of builders that crashed (nothing live is older than LEFTOVER_AGE), trash
     (renamed there by deferred deletes, never read by anyone), and temp files of writers
@@ -289,6 +300,7 @@ SWEEPS: tuple[Callable[[Sweep], None], ...] = (
     sweep_build_locks,
     sweep_cached_locks,
     sweep_pex_cache,
+    sweep_tool_caches,
     sweep_leftovers,
 )
 
