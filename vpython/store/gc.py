@@ -75,7 +75,7 @@ def collect(layout: Layout, older_than: float, dry_run: bool = False) -> GcRepor
     now = time.time()
     _collect_envs(layout, older_than, dry_run, now, report, freed)
     _envs_collected(layout)
-    with flocked(store_lock_path(layout), exclusive=True, blocking=False) as got:
+    with flocked(store_lock_path(layout), exclusive=True, blocking=False, read_only_ok=dry_run) as got:
         if not got:
             report.store_busy = True  # a build is running: sweep next time
         else:

@@ -59,10 +59,12 @@ def resolve_root(flag_value: str | None, *, check: bool = True) -> str:
         root = os.path.join(tempfile.gettempdir(), f"vpython-root_{_uid()}")
     root = os.path.abspath(os.path.expanduser(root))
     _check_directory(root, source)
-    if check:
-        from vpython.store.trust import check_root
+    from vpython.store import trust
 
-        check_root(root, source, fallback)
+    if check:
+        trust.check_root(root, source, fallback)
+    else:
+        trust.note_opt_in()
     return root
 
 

@@ -224,3 +224,43 @@ def _format_version() -> str:
     from vpython import FORMAT_VERSION
 
     return FORMAT_VERSION
+
+
+def note_opt_in() -> None:
+    """Decide the shared opt-in without checking the root (``resolve_root(check=False)``:
+    ``cache verify`` reports what ``audit`` finds instead of refusing)."""
+    global _shared
+    _shared = _env_opt_in() or _config_opt_in()
+
+
+def audit(root: str) -> list[str]:
+    """``"<path>: <why>"`` for every directory, file or symlink below ``root`` (and the
+    root) that fails the rules: what the warm path does not stat on every run. Symlinks
+    are judged by their owner only (their mode means nothing), lock files not at all
+    (nothing reads them: uv makes its cache's ``.lock`` 0666 on purpose)."""
+    if _EUID is None:
+        return []
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        if dirpath == root:
+            filenames = [".", *filenames]
+        for name in dirnames + filenames:
+            path = dirpath if name == "." else os.path.join(dirpath, name)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if name.endswith(".lock") and stat.S_ISREG(st.st_mode):
+                continue
+            link = stat.S_ISLNK(st.st_mode)
+            if (not _shared and st.st_uid not in (_EUID, 0)) if link else not ok(st):
+                found.append(f"{path}: {_why(st)}")
+    return found
+
+
+def _why(st: os.stat_result) -> str:
+    mode = stat.S_IMODE(st.st_mode)
+    facts = f"owner {_who(st.st_uid)}, mode {mode:04o}"
+    if _EUID is not None and st.st_uid != _EUID and not _shared:
+        return f"belongs to another user ({facts})"
+    return f"writable by {'anyone' if mode & 0o002 else 'its group'} ({facts})"
