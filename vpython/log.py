@@ -45,9 +45,12 @@ def info(msg: str) -> None:
 
 
 def warning(msg: str) -> None:
-    # Warnings are shown at the default level too: they are about the user's files.
+    # Warnings are shown at the default level too: they are about the user's files, which
+    # may quote hostile input: long lines are cut as in errors.
     if LEVELS["warning"] >= _level[0] or _level[0] == LEVELS["error"]:
-        sys.stderr.write(f"vpython: warning: {msg}\n")
+        from vpython.errors import cut
+
+        sys.stderr.write(f"vpython: warning: {cut(msg)}\n")
 
 
 def progress(msg: str) -> None:
