@@ -74,6 +74,19 @@ def _same_bytes(a: str, b: str) -> bool:
         return False
 
 
+def _same_source(pyc_a: str, pyc_b: str) -> bool:
+    """Two ``__pycache__/<name>.<tag>.pyc`` compiled from the same bytes of ``<name>.py``
+    differ anyway (the source's mtime and path are in them): the same file."""
+
+    def source(pyc: str) -> str:
+        cache_dir, name = os.path.split(pyc)
+        return os.path.join(os.path.dirname(cache_dir), name.split(".", 1)[0] + ".py")
+
+    if not pyc_a.endswith(".pyc") or os.path.basename(os.path.dirname(pyc_a)) != "__pycache__":
+        return False
+    return _same_bytes(source(pyc_a), source(pyc_b))
+
+
 def _project(dist: str) -> str:
     return dist.rsplit("-", 1)[0]
 
@@ -87,7 +100,7 @@ def _claim(rel: str, src: str, dist: str, owners: dict[str, tuple[str, str]]) ->
     if earlier is None:
         owners[rel] = (dist, src)
         return True
-    if src and _same_bytes(earlier[1], src):
+    if src and (_same_bytes(earlier[1], src) or _same_source(earlier[1], src)):
         return False
     raise FileConflict(
         f"{earlier[0]} and {dist} both install {rel}, with different contents",
