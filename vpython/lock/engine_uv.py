@@ -61,8 +61,14 @@ def touched_cache(cache_dir: str, tool: str) -> str:
     try:
         os.makedirs(path, exist_ok=True)
         os.utime(path)
-    except OSError:
-        pass  # the tool reports an unwritable cache itself
+    except OSError as e:  # a read-only or full root: say so here, not as a resolution failure
+        from vpython.errors import VPythonError
+
+        raise VPythonError(
+            f"cannot write to the vpython cache at {cache_dir}: {e.strerror or e} ({path})",
+            hint="the cache root must be writable; point -vpython-root / VPYTHON_VIRTUALENV_ROOT at a writable "
+            "directory with room",
+        ) from None
     return path
 
 
