@@ -43,13 +43,17 @@ def _uv_env(sources_env: dict[str, str], cache_dir: str | None) -> dict[str, str
     """uv's environment: none of the user's ``UV_*``/``PIP_*`` but TLS settings; the
     sources' credentials (``sources_env``: never on argv); uv's cache inside vpython's root
     (``cache_dir``: ``<root>/v1/tool-cache``, so a wheel uv unpacks lands there, not in
-    ``~/.cache/uv``); no interpreter downloads (they would go to ``~/.local/share/uv``)."""
+    ``~/.cache/uv``, and so does the lock of uv's credentials store); no interpreter
+    downloads (they would go to ``~/.local/share/uv``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_"))}
     for k in _UV_ENV_KEEP:
         if k in os.environ:
             env[k] = os.environ[k]
     if cache_dir is not None:
         env["UV_CACHE_DIR"] = touched_cache(cache_dir, "uv")
+        # uv locks its credentials store (~/.local/share/uv/credentials) even when it
+        # holds nothing; vpython's credentials come from URLs and netrc.
+        env["UV_CREDENTIALS_DIR"] = os.path.join(env["UV_CACHE_DIR"], "credentials")
     env.update(sources_env, UV_NO_PROGRESS="1", UV_PYTHON_DOWNLOADS="never")
     return env
 
