@@ -100,8 +100,10 @@ def loads(text: str) -> dict[str, Any]:
     except _toml.TOMLDecodeError as e:
         whole = str(e)
         at = _AT.search(whole)
-        if at is None:  # "(at end of document)": callers place it at the last character
-            raise TOMLDecodeError(whole, whole) from None
+        if at is None:  # "(at end of document)": the last character, so every error has a line
+            lines = text.split("\n")
+            problem = whole.removesuffix(" (at end of document)")
+            raise TOMLDecodeError(whole, problem, len(lines), len(lines[-1]) + 1) from None
         raise TOMLDecodeError(whole, whole[: at.start()], int(at.group(1)), int(at.group(2))) from None
     except RecursionError:  # the depth scan should have caught it; never a traceback
         problem = f"nested too deeply to parse (more than {MAX_DEPTH} levels)"

@@ -100,7 +100,7 @@ def _load_config(path: str) -> dict[str, Any]:
     except toml.TOMLDecodeError as e:
         # lineno/colno: on vpython.toml's own error, and tomllib's from 3.14
         raise ConfigError(
-            f"invalid TOML: {e}",
+            f"invalid TOML: {e.msg}",
             path=path,
             line=getattr(e, "lineno", None),
             column=getattr(e, "colno", None),
