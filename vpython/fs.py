@@ -41,22 +41,26 @@ def same_file(fd: int, path: str) -> bool:
 # user owns (a lockfile beside the spec) are still created with it, and the script gets
 # it back before exec (``restore_umask``).
 _user_umask: int | None = None
+_our_umask: int | None = None  # what restrict_umask set
 
 
 def restrict_umask(shared: bool) -> None:
     """What this process creates in the cache root must not be writable by others
     (vpython.store.trust): add 022 to the umask, or for a root shared on purpose make it
-    ``(user's & 007) | 002`` (group-writable, never world-writable)."""
-    global _user_umask
+    ``(user's & 007) | 002`` (group-writable, never world-writable). One syscall when
+    the user's umask is 022 already (this runs on every warm start)."""
+    global _user_umask, _our_umask
     current = os.umask(0o022)
     if _user_umask is None:
         _user_umask = current
-    os.umask((_user_umask & 0o007) | 0o002 if shared else _user_umask | 0o022)
+    _our_umask = (_user_umask & 0o007) | 0o002 if shared else _user_umask | 0o022
+    if _our_umask != 0o022:
+        os.umask(_our_umask)
 
 
 def restore_umask() -> None:
     """Give the user's umask back (before exec'ing their script)."""
-    if _user_umask is not None:
+    if _user_umask is not None and _user_umask != _our_umask:
         os.umask(_user_umask)
 
 

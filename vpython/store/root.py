@@ -58,22 +58,26 @@ def resolve_root(flag_value: str | None, *, check: bool = True) -> str:
 
         root = os.path.join(tempfile.gettempdir(), f"vpython-root_{_uid()}")
     root = os.path.abspath(os.path.expanduser(root))
-    _check_directory(root, source)
     from vpython.store import trust
 
     if check:
-        trust.check_root(root, source, fallback)
+        known = trust.check_root(root, source, fallback)
     else:
+        known = None
         trust.note_opt_in()
+    _check_directory(root, source, known)
     return root
 
 
-def _check_directory(root: str, source: str | None) -> None:
+def _check_directory(root: str, source: str | None, known: os.stat_result | None = None) -> None:
     """A root (or an ancestor) that is a regular file would fail deep inside the first
-    ``makedirs`` with a NotADirectoryError traceback; say so here instead. One stat on
-    the warm path (the root exists); ancestors are looked at only when it does not."""
+    ``makedirs`` with a NotADirectoryError traceback; say so here instead. No stat on the
+    warm path (``known``: the root's stat, a directory, from the trust check); ancestors
+    are looked at only when the root does not exist."""
     import stat
 
+    if known is not None and stat.S_ISDIR(known.st_mode):
+        return
     path = root
     while True:
         try:

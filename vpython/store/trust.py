@@ -132,13 +132,14 @@ def _kind(st: os.stat_result) -> str:
     return "not a regular file"
 
 
-def check_root(root: str, source: str | None, fallback: bool) -> None:
+def check_root(root: str, source: str | None, fallback: bool) -> os.stat_result | None:
     """The checks of the root, its parent and ``v1/`` (module docstring), then the umask
     for what this process creates. ``fallback``: the ``$TMPDIR`` root, made 0700. Three
-    or four stats: this runs on every warm start."""
+    or four stats: this runs on every warm start. Returns the root's stat (its target's,
+    for a symlink), None when it is missing."""
     global _shared
     if _EUID is None:
-        return
+        return None
     _shared = _env_opt_in()
     try:
         st: os.stat_result | None = os.lstat(root)
@@ -150,7 +151,7 @@ def check_root(root: str, source: str | None, fallback: bool) -> None:
         except FileExistsError:
             pass
         except OSError:
-            return  # an unwritable TMPDIR: the first write reports it, with its own hint
+            return None  # an unwritable TMPDIR: the first write reports it, with its own hint
         st = os.lstat(root)
     if st is None and not _shared:
         _shared = _config_opt_in()  # a new root: made group-writable if shared on purpose
@@ -159,6 +160,12 @@ def check_root(root: str, source: str | None, fallback: bool) -> None:
             _shared = _config_opt_in()
         _root_passes(root, st, source, final=True)  # raises
     fs.restrict_umask(_shared)
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        try:
+            return os.stat(root)
+        except OSError:
+            return None
+    return st
 
 
 def _root_passes(root: str, st: os.stat_result | None, source: str | None, final: bool) -> bool:
