@@ -421,7 +421,7 @@ NEST = [
 
 def deep_inputs():
     level = st.sampled_from(NEST)
-    body = st.lists(level, min_size=1, max_size=140).map(
+    body = st.integers(1, 200).flatmap(lambda n: st.lists(level, min_size=n, max_size=n)).map(
         lambda ls: "".join(o for o, _ in ls) + "1" + "".join(c for _, c in reversed(ls)))
     cut = st.tuples(body, st.integers(0, 2000), st.integers(0, 3)).map(lambda t: t[0][:t[1]] + t[0][t[1] + t[2]:])
     return st.one_of(body, body, cut).map(lambda b: "x = " + b + "\n")
