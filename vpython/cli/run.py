@@ -40,7 +40,7 @@ def run(argv: list[str]) -> int:
         sys.stdout.flush()
         python_args = ["-h"]
     cl = parse_python_argv(python_args)
-    layout = Layout(resolve_root(flags.root))
+    layout = Layout(resolve_root(flags.root, warm=True))
     cwd = os.getcwd()
     discovered = discover(
         target_kind=cl.target_kind,
@@ -59,7 +59,9 @@ def run(argv: list[str]) -> int:
     )
     if flags.tool == "verify":
         from vpython.cli.cmd_verify import verify_discovered
+        from vpython.store.root import check_layout
 
+        check_layout(layout)
         return verify_discovered(discovered, flags, layout)
 
     hit: tuple[fastpath.Pointer, int | None] | None = None if flags.tool else fastpath.lookup(layout, digest)

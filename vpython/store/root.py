@@ -39,11 +39,13 @@ def user_cache_dir() -> str:
     return os.path.join(home, ".cache") if home else ""
 
 
-def resolve_root(flag_value: str | None, *, check: bool = True) -> str:
+def resolve_root(flag_value: str | None, *, check: bool = True, warm: bool = False) -> str:
     """The absolute cache root for this run, checked for who may write it
     (vpython.store.trust: refused when someone else could; the umask is set so that
-    nothing this process creates there is writable by others). ``check=False`` only
-    locates it (``vpython cache dir``, and ``cache verify``, which reports instead)."""
+    nothing this process creates there is writable by others): the root, its parent and
+    ``v1/``, and, unless ``warm`` (the run path: its lookup checks what it reads, its cold
+    path the rest), every top-level directory of ``v1/``. ``check=False`` only locates it
+    (``vpython cache``: ``verify`` reports what is unsafe instead)."""
     source = None  # who chose the root, for the error when it is not a directory
     if flag_value is not None:
         root, source = flag_value, "-vpython-root/--root"
@@ -66,6 +68,8 @@ def resolve_root(flag_value: str | None, *, check: bool = True) -> str:
         known = None
         trust.note_opt_in()
     _check_directory(root, source, known)
+    if check and not warm:
+        check_layout(Layout(root))
     return root
 
 
