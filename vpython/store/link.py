@@ -234,10 +234,11 @@ def _make_dirs(dst_prefix: str, dirs: list[str], made: set[str]) -> None:
 
 def _dist_of(plan: _LinkPlan, entry: str) -> str:
     """``name-version`` of an entry (its .dist-info), else the entry's dir name."""
+    marker = ".dist-info" + os.sep
     for rel, _, _ in plan.manifest:
-        for part in rel.split(os.sep):
-            if part.endswith(".dist-info"):
-                return part[: -len(".dist-info")]
+        i = rel.find(marker)
+        if i >= 0:
+            return os.path.basename(rel[:i])
     return os.path.basename(entry)
 
 

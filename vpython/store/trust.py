@@ -38,8 +38,7 @@ import stat
 
 from vpython import fs
 
-SHARED_ENV = "VPYTHON_SHARED_ROOT"
-CONFIG_KEY = "shared-root"
+SHARED_ENV = "VPYTHON_SHARED_ROOT"  # and `shared-root = true` in the config file (settings.sources)
 _EUID: int | None = os.geteuid() if hasattr(os, "geteuid") else None
 _shared = False  # decided by check_root for this process
 
@@ -92,7 +91,7 @@ def _unsafe_error(path: str, st: os.stat_result, role: str, source: str | None) 
     else:
         who = "anyone" if mode & 0o002 else "its group"
         why = f"is writable by {who} ({facts})"
-        fix = f"chmod go-w {path}" + ("" if _shared else f"; {shared_hint}")
+        fix = f"chmod o-w {path}" if _shared else f"chmod go-w {path}; {shared_hint}"
     message = (
         f"refusing to use {role} {path}: it {why}; another user could put code in it that vpython would run"
     )
