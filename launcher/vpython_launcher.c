@@ -396,6 +396,42 @@ static char *resolve_root(void) {
     return abs;
 }
 
+/* ---------------------------------------------------------------- trust */
+
+/* vpython/store/trust.py's private-root rules for what the launcher reads: the root, its
+ * parent, v1/, v1/launch/ and the entry file, v1/envs/ and the env dir. Any doubt is a
+ * hand-off: the Python path applies the same rules and explains a refusal (a shared root,
+ * VPYTHON_SHARED_ROOT, is always handed off; the config file's shared-root too, since the
+ * private rules fail for such a root first). */
+static int private_stat(const struct stat *st) {
+    return st->st_uid == geteuid() && (st->st_mode & 022) == 0;
+}
+
+/* A directory (not a symlink) owned by us and not writable by group or others. */
+static int private_dir(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && private_stat(&st);
+}
+
+static int trusted_root(const char *root) {
+    struct stat st;
+    if (lstat(root, &st)) return 0;
+    if (S_ISLNK(st.st_mode)) { /* followed only when the link is ours or root's */
+        if (st.st_uid != geteuid() && st.st_uid != 0) return 0;
+        if (stat(root, &st)) return 0;
+    }
+    if (!S_ISDIR(st.st_mode) || !private_stat(&st)) return 0;
+    /* The parent (the path as given): ours or root's, and nobody else can rename the root
+     * away, unless it is sticky (/tmp). */
+    const char *slash = strrchr(root, '/');
+    char *parent = slash == root ? strdup("/") : strndup(root, (size_t)(slash - root));
+    if (!parent) die_oom();
+    int ok = stat(parent, &st) == 0 && (st.st_uid == geteuid() || st.st_uid == 0) &&
+             (!(st.st_mode & 022) || (st.st_mode & S_ISVTX));
+    free(parent);
+    return ok;
+}
+
 /* ---------------------------------------------------------------- the index entry */
 
 static uint64_t fnv1a(const char *s, size_t n, uint64_t h) {
@@ -431,8 +467,13 @@ static int unescape(char *s) {
 }
 
 static char *read_entry(const char *path) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return NULL;
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || !private_stat(&st)) { /* trust.py's rule for pointers */
+        close(fd);
+        return NULL;
+    }
     char *data = malloc(MAX_ENTRY + 1);
     if (!data) die_oom();
     size_t n = 0;
@@ -533,8 +574,8 @@ static int check_record(char **f, int n, struct hit *h) {
         h->interp_id = f[1];
         h->interp_path = f[2];
     } else if (strcmp(tag, "exec") == 0 && n == 2) {
-        /* An env key names a published env: never a dot-file (work dirs, build locks). */
-        if (!f[1][0] || f[1][0] == '.' || strchr(f[1], '/')) MISS("index entry unreadable");
+        /* An env key is hex (fastpath.Pointer.load): never a path, a dot-file or a work dir. */
+        if (!f[1][0] || strspn(f[1], "0123456789abcdef") != strlen(f[1])) MISS("index entry unreadable");
         h->env_key = f[1];
     } else if (strcmp(tag, "end") == 0 && n == 1) {
         h->have_end = 1;
@@ -663,8 +704,12 @@ static int warm(int argc, char **argv) {
         return -1;
     }
     g_miss = "no index entry";
+    if (getenv("VPYTHON_SHARED_ROOT")) MISS("shared root (the Python path checks it)");
     char *root = resolve_root();
     if (!root) MISS("cache root not resolvable here");
+    struct stat rst;
+    if (lstat(root, &rst) && gone()) MISS("no index entry"); /* first run: nothing cached yet */
+    if (!trusted_root(root)) MISS("cache root not private (the Python path checks it)");
     buf key = {0};
     if (kind == K_SCRIPT) {
         char *abs = abspath(target);
@@ -686,15 +731,22 @@ static int warm(int argc, char **argv) {
     hash = fnv1a(key.p, key.n, hash);
     char name[32];
     snprintf(name, sizeof name, "%016llx", (unsigned long long)hash);
-    char *dir = join(root, "v" VPY_FORMAT "/launch");
+    char *v1 = join(root, "v" VPY_FORMAT);
+    char *dir = join(v1, "launch");
+    struct stat dst;
+    if (lstat(dir, &dst) && gone()) MISS("no index entry");
+    if (!private_dir(v1) || !private_dir(dir)) MISS("cache directory not private (the Python path checks it)");
     char *entry_path = join(dir, name);
     char *data = read_entry(entry_path);
     if (!data) MISS("no index entry");
     struct hit h = {root, key.p, NULL, NULL, NULL, 0};
     if (check_entry(data, &h)) return -1;
 
-    char *envs = join(root, "v" VPY_FORMAT "/envs");
+    char *envs = join(v1, "envs");
     char *env_dir = join(envs, h.env_key);
+    struct stat est;
+    if (lstat(env_dir, &est) && gone()) MISS("env gone");
+    if (!private_dir(envs) || !private_dir(env_dir)) MISS("env directory not private (the Python path checks it)");
     char *lock = cat3(env_dir, ".lock", "");
     char *bin = join(env_dir, "bin");
     char *python = join(bin, "python");

@@ -7,10 +7,27 @@ the warm path.
 Errors about a file carry where the problem is as fields (``path``, ``line``, ``column``,
 ``key``), not only inside the message, so callers and tests can read them, and every error
 renders them the same way: ``file:line:col: key: message`` (the form compilers use, so
-editors can jump to it) followed by ``hint: what to do``.
+editors can jump to it) followed by ``hint: what to do``. A rendered line longer than
+``MAX_LINE`` characters is cut in the middle: a value quoted from hostile input (a 50 MB
+``python_version``) must not become a 50 MB error message.
 """
 
 from __future__ import annotations
+
+MAX_LINE = 1200  # characters per rendered line; longer ones keep their head and tail
+
+
+def cut(text: str, limit: int = MAX_LINE) -> str:
+    """``text`` with every line longer than ``limit`` cut in the middle, saying how much."""
+    if len(text) <= limit:
+        return text
+    head, tail = (limit * 2) // 3, limit // 6
+    return "\n".join(
+        line
+        if len(line) <= limit
+        else f"{line[:head]} ... [{len(line) - head - tail} characters cut] ... {line[-tail:]}"
+        for line in text.split("\n")
+    )
 
 
 class VPythonError(Exception):
@@ -58,7 +75,7 @@ class VPythonError(Exception):
             text = f"{where}: {text}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
-        return text
+        return cut(text)
 
 
 class UserError(VPythonError):

@@ -37,10 +37,47 @@ def same_file(fd: int, path: str) -> bool:
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
-def _umask_default(mode: int) -> int:
+# The umask the user started vpython with, once ``restrict_umask`` changed it: files the
+# user owns (a lockfile beside the spec) are still created with it, and the script gets
+# it back before exec (``restore_umask``).
+_user_umask: int | None = None
+_our_umask: int | None = None  # what restrict_umask set
+
+
+def restrict_umask(shared: bool) -> None:
+    """What this process creates in the cache root must not be writable by others
+    (vpython.store.trust): add 022 to the umask, or for a root shared on purpose make it
+    ``(user's & 007) | 002`` (group-writable, never world-writable). One syscall when
+    the user's umask is 022 already (this runs on every warm start)."""
+    global _user_umask, _our_umask
+    current = os.umask(0o022)
+    if _user_umask is None:
+        _user_umask = current
+    _our_umask = (_user_umask & 0o007) | 0o002 if shared else _user_umask | 0o022
+    if _our_umask != 0o022:
+        os.umask(_our_umask)
+
+
+def restore_umask() -> None:
+    """Give the user's umask back (before exec'ing their script)."""
+    if _user_umask is not None and _user_umask != _our_umask:
+        os.umask(_user_umask)
+
+
+def user_file_mode(mode: int = 0o666) -> int:
+    """``mode`` minus the user's own umask (not the restricted one): for files that are
+    the user's, outside the cache (a new lockfile beside its spec)."""
+    return mode & ~(_user_umask if _user_umask is not None else _current_umask())
+
+
+def _current_umask() -> int:
     umask = os.umask(0o022)
     os.umask(umask)
-    return mode & ~umask
+    return umask
+
+
+def _umask_default(mode: int) -> int:
+    return mode & ~_current_umask()
 
 
 def write_atomic(

@@ -45,9 +45,15 @@ def info(msg: str) -> None:
 
 
 def warning(msg: str) -> None:
-    # Warnings are shown at the default level too: they are about the user's files.
+    # Warnings are shown at the default level too: they are about the user's files, which
+    # may quote hostile input: long lines are cut as in errors.
     if LEVELS["warning"] >= _level[0] or _level[0] == LEVELS["error"]:
+        if len(msg) > _MAX_WARNING:  # (vpython.errors cuts each line of an error the same way)
+            msg = f"{msg[:800]} ... [{len(msg) - 1000} characters cut] ... {msg[-200:]}"
         sys.stderr.write(f"vpython: warning: {msg}\n")
+
+
+_MAX_WARNING = 4000
 
 
 def progress(msg: str) -> None:

@@ -35,38 +35,48 @@ class TOMLDecodeError(ValueError):
 
 
 _AT = re.compile(r" \(at line (\d+), column (\d+)\)\Z")
-# What changes the scanner's state: quotes (multi-line first), comments, brackets, newlines.
-_TOKEN = re.compile(r'"""|\'\'\'|\\.|["\'#\[\]{}\n]', re.S)
+# What changes the scanner's state: quotes (multi-line first), comments, brackets, newlines,
+# backslashes (which escape the next character in basic strings only).
+_TOKEN = re.compile(r'"""|\'\'\'|["\'#\[\]{}\n\\]')
 
 
 def _too_deep(text: str) -> int | None:
     """The 1-based line where nesting first exceeds MAX_DEPTH, or None.
 
     A scan of the tokens that matter, outside strings and comments; brackets inside
-    strings do not count. Cheap when there are few brackets at all."""
+    strings do not count. Cheap when there are few brackets at all. A backslash escapes
+    the next character in basic strings (``"..."``, triple-quoted too) but not in literal
+    ones: ``'\\'`` is a whole string (an escape there once hid the nesting that follows
+    from this scan: found by the TOML fuzzing in tests/reliability)."""
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return None
     depth = 0
     line = 1
     quote: str | None = None  # the open string's delimiter
     comment = False
-    for m in _TOKEN.finditer(text):
+    pos = 0
+    search = _TOKEN.search
+    while True:
+        m = search(text, pos)
+        if m is None:
+            return None
         tok = m.group()
+        pos = m.end()
         if tok == "\n":
             line += 1
             comment = False
             if quote in ('"', "'"):  # single-line strings end at a newline (invalid: tomllib says so)
                 quote = None
+        elif comment:
             continue
-        if "\n" in tok:
-            line += tok.count("\n")
-        if comment:
-            continue
-        if quote is not None:
+        elif quote is not None:
             if tok == quote:
                 quote = None
-            continue
-        if tok in ('"""', "'''", '"', "'"):
+            elif tok == "\\" and quote[0] == '"':
+                if text.startswith("\n", pos):
+                    line += 1
+                pos += 1  # the escaped character, whatever it is
+        elif tok in ('"""', "'''", '"', "'"):
             quote = tok
         elif tok == "#":
             comment = True
@@ -76,7 +86,6 @@ def _too_deep(text: str) -> int | None:
                 return line
         elif tok in "]}":
             depth = max(0, depth - 1)
-    return None
 
 
 def loads(text: str) -> dict[str, Any]:
@@ -91,9 +100,27 @@ def loads(text: str) -> dict[str, Any]:
     except _toml.TOMLDecodeError as e:
         whole = str(e)
         at = _AT.search(whole)
-        if at is None:  # "(at end of document)": callers place it at the last character
-            raise TOMLDecodeError(whole, whole) from None
+        if at is None:  # "(at end of document)": the last character, so every error has a line
+            lines = text.split("\n")
+            problem = whole.removesuffix(" (at end of document)")
+            raise TOMLDecodeError(whole, problem, len(lines), len(lines[-1]) + 1) from None
         raise TOMLDecodeError(whole, whole[: at.start()], int(at.group(1)), int(at.group(2))) from None
     except RecursionError:  # the depth scan should have caught it; never a traceback
         problem = f"nested too deeply to parse (more than {MAX_DEPTH} levels)"
-        raise TOMLDecodeError(problem, problem) from None
+        line = _raw_deep_line(text)
+        raise TOMLDecodeError(f"{problem} (at line {line}, column 1)", problem, line, 1) from None
+
+
+def _raw_deep_line(text: str) -> int:
+    """Where brackets, strings and comments ignored, nesting first passes MAX_DEPTH (1 if
+    never): a place to point at when the scan above was wrong."""
+    depth = 0
+    for number, line in enumerate(text.split("\n"), 1):
+        for ch in line:
+            if ch in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return number
+            elif ch in "]}":
+                depth = max(0, depth - 1)
+    return 1

@@ -664,6 +664,38 @@ def test_env_held_exclusively_by_gc_is_handed_over_without_blocking(kit, tmp_pat
     assert p.returncode == 0 and "deps 1.0 1.1" in out, err
 
 
+@pytest.mark.parametrize("part", ["root", "v1", "launch", "entry", "envs", "env"])
+def test_a_part_others_could_write_is_never_trusted(kit, tmp_path, part):
+    """vpython/store/trust.py's rules hold on the launcher's path too: a root, cache dir,
+    index entry or env writable by the group makes it hand off, and the Python path refuses
+    what it must (the index is the launcher's alone: a loose one only costs the hit)."""
+    script = write(tmp_path / "s.py", PEP723 + PRINT_DEPS)
+    warm_hit(kit, script, cwd=tmp_path)
+    (entry,) = entries(kit.root)
+    (env,) = envs_in(kit.root)
+    v1 = kit.root / "v1"
+    target = {"root": kit.root, "v1": v1, "launch": v1 / "launch", "entry": entry, "envs": v1 / "envs",
+              "env": v1 / "envs" / env}[part]
+    os.chmod(target, os.stat(target).st_mode | 0o020)
+    before = kit.count()
+    proc = kit(script, cwd=tmp_path)
+    assert_handoff(kit, before)
+    if part in ("launch", "entry"):
+        assert proc.returncode == 0 and "deps 1.0 1.1" in proc.stdout, proc.stderr
+    else:
+        assert proc.returncode != 0 and "refusing to use" in proc.stderr and str(target) in proc.stderr, proc.stderr
+        assert "deps 1.0" not in proc.stdout
+
+
+def test_a_shared_root_is_always_the_python_paths(kit, tmp_path):
+    script = write(tmp_path / "s.py", PEP723 + PRINT_DEPS)
+    warm_hit(kit, script, cwd=tmp_path)
+    before = kit.count()
+    proc = kit(script, cwd=tmp_path, extra_env={"VPYTHON_SHARED_ROOT": "1"}, check=0)
+    assert "deps 1.0 1.1" in proc.stdout
+    assert_handoff(kit, before, "shared root (the Python path checks it)")
+
+
 def test_forged_entry_naming_a_work_dir_is_refused(kit, tmp_path):
     script = write(tmp_path / "s.py", PEP723 + PRINT_DEPS)
     warm_hit(kit, script, cwd=tmp_path)

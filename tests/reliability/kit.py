@@ -46,6 +46,9 @@ def vp_env(root, index_url: str | None = None, **extra) -> dict:
     """os.environ (already stripped of PIP_/UV_/VPYTHON_ by the autouse fixture) plus
     the root and index for a child vpython."""
     env = dict(os.environ)
+    # As tests.support.isolate_environ sets it, for module-scoped fixtures too (they run
+    # before the autouse isolation): a different value would change every spec digest.
+    env.setdefault("VPYTHON_SEEDS", "0")
     env["VPYTHON_VIRTUALENV_ROOT"] = str(root)
     if index_url is not None:
         env["VPYTHON_INDEX_URL"] = index_url

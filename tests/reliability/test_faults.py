@@ -294,6 +294,40 @@ def test_read_only_root_gives_clear_error(rel_index, template, script, tmp_path,
     assert before == after
 
 
+def test_read_only_root_maintenance_commands_end_in_one_line(rel_index, script, tmp_path, can_mount):
+    """`vpython gc`, `gc --dry-run`, `cache verify` and `cache verify --repair` on a
+    read-only root holding a complete cache (an image-baked cache): the read-only ones
+    report (the store lock is taken on a read-only fd), the others end in the one-line
+    "cannot write to the vpython cache" error. Before: OSError [Errno 30] ... store.lock."""
+    if not can_mount and os.geteuid() == 0:
+        pytest.skip("root ignores permission bits and no read-only mount is possible here")
+    root = tmp_path / "ro"
+    root.mkdir()
+    env = kit.vp_env(root, rel_index.url)
+    assert kit.run([script], env, tmp_path).returncode == 0
+    before = kit.tree_snapshot(root)
+    cases = [(["gc", "--older-than", "0"], 1), (["gc", "--older-than", "0", "--dry-run"], 0),
+             (["cache", "verify"], 0), (["cache", "verify", "--repair"], 1), (["cache", "info"], 0)]
+    results = []
+    with _read_only(root, can_mount):
+        for args, rc in cases:
+            r = kit.run(args, env, tmp_path)
+            results.append((args, rc, r))
+    after = kit.tree_snapshot(root)
+    bad = []
+    for args, rc, r in results:
+        if r.returncode != rc or not kit.no_traceback(r):
+            bad.append(f"{' '.join(args)}: rc {r.returncode} (expected {rc})\n{r.stdout[-400:]}{r.stderr[-800:]}")
+        elif rc and "cannot write to the vpython cache at" not in kit.one_line_error(r):
+            bad.append(f"{' '.join(args)}: {kit.one_line_error(r)!r}")
+    observed = "; ".join(f"`vpython {' '.join(a)}`: exit {r.returncode}" for a, _, r in results)
+    kit.record("faults: maintenance commands on a read-only root holding a complete cache", trials=len(results),
+               failures=len(bad) + int(before != after), leftovers=0,
+               observed=observed + "; no traceback, no byte changed")
+    assert not bad, "\n".join(bad)
+    assert before == after
+
+
 @contextlib.contextmanager
 def _read_only(path, can_mount):
     if can_mount:

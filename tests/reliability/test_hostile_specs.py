@@ -1,8 +1,9 @@
 """Hostile specs: property-based fuzzing of every parser a user's input reaches.
 
 For each parser -- text proto (``.vpython3`` files), the inline ``[VPYTHON:BEGIN]``
-block, PEP 723 ``# /// script`` blocks, ``vpython.toml``, PEP 751 lockfiles and the
-command line (vpython's flags and python's argv) -- hypothesis generates inputs from a
+block, PEP 723 ``# /// script`` blocks, ``vpython.toml``, PEP 751 lockfiles, the user
+config file (as bytes: not always UTF-8), deeply nested TOML fed to every TOML reader,
+and the command line (vpython's flags and python's argv) -- hypothesis generates inputs from a
 grammar of the format's own tokens mixed with arbitrary text, so that most inputs are
 *almost* valid (the interesting case) and some are garbage. For every input:
 
@@ -34,7 +35,8 @@ pytestmark = pytest.mark.reliability
 import os  # noqa: E402
 
 SCALE = float(os.environ.get("VPYTHON_FUZZ_SCALE", "1"))
-BUDGET = {"textproto": 2500, "inline": 1500, "pep723": 2000, "toml": 1500, "lockfile": 1500, "argv": 1500}
+BUDGET = {"textproto": 2500, "inline": 1500, "pep723": 2000, "toml": 1500, "lockfile": 1500, "argv": 1500,
+          "config": 1000, "deep": 1000}
 
 
 def fuzz_settings(name):
@@ -364,6 +366,109 @@ def test_argv_parser(argv):
     _tally("argv", "ok")
 
 
+CONFIG_TOKENS = [
+    "index-url", "extra-index-urls", "find-links", "offline", "exclude-newer", "shared-root", "bogus", " = ", "=",
+    '"https://pypi.example/simple"', '"https://u:tok@host/simple"', '["/srv/w"]', "[1]", "true", "false", "1", '"x"',
+    "[", "]", "{", "}", ",", '"', "'", "\n", "\n", " ", "#", "[table]", "é",
+]
+CONFIG_VALID = 'index-url = "https://pypi.example/simple"\nfind-links = ["/srv/w"]\noffline = false\n'
+BAD_BYTES = [b"\xff", b"\xc3", b"\xe2\x82", b"\x80", b"\xed\xa0\x80", b"\xf5"]
+
+
+def config_inputs():
+    text = st.one_of(_mix(CONFIG_TOKENS),
+                     st.tuples(st.integers(0, len(CONFIG_VALID)), st.integers(0, 8), _mix(CONFIG_TOKENS, max_size=4))
+                     .map(lambda t: CONFIG_VALID[:t[0]] + t[2] + CONFIG_VALID[t[0] + t[1]:]))
+    raw = text.map(lambda t: t.encode("utf-8"))
+    # some are not UTF-8: a bad byte sequence spliced in somewhere
+    spliced = st.tuples(raw, st.integers(0, 200), st.sampled_from(BAD_BYTES)).map(
+        lambda t: t[0][:t[1]] + t[2] + t[0][t[1]:])
+    return st.one_of(raw, raw, spliced)
+
+
+@fuzz_settings("config")
+@given(data=config_inputs())
+@tracked("config")
+def test_config_file_parser(data, tmp_path_factory):
+    from vpython.errors import ConfigError
+    from vpython.settings.sources import _load_config
+
+    COUNTS["config"] = COUNTS.get("config", 0) + 1
+    path = tmp_path_factory.getbasetemp() / "fuzz-config.toml"
+    path.write_bytes(data)
+    try:
+        _load_config(str(path))
+    except Exception as e:  # noqa: BLE001
+        assert isinstance(e, ConfigError) and e.exit_code == 2, repr(e)
+        assert e.path == str(path) and str(e).startswith(str(path)), str(e)
+        assert e.line is not None or e.key is not None, f"no line or key in {str(e)!r}"
+        if e.line is not None:
+            assert 1 <= e.line <= data.count(b"\n") + 1, (str(e), data)
+        assert e.hint, str(e)
+        _tally("config", "error")
+        return
+    _tally("config", "ok")
+
+
+# Openers (and their closers) for nesting: plain, inline tables, and strings holding
+# brackets, backslashes and quotes in every TOML string kind (the depth scan must skip
+# them exactly as tomllib does: a literal '\' is a whole string, "\"" is not its end).
+NEST = [
+    ("[", "]"), ("[ ", " ]"), ("{a = ", "}"), ("[1, ", "]"), ("['\\', ", "]"), ('["\\"[", ', "]"),
+    ("['''x\\''', ", "]"), ('["""]\\"""", ', "]"), ("[ # [[[\n", "\n]"), ('{"[" = ', "}"), ("['[', ", "]"),
+]
+
+
+def deep_inputs():
+    level = st.sampled_from(NEST)
+    body = st.integers(1, 200).flatmap(lambda n: st.lists(level, min_size=n, max_size=n)).map(
+        lambda ls: "".join(o for o, _ in ls) + "1" + "".join(c for _, c in reversed(ls)))
+    cut = st.tuples(body, st.integers(0, 2000), st.integers(0, 3)).map(lambda t: t[0][:t[1]] + t[0][t[1] + t[2]:])
+    return st.one_of(body, body, cut).map(lambda b: "x = " + b + "\n")
+
+
+@fuzz_settings("deep")
+@given(text=deep_inputs())
+@tracked("deep")
+def test_deeply_nested_toml_in_every_reader(text, tmp_path_factory):
+    """The same nested text as a vpython.toml, a PEP 723 block, a lockfile and the config
+    file: each reader returns or raises its typed error with a line that exists (tomllib
+    alone recurses into a RecursionError at ~600 levels)."""
+    from vpython import toml
+    from vpython.errors import ConfigError, LockError
+    from vpython.lock.pylock import parse_lock_text
+    from vpython.settings.sources import _load_config
+    from vpython.spec.parse import parse_spec
+
+    COUNTS["deep"] = COUNTS.get("deep", 0) + 1
+    lines = text.count("\n") + 1
+    for kind in ("toml", "pep723"):
+        try:
+            parse_spec(kind, text, "/w/spec")
+        except Exception as e:  # noqa: BLE001
+            assert_spec_error(e, "/w/spec", text)
+    try:
+        parse_lock_text(text, "/w/pylock.toml")
+    except Exception as e:  # noqa: BLE001
+        assert isinstance(e, LockError) and e.path == "/w/pylock.toml", repr(e)
+        assert e.line is not None or e.key is not None, str(e)
+    path = tmp_path_factory.getbasetemp() / "fuzz-deep-config.toml"
+    path.write_text(text)
+    try:
+        _load_config(str(path))
+    except Exception as e:  # noqa: BLE001
+        assert isinstance(e, ConfigError) and e.path == str(path), repr(e)
+        assert e.line is not None or e.key is not None, str(e)
+        assert e.line is None or 1 <= e.line <= lines, str(e)
+    try:
+        toml.loads(text)
+    except toml.TOMLDecodeError as e:
+        assert e.lineno is not None and 1 <= e.lineno <= lines, (e.msg, text[:200])
+        _tally("deep", "error")
+        return
+    _tally("deep", "ok")
+
+
 def test_zz_fuzz_totals():
     """Runs after the properties (file order): records how many inputs really ran."""
     total = sum(COUNTS.values())
@@ -372,7 +477,7 @@ def test_zz_fuzz_totals():
                leftovers=0,
                observed=detail + "; every rejection a UserError (exit 2) naming its position")
     if len(COUNTS) == len(BUDGET):  # the whole file ran (not a -k subset)
-        assert total >= 10_000 * min(SCALE, 1.0), COUNTS
+        assert total >= 12_000 * min(SCALE, 1.0), COUNTS
         # Both outcomes were exercised for each parser: the inputs are not all garbage.
         for k in BUDGET:
             assert SEEN[k]["ok"] > 0 and SEEN[k]["error"] > 0, (k, SEEN[k])
@@ -428,4 +533,73 @@ def test_end_to_end_cli_errors(tmp_path, root):
     kit.record("hostile specs: end-to-end CLI runs on bad files and flags", trials=len(E2E), failures=len(failures),
                leftovers=0, observed="exit 2, `vpython: error: <file>:<line>:<col>: ...` (or the flag), no traceback",
                seconds=time.monotonic() - t0)
+    assert not failures, "\n----\n".join(failures)
+
+
+DEEP = "x = " + "[" * 600 + "]" * 600 + "\n"  # 1.2 KB: tomllib alone ends in RecursionError
+LOCK_NEG = ('lock-version = "1.0"\ncreated-by = "t"\n[[packages]]\nname = "six"\nversion = "1.16.0"\n'
+            '[[packages.wheels]]\nname = "six-1.16.0-py2.py3-none-any.whl"\nurl = "https://x.invalid/six.whl"\n'
+            'size = -5\nhashes = {sha256 = "' + "a" * 64 + '"}\n')
+
+
+def test_end_to_end_hostile_toml_encodings_sizes_and_file_kinds(tmp_path, root):
+    """Real runs, each exit 2 with one `vpython: error:` line naming the file and a line
+    (or the flag) and a hint, no traceback, and no line of the output over 2,000
+    characters: TOML nested 600 deep in a vpython.toml, a PEP 723 block, a lockfile and
+    the config file; non-UTF-8 config, vpython.toml and lockfile; a 5 MB python_version;
+    -vpython-spec on a device, a directory and a FIFO; a negative size in a lock."""
+    t0 = time.monotonic()
+    env0 = kit.vp_env(root, "http://127.0.0.1:9/simple/")  # never reached: all fail before resolving
+    pep723 = "# /// script\n" + "".join("# " + ln + "\n" for ln in DEEP.splitlines()) + "# ///\nprint(1)\n"
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    cases = {  # case -> (files {name: bytes}, args, extra env, expected start of the error after "vpython: error: ")
+        "vpython.toml nested 600 deep": ({"vpython.toml": DEEP.encode(), "m.py": b"print(1)\n"}, ["m.py"], {},
+                                         "{d}/vpython.toml:1:"),
+        "PEP 723 block nested 600 deep": ({"s.py": pep723.encode()}, ["s.py"], {}, "{d}/s.py:2:"),
+        "lockfile nested 600 deep": ({"s.py": b"# /// script\n# dependencies = []\n# ///\n",
+                                      "pylock.s.toml": DEEP.encode()}, ["s.py"], {}, "{d}/pylock.s.toml:1:"),
+        "config file nested 600 deep": ({"c.toml": DEEP.encode(), "s.py": b"print(1)\n"}, ["s.py"],
+                                        {"VPYTHON_CONFIG": "{d}/c.toml"}, "{d}/c.toml:1:"),
+        "config file not UTF-8": ({"c.toml": b'offline = false\nindex-url = "\xff"\n', "s.py": b"print(1)\n"},
+                                  ["s.py"], {"VPYTHON_CONFIG": "{d}/c.toml"}, "{d}/c.toml:2:"),
+        "vpython.toml not UTF-8": ({"vpython.toml": b'dependencies = []\n# \xc3\n', "m.py": b"print(1)\n"},
+                                   ["m.py"], {}, "{d}/vpython.toml:2:"),
+        "lockfile not UTF-8": ({"s.py": b"# /// script\n# dependencies = []\n# ///\n",
+                                "pylock.s.toml": b'lock-version = "1.0"\n\x80\n'}, ["s.py"], {},
+                               "{d}/pylock.s.toml:2:"),
+        "lockfile with size = -5": ({"s.py": b'# /// script\n# dependencies = ["six"]\n# ///\n',
+                                     "pylock.s.toml": LOCK_NEG.encode()}, ["s.py"], {},
+                                    "{d}/pylock.s.toml: packages[0].wheels[0].size: "),
+        "5 MB python_version": ({".vpython3": b'python_version: "' + b"3" * (5 << 20) + b'"\n',
+                                 "m.py": b"print(1)\n"}, ["m.py"], {}, "python_version: "),
+        "-vpython-spec /dev/zero": ({}, ["-vpython-spec", "/dev/zero", "-c", "pass"], {},
+                                    "/dev/zero: -vpython-spec: not a regular file (a device)"),
+        "-vpython-spec a directory": ({}, ["-vpython-spec", "{d}", "-c", "pass"], {},
+                                      "{d}: -vpython-spec: not a regular file (a directory)"),
+        "-vpython-spec a FIFO": ({}, ["-vpython-spec", str(fifo), "-c", "pass"], {},
+                                 f"{fifo}: -vpython-spec: not a regular file (a FIFO)"),
+    }
+    failures = []
+    for i, (case, (files, args, extra, expect)) in enumerate(cases.items()):
+        d = tmp_path / f"h{i}"
+        d.mkdir()
+        for name, data in files.items():
+            (d / name).write_bytes(data)
+        argv = [a.format(d=d) if "{d}" in a else (d / a if (d / a).exists() and not a.startswith("-") else a)
+                for a in args]
+        env = dict(env0, **{k: v.format(d=d) for k, v in extra.items()})
+        r = kit.run(argv, env, d, timeout=120)
+        line = kit.one_line_error(r)
+        want = "vpython: error: " + expect.format(d=d)
+        longest = max((len(x) for x in (r.stdout + r.stderr).splitlines()), default=0)
+        if r.returncode != 2 or not kit.no_traceback(r) or not line.startswith(want) or "hint: " not in r.stderr \
+                or longest > 2000:
+            failures.append(f"{case}: rc={r.returncode}, longest line {longest}, expected {want!r}:\n"
+                            f"{r.stderr[:600]}")
+    kit.record("hostile specs: end-to-end runs on deep TOML (vpython.toml, PEP 723, lockfile, config), non-UTF-8 "
+               "files, a 5 MB value, devices/dirs/FIFOs as -vpython-spec, a negative size",
+               trials=len(cases), failures=len(failures), leftovers=0,
+               observed="exit 2, `vpython: error: <file>:<line>: ...` (or the flag), a hint, no traceback, "
+                        "no output line over 2,000 characters", seconds=time.monotonic() - t0)
     assert not failures, "\n----\n".join(failures)

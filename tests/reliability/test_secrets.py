@@ -202,3 +202,133 @@ def test_credentials_never_leak_from_errors(auth_index, tmp_path, rel_wheelhouse
                trials=3, failures=len(failures), leftovers=0,
                observed="clear error each time; password in 0 messages and 0 files")
     assert not failures, "\n".join(failures)
+
+
+# ----------------------------------------------------------------------------- argv
+
+
+class _StallingProxy:
+    """A proxy in front of the authenticated index that holds every request until
+    ``release()``: while it holds one, the resolver that asked is alive and waiting, and
+    its command line (and its children's) can be read from /proc as any local user could."""
+
+    def __init__(self, backend_port):
+        import threading
+        import urllib.error
+        import urllib.request
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.hit, self.go = threading.Event(), threading.Event()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                proxy.hit.set()
+                proxy.go.wait(120)
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "accept")}
+                req = urllib.request.Request(f"http://127.0.0.1:{backend_port}{self.path}", headers=headers)
+                try:
+                    with urllib.request.urlopen(req, timeout=60) as r:
+                        status, body, ctype = r.status, r.read(), r.headers.get("Content-Type", "")
+                except urllib.error.HTTPError as e:
+                    status, body, ctype = e.code, e.read(), e.headers.get("Content-Type", "")
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                if status == 401:
+                    self.send_header("WWW-Authenticate", 'Basic realm="index"')
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def hold(self):
+        self.hit.clear()
+        self.go.clear()
+
+    def release(self):
+        self.go.set()
+
+    def close(self):
+        self.go.set()
+        self.server.shutdown()
+
+
+def _descendants(pid):
+    children = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for c in children.get(p, []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_credentials_never_on_a_resolvers_command_line(auth_index, tmp_path):
+    """While uv (runs, `vpython lock`) and pex's pip (`vpython lock --engine pex`) wait
+    for the index, every process below vpython has its command line read: the password
+    is in none (it reaches them through their environment or a 0600 netrc file, which
+    other users cannot read). The runs then finish, so the credentials did arrive."""
+    proxy = _StallingProxy(auth_index.port)
+    url = f"http://{quote(USER)}:{quote(SECRET, safe='')}@127.0.0.1:{proxy.port}/simple/"
+    cases = [
+        ("run, VPYTHON_INDEX_URL (uv)", [], {"VPYTHON_INDEX_URL": url}),
+        ("run, -vpython-index-url (uv)", ["-vpython-index-url", url], {}),
+        ("vpython lock --index-url (uv)", ["lock", "--index-url", url], {}),
+        ("vpython lock --engine pex (pip under pex)", ["lock", "--engine", "pex", "--index-url", url], {}),
+    ]
+    failures, seen = [], []
+    try:
+        for i, (label, args, extra) in enumerate(cases):
+            d, script = _case(tmp_path, f"argv{i}")
+            env = kit.vp_env(tmp_path / f"root-argv{i}", None, **extra)
+            proxy.hold()
+            proc = kit.popen([*args, script], env, d)
+            try:
+                if not proxy.hit.wait(120):
+                    failures.append(f"{label}: no request reached the index")
+                    continue
+                lines = {p: _cmdline(p) for p in _descendants(proc.pid)}
+                resolvers = [c for c in lines.values() if "uv" in c or "pex" in c or "pip" in c]
+                if not resolvers:
+                    failures.append(f"{label}: no resolver process found below vpython: {lines}")
+                for p, c in lines.items():
+                    for n in needles(SECRET):
+                        if n in c:
+                            failures.append(f"{label}: pid {p} has the password on its command line: {c[:300]}")
+                seen.append(f"{label}: {len(lines)} process(es)")
+            finally:
+                proxy.release()
+                out, err = proc.communicate(timeout=300)
+            if proc.returncode != 0:
+                failures.append(f"{label}: rc={proc.returncode}: {err[-800:]}")
+            failures += [f"{label}: output has {n!r}" for n in leaks_in_text(out + err)]
+    finally:
+        proxy.close()
+    kit.record("secrets: command lines of every process below vpython while the resolver waits on the index "
+               "(uv for runs and `vpython lock`, pip under pex)", trials=len(cases), failures=len(failures),
+               leftovers=0, observed="password on 0 command lines; " + "; ".join(seen))
+    assert not failures, "\n".join(failures)

@@ -290,3 +290,106 @@ def test_member_inflating_past_its_header_size_writes_only_the_declared_bytes(re
                observed=f"installed {written} bytes (the declared size), not 64 MiB")
     assert r.returncode == 0, r.stderr
     assert written == 100
+
+
+# ----------------------------------------------------------------------------- the env's own files
+
+EVIL_PY = "#!/bin/sh\necho pwned > {canary}\n"
+
+
+def test_wheels_may_not_overwrite_the_env_or_each_other(rel_index, tmp_path):
+    """A wheel's ``.data`` files aimed at the env's interpreter links, ``pyvenv.cfg`` or
+    activation script: refused (exit 1), naming the wheel and the file, nothing
+    published. Two wheels with different files at one path: exit 2 naming both. The same
+    bytes at one path (a namespace package's ``__init__.py``): installed."""
+    canary = tmp_path / "canary"
+    evil = EVIL_PY.format(canary=canary)
+    cases = [
+        ("'.data/scripts/python3' over the interpreter link", {"data": {"scripts": {"python3": evil}}}, None,
+         1, "bin/python3"),
+        ("'.data/scripts/python' over the interpreter link", {"data": {"scripts": {"python": evil}}}, None,
+         1, "bin/python"),
+        ("'.data/data/pyvenv.cfg'", {"data": {"data": {"pyvenv.cfg": "home = /tmp/evil\n"}}}, None,
+         1, "pyvenv.cfg"),
+        ("'.data/scripts/activate'", {"data": {"scripts": {"activate": evil}}}, None, 1, "bin/activate"),
+        ("a console script named python3", {"entry_points": {"console_scripts": {"python3": "os:getcwd"}}}, None,
+         1, "bin/python3"),
+        ("two wheels, different bytes at one path", {"files": {"shared/mod.py": "X = 1\n"}},
+         {"files": {"shared/mod.py": "X = 2\n"}}, 2, "shared/mod.py"),
+        ("two wheels, the same bytes at one path", {"files": {"ns/__init__.py": "# ns\n", "ns/a.py": ""}},
+         {"files": {"ns/__init__.py": "# ns\n", "ns/b.py": ""}}, 0, ""),
+    ]
+    failures, observed = [], []
+    for i, (case, first, second, rc, rel) in enumerate(cases):
+        work = tmp_path / f"own{i}"
+        work.mkdir()
+        wheels = [make_wheel(tmp_path / f"w{i}", "first-pkg", "1.0", **first)]
+        if second:
+            wheels.append(make_wheel(tmp_path / f"w{i}", "second-pkg", "1.0", **second))
+        script = work / "s.py"
+        script.write_text('# /// script\n# dependencies = ["first-pkg"]\n# ///\nprint("installed")\n')
+        write_lock(script, [(w.name.split("-")[0].replace("_", "-"), "1.0", w.name, {"path": str(w)}, _sha(w))
+                            for w in wheels])
+        root = tmp_path / f"own-root{i}"
+        r = kit.run([script], kit.vp_env(root, rel_index.url), work)
+        line = kit.one_line_error(r)
+        bad = []
+        if r.returncode != rc or not kit.no_traceback(r):
+            bad.append(f"rc {r.returncode} (expected {rc})")
+        if rc and (rel not in line or "first_pkg-1.0" not in line):
+            bad.append(f"error does not name the wheel and {rel}: {line!r}")
+        if rc == 2 and "second_pkg-1.0" not in line:
+            bad.append("error does not name the second wheel")
+        if rc and (kit.env_names(root) or kit.leftovers(root) or "installed" in r.stdout):
+            bad.append("an env was published or work files left")
+        if rc == 0 and "installed" not in r.stdout:
+            bad.append("did not run")
+        if canary.exists():
+            bad.append("the wheel's interpreter ran")
+        bad += kit.store_problems(root)
+        if bad:
+            failures.append(f"{case}: {bad}\n{r.stderr[-1000:]}")
+        observed.append(f"{case}: exit {r.returncode}")
+    kit.record("tamper: wheels writing the env's own files (bin/python, bin/python3, pyvenv.cfg, bin/activate, a "
+               "console script named python3) or each other's", trials=len(cases), failures=len(failures), leftovers=0,
+               observed="; ".join(observed))
+    assert not failures, "\n----\n".join(failures)
+
+
+def test_cache_verify_finds_files_no_manifest_accounts_for(rel_index, tmp_path):
+    """Files added to an env (a ``sitecustomize.py``, a ``.pth``, a symlinked package) and
+    an env without vpython's metadata are reported; ``--repair`` deletes those envs and
+    the next runs rebuild them."""
+    import os
+
+    scripts = []
+    for i, dep in enumerate(("tinyapp", "tinydep")):
+        s = tmp_path / f"s{i}.py"
+        s.write_text(f'# /// script\n# dependencies = ["{dep}"]\n# ///\nprint("installed")\n')
+        scripts.append(s)
+    root = tmp_path / "root"
+    env = kit.vp_env(root, rel_index.url)
+    for s in scripts:
+        assert kit.run([s], env, tmp_path).returncode == 0
+    clean = kit.run(["cache", "verify"], env, tmp_path)
+    assert clean.returncode == 0 and clean.stdout.startswith("ok:"), clean.stdout + clean.stderr
+    a, b = kit.env_names(root)
+    site = next(p for p in (kit.v1(root) / "envs" / a).rglob("site-packages") if p.is_dir())
+    (site / "sitecustomize.py").write_text("import os; os.system('echo pwned')\n")
+    (site / "zz-evil.pth").write_text("import os; os.system('echo pwned')\n")
+    os.symlink(tmp_path, site / "linked")
+    (kit.v1(root) / "envs" / b / ".vpython-env.json").unlink()
+    r = kit.run(["cache", "verify"], env, tmp_path)
+    wanted = ["sitecustomize.py", "zz-evil.pth", "linked", f"damaged env {b[:16]}: has no readable .vpython-env.json"]
+    missing = [w for w in wanted if w not in r.stdout]
+    repaired = kit.run(["cache", "verify", "--repair"], env, tmp_path)
+    again = [kit.run([s], env, tmp_path) for s in scripts]
+    after = kit.run(["cache", "verify"], env, tmp_path)
+    ok = r.returncode == 1 and not missing and repaired.returncode == 0 and all(
+        x.returncode == 0 and "installed" in x.stdout for x in again) and after.returncode == 0
+    kit.record("tamper: files added to an env (sitecustomize.py, a .pth, a symlinked dir); an env without metadata",
+               trials=4, failures=0 if ok else 1, leftovers=0,
+               observed=f"`cache verify` exit {r.returncode}, {4 - len(missing)} of 4 reported; --repair deleted "
+                        f"{repaired.stdout.count('deleted env')} env(s); the next runs rebuilt them; verify then ok")
+    assert r.returncode == 1 and not missing, (missing, r.stdout)
+    assert ok, (repaired.stdout, [x.stderr for x in again], after.stdout)

@@ -39,7 +39,7 @@ def test_env_key_is_the_artifact_set_on_one_interpreter(tmp_path):
 
 def test_write_pointer_publishes_what_lookup_reads(tmp_path):
     layout = Layout(str(tmp_path))
-    pointer = fastpath.Pointer("k" * 32, sys.executable, fastpath.interpreter_id(sys.executable))
+    pointer = fastpath.Pointer("a" * 32, sys.executable, fastpath.interpreter_id(sys.executable))
     build.write_pointer(layout, "dg", pointer)
     back = fastpath.Pointer.load(layout.spec_pointer("dg"))
     assert (back.env_key, back.interpreter_id) == (pointer.env_key, pointer.interpreter_id)

@@ -15,10 +15,10 @@ from vpython.store.root import Layout
 
 
 def test_pointer_round_trips_and_garbage_is_no_pointer(tmp_path):
-    p = fastpath.Pointer("k" * 32, "/usr/bin/python3", "1:2:3")
+    p = fastpath.Pointer("a" * 32, "/usr/bin/python3", "1:2:3")
     (tmp_path / "ptr").write_text(p.dump())
     back = fastpath.Pointer.load(str(tmp_path / "ptr"))
-    assert (back.env_key, back.interpreter, back.interpreter_id) == ("k" * 32, "/usr/bin/python3", "1:2:3")
+    assert (back.env_key, back.interpreter, back.interpreter_id) == ("a" * 32, "/usr/bin/python3", "1:2:3")
     (tmp_path / "bad").write_text("env=x\n")  # no interpreter
     assert fastpath.Pointer.load(str(tmp_path / "bad")) is None
     assert fastpath.Pointer.load(str(tmp_path / "missing")) is None

@@ -21,6 +21,8 @@ from vpython.settings import config_path
 from vpython.spec import discover as disc
 from vpython.store.root import Layout
 
+KEY = "ab" * 16  # an env key is hex (fastpath.Pointer.load refuses anything else)
+
 PEP723 = '# /// script\n# dependencies = ["tinyapp"]\n# ///\nprint(1)\n'
 SPEC = 'python_version: "3.11"\n'
 
@@ -147,7 +149,7 @@ def test_entry_covers_every_path_discovery_probes(name, tmp_path, monkeypatch):
     digest = fastpath.spec_digest(found.kind, found.text, found.lock_path, settings, config_path())
     layout = Layout(str(tmp_path / "root"))
     os.makedirs(layout.specs)
-    pointer = fastpath.Pointer("k" * 32, sys.executable, interpreter_id(sys.executable))
+    pointer = fastpath.Pointer(KEY, sys.executable, interpreter_id(sys.executable))
     with open(layout.spec_pointer(digest), "w") as f:
         f.write(pointer.dump())
     path, text = launch_index.build_entry(layout, kind, target, cwd, found, digest, pointer, settings)
@@ -160,7 +162,7 @@ def test_entry_covers_every_path_discovery_probes(name, tmp_path, monkeypatch):
     if found.lock_path:
         assert found.lock_path in recorded
     assert config_path() in recorded
-    assert f"\nexec {'k' * 32}\n" in text and text.endswith("\nend\n")
+    assert f"\nexec {KEY}\n" in text and text.endswith("\nend\n")
 
 
 def _entry_for(tmp_path, monkeypatch, kind, target, cwd, default=None):
@@ -170,7 +172,7 @@ def _entry_for(tmp_path, monkeypatch, kind, target, cwd, default=None):
     digest = fastpath.spec_digest(found.kind, found.text, found.lock_path, settings, config_path())
     layout = Layout(str(tmp_path / "root"))
     os.makedirs(layout.specs, exist_ok=True)
-    pointer = fastpath.Pointer("k" * 32, sys.executable, interpreter_id(sys.executable))
+    pointer = fastpath.Pointer(KEY, sys.executable, interpreter_id(sys.executable))
     with open(layout.spec_pointer(digest), "w") as f:
         f.write(pointer.dump())
     return launch_index.build_entry(layout, kind, target, cwd, found, digest, pointer, settings)
@@ -199,7 +201,7 @@ def test_no_entry_when_the_spec_changed_while_vpython_ran(tmp_path, monkeypatch)
     digest = fastpath.spec_digest(found.kind, found.text, found.lock_path, settings, config_path())
     layout = Layout(str(tmp_path / "root"))
     os.makedirs(layout.specs)
-    pointer = fastpath.Pointer("k" * 32, sys.executable, interpreter_id(sys.executable))
+    pointer = fastpath.Pointer(KEY, sys.executable, interpreter_id(sys.executable))
     with open(layout.spec_pointer(digest), "w") as f:
         f.write(pointer.dump())
     with pytest.raises(launch_index._Skip, match="the spec changed while vpython ran"):

@@ -78,11 +78,12 @@ FLAGS = SimpleNamespace(interpreter=None, index_url=None, extra_index_urls=(), f
 def test_start_early_starts_uv_from_the_toml_alone(tmp_path, started, capsys):
     d = _pep723(tmp_path, 'dependencies = ["b", "a>=1"]\n[tool.vpython]\npython-version = "3.11"\n'
                           'platforms = ["win_amd64"]\n')
-    got = early.start_early(d, flags=FLAGS, previous_text="old", python="/usr/bin/python3")
+    got = early.start_early(d, flags=FLAGS, previous_text="old", python="/usr/bin/python3",
+                            tool_cache=str(tmp_path / "tool-cache"))
     assert got is not None and isinstance(got.job, _FakeJob)
     assert started == [(["a>=1", "b"], ["cp311-cp311-win_amd64"],
                         {"python": "/usr/bin/python3", "previous_lock": "old", "upgrade": False,
-                         "upgrade_packages": (), "context": d.path})]
+                         "upgrade_packages": (), "context": d.path, "cache_dir": str(tmp_path / "tool-cache")})]
     assert got.inputs == (False, (), "old", "/usr/bin/python3")
     assert got.plan.spec_hash == ""  # provisional: the real plan computes it
     assert capsys.readouterr().err == ""  # the real pass says what there is to say

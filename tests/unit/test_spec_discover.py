@@ -103,3 +103,19 @@ def test_missing_target_is_user_error(tmp_path):
     (tmp_path / "pkgdir").mkdir()
     with pytest.raises(UserError, match="__main__"):
         d(tmp_path / "pkgdir", tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "device"])
+def test_a_named_spec_that_is_not_a_regular_file_says_so(tmp_path, kind):
+    from vpython.errors import UserError
+
+    if kind == "directory":
+        path, what = str(tmp_path), "a directory"
+    elif kind == "fifo":
+        path, what = str(tmp_path / "f"), "a FIFO"
+        os.mkfifo(path)
+    else:
+        path, what = "/dev/null", "a device"
+    with pytest.raises(UserError) as e:
+        discover(target_kind="none", target=None, cwd=str(tmp_path), explicit=path)
+    assert str(e.value).startswith(f"{path}: -vpython-spec: not a regular file ({what})")

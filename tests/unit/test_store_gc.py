@@ -225,4 +225,4 @@ def test_sweeps_run_in_their_documented_order():
     assert gc.SWEEPS.index(gc.sweep_pointers) < gc.SWEEPS.index(gc.sweep_cached_locks)
     # sweep_sdists keeps the sdists of the built wheels that sweep_built keeps
     assert gc.SWEEPS.index(gc.sweep_built) < gc.SWEEPS.index(gc.sweep_sdists)
-    assert len(set(gc.SWEEPS)) == len(gc.SWEEPS) == 10
+    assert len(set(gc.SWEEPS)) == len(gc.SWEEPS) == 11

@@ -41,14 +41,66 @@ def test_link_entry_hardlinks_every_file_and_returns_the_scripts_to_rewrite(tmp_
     assert not os.path.exists(os.path.join(env, META_DIR))
 
 
-def test_two_entries_share_dirs_and_a_clashing_file_is_relinked(tmp_path, entry):
-    other = make_entry(tmp_path / "store" / "f")
+def test_two_entries_share_dirs_and_the_same_bytes_at_one_path_are_linked_once(tmp_path, entry):
+    other = make_entry(tmp_path / "store" / "f")  # the very same files (a namespace __init__.py)
     freeze(other)
     env = _env(tmp_path)
     made: set = set()
-    link_entry(entry, env, made)
-    link_entry(other, env, made)  # same paths: last wins, as with pip
-    assert os.stat(os.path.join(env, INIT)).st_ino == os.stat(os.path.join(other, INIT)).st_ino
+    owners: dict = {}
+    link_entry(entry, env, made, owners)
+    scripts, rewrites = link_entry(other, env, made, owners)
+    assert os.stat(os.path.join(env, INIT)).st_ino == os.stat(os.path.join(entry, INIT)).st_ino
+    assert rewrites == []  # bin/tool: already the first entry's
+
+
+def test_two_entries_with_different_files_at_one_path_are_an_error_naming_both(tmp_path, entry):
+    from tests.support.entries import ENTRY_FILES
+    from vpython.store.link import FileConflict
+
+    files = dict(ENTRY_FILES)
+    files.pop("lib/python3.11/site-packages/pkg-1.0.dist-info/RECORD")
+    files["lib/python3.11/site-packages/other-2.0.dist-info/RECORD"] = b""
+    files[INIT] = b"x = 2\n"
+    other = make_entry(tmp_path / "store" / "f", files)
+    freeze(other)
+    env = _env(tmp_path)
+    made: set = set()
+    owners: dict = {}
+    link_entry(entry, env, made, owners)
+    with pytest.raises(FileConflict) as e:
+        link_entry(other, env, made, owners)
+    assert str(e.value).startswith(f"pkg-1.0 and other-2.0 both install {INIT}, with different contents")
+    assert e.value.exit_code == 2 and "drop pkg or other" in e.value.hint
+
+
+@pytest.mark.parametrize("rel", ["bin/python", "bin/python3", "bin/python3.11", "bin/pythonw", "pyvenv.cfg",
+                                 "bin/activate", "bin/activate.fish", "bin/activate_this.py",
+                                 ".vpython-env.json"])
+def test_a_wheel_may_not_write_the_envs_own_files(tmp_path, rel):
+    from tests.support.entries import ENTRY_FILES
+    from vpython.errors import IntegrityError
+
+    e = make_entry(tmp_path / "store" / "evil", {**ENTRY_FILES, rel: b"#!/bin/sh\necho pwned\n"})
+    freeze(e)
+    env = _env(tmp_path)
+    with pytest.raises(IntegrityError, match=f"pkg-1.0 would overwrite the env's own {rel}: refused"):
+        link_entry(e, env, set(), {})
+    assert not os.path.lexists(os.path.join(env, rel))
+
+
+def test_a_wheel_may_not_replace_what_the_skeleton_put_in_the_env(tmp_path):
+    from tests.support.entries import ENTRY_FILES
+    from vpython.errors import IntegrityError
+
+    for i, rel in enumerate(("CACHEDIR.TAG", "bin/tool")):  # a linked file; a rewritten script
+        e = make_entry(tmp_path / "store" / f"e{i}", {**ENTRY_FILES, rel: ENTRY_FILES["bin/tool"]})
+        freeze(e)
+        env = _env(tmp_path, f"env{i}")
+        with open(os.path.join(env, rel), "w") as f:
+            f.write("the skeleton's\n")
+        with pytest.raises(IntegrityError, match=f"own {rel} .from the env's skeleton.: refused"):
+            link_entry(e, env, set(), {})
+        assert open(os.path.join(env, rel)).read() == "the skeleton's\n"
 
 
 def test_a_changed_entry_raises_with_its_identity(tmp_path, entry):

@@ -99,6 +99,23 @@ def test_ensure_entries_builds_frozen_compiled_entries_once(tmp_path):
     assert fetch.asked == [[wheel.name]]  # a warm store fetches nothing
 
 
+def test_a_script_shipped_both_in_data_and_as_an_entry_point_is_the_entry_points(tmp_path):
+    # pylint 1.8.4 and 2.7.4 (pins of tests/corpus/rubuslab+depot_tools/pylint-*) do this;
+    # installer writes the entry point first and then refused the .data copy ("File already
+    # exists"). pip keeps the entry point's wrapper and lists it once in RECORD.
+    layout = Layout(str(tmp_path / "root"))
+    wheel = make_wheel(tmp_path / "wh", "tinypkg", "1.0", entry_points={"console_scripts": {"tinypkg": "tinypkg:main"}},
+                       data={"scripts": {"tinypkg": "#!python\nprint('the .data copy')\n"}})
+    art = _artifact(wheel)
+    entry = packages.ensure_entries([art], layout, INTERP, Fetcher(layout))[art.sha256]
+    with open(os.path.join(entry, "bin", "tinypkg"), "rb") as f:
+        text = f.read()
+    assert b"tinypkg" in text and b"the .data copy" not in text
+    record = next(r for r, _, _ in read_manifest(entry) if r.endswith(".dist-info/RECORD"))
+    with open(os.path.join(entry, record)) as f:
+        assert sum(1 for line in f if line.split(",")[0].endswith("bin/tinypkg")) == 1
+
+
 def test_verify_rebuilds_an_entry_edited_in_place(tmp_path):
     layout = Layout(str(tmp_path / "root"))
     art = _artifact(make_wheel(tmp_path / "wh", "tinypkg", "1.0"))

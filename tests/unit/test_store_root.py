@@ -69,3 +69,4 @@ def test_disk_errors_become_one_line_errors_naming_the_root():
     assert "free space" in e.hint
     ro = cache_write_error(OSError(errno.EROFS, "Read-only file system"), "/r")
     assert "writable" in ro.hint and "(" not in ro.message  # no file name to show
+

@@ -248,6 +248,7 @@ def _lock_into_cache(
         platforms=[platform] if platform else [],
         pythons=pythons,
         cache_dir=layout.interpreters,
+        tool_cache=layout.tool_cache,
     )
     if not platform and plan.target_origin == "default platforms":
         plan = make_plan(
@@ -256,6 +257,7 @@ def _lock_into_cache(
             platforms=[host_platform()],
             pythons=pythons,
             cache_dir=layout.interpreters,
+            tool_cache=layout.tool_cache,
         )
     key = hashlib.sha256(
         "\n".join([plan.spec_hash, *[t.key for t in plan.targets], repr(plan.sources), plan.engine]).encode()

@@ -58,7 +58,8 @@ def main(args: list[str]) -> int:
     ns = p.parse_args(args)
     from vpython.store.root import Layout, resolve_root
 
-    layout = Layout(resolve_root(ns.root))
+    # Not refused here: `dir` only names the root and `verify` reports what is unsafe.
+    layout = Layout(resolve_root(ns.root, check=False))
     if ns.repair and ns.action != "verify":
         from vpython.errors import UsageError
 
@@ -74,9 +75,15 @@ def main(args: list[str]) -> int:
 
 
 def _verify(layout: Layout, repair: bool) -> int:
+    from vpython.store.root import cache_write_error, is_disk_error
     from vpython.store.verify import verify
 
-    report = verify(layout, repair=repair)
+    try:
+        report = verify(layout, repair=repair)
+    except OSError as e:  # --repair on a read-only root: one line, never a traceback
+        if is_disk_error(e):
+            raise cache_write_error(e, layout.root) from None
+        raise
     for name, dist in sorted(report.damaged_entries.items()):
         users = report.entry_users.get(name, [])
         out(
@@ -86,6 +93,13 @@ def _verify(layout: Layout, repair: bool) -> int:
     for key, reasons in sorted(report.env_damage.items()):
         for reason in reasons:
             out(f"damaged env {key[:16]}: {reason}")
+    for line in report.unsafe:
+        out(f"unsafe: {line}: another user could have changed what vpython runs")
+    if report.unsafe:
+        out(
+            "fix: chmod go-w the paths writable by others; delete the root if any belongs to another user "
+            "(only if it is shared on purpose: VPYTHON_SHARED_ROOT=1)"
+        )
     if not report.damaged:
         out(
             f"ok: {report.entries_checked} store entr(ies) and {report.envs_checked} env(s) match their manifests"
@@ -93,8 +107,9 @@ def _verify(layout: Layout, repair: bool) -> int:
         return 0
     if not repair:
         out(
-            f"{len(report.damaged_entries)} damaged store entr(ies), {len(report.env_damage)} damaged env(s); "
-            "run `vpython cache verify --repair` to delete them (the next run rebuilds them)"
+            f"{len(report.damaged_entries)} damaged store entr(ies), {len(report.env_damage)} damaged env(s), "
+            f"{len(report.unsafe)} unsafe path(s); run `vpython cache verify --repair` to delete the damaged "
+            "entries and envs (the next run rebuilds them)"
         )
         return 1
     for key in report.envs_deleted:
@@ -108,7 +123,7 @@ def _verify(layout: Layout, repair: bool) -> int:
         )
     for name in report.entries_kept:
         out(f"kept store entry {name} for now: a skipped env uses it")
-    return 1 if report.envs_held else 0
+    return 1 if report.envs_held or report.unsafe else 0
 
 
 def _info(layout: Layout) -> int:
@@ -216,5 +231,6 @@ def _store_rows(layout: Layout, env_set: set[str]) -> list[Row]:
         ("interpreters", *_count_size(listed(layout.interpreters)), "probe cache"),
         ("virtualenv data", "", human_bytes(_unique_size([layout.app_data])), ""),
         ("pex build cache", "", human_bytes(_unique_size([layout.pex_root])), pex_note),
+        ("resolver caches", *_count_size(listed(layout.tool_cache)), "uv's and pex's, for resolutions"),
         ("tmp", *_count_size(listed(layout.tmp)), "work dirs and trash; gc removes them"),
     ]

@@ -45,10 +45,16 @@ def main(args: list[str]) -> int:
     ns = p.parse_args(args)
     log.set_level(ns.log_level)
     from vpython.store.gc import collect
-    from vpython.store.root import Layout, resolve_root
+    from vpython.store.root import Layout, cache_write_error, is_disk_error, resolve_root
 
     age = parse_duration(ns.older_than)
-    report = collect(Layout(resolve_root(ns.root)), age, dry_run=ns.dry_run)
+    layout = Layout(resolve_root(ns.root))
+    try:
+        report = collect(layout, age, dry_run=ns.dry_run)
+    except OSError as e:  # a read-only or full root: one line, never a traceback
+        if is_disk_error(e):
+            raise cache_write_error(e, layout.root) from None
+        raise
     verb = "would delete" if ns.dry_run else "deleted"
     out(
         f"{verb}: {len(report.envs_deleted)} env(s), {len(report.packages_deleted)} package entr(ies), "
@@ -58,6 +64,11 @@ def main(args: list[str]) -> int:
         f"resolution/plan file(s), {len(report.build_locks_deleted)} build-lock file(s), "
         f"{len(report.tmp_deleted)} leftover work file(s)"
         + (", the pex build cache" if report.pex_cache_deleted else "")
+        + (
+            f", the resolver cache(s) of {', '.join(report.tool_caches_deleted)}"
+            if report.tool_caches_deleted
+            else ""
+        )
     )
     out(f"{'would free' if ns.dry_run else 'freed'}: {human_bytes(report.bytes_freed)}")
     if report.envs_held:

@@ -189,7 +189,12 @@ def main(args: list[str]) -> int:
     if lock_path and not ns.check and os.path.isfile(lock_path):
         previous_text, previous_raw = _previous(lock_path)
         _refuse_foreign(lock_path, previous_raw, discovered.path)
+    from vpython.store.root import Layout, resolve_root
+
+    layout = Layout(resolve_root(ns.root))  # before uv starts: its cache lives in the root
     plan_kw: dict[str, Any] = {
+        "cache_dir": layout.interpreters,
+        "tool_cache": layout.tool_cache,
         "flags": flags,
         "platforms": ns.platform,
         "pythons": ns.python,
@@ -205,7 +210,7 @@ def main(args: list[str]) -> int:
     }
     # uv starts on a provisional plan while the real one is made (probing interpreters).
     early = None if ns.check else start_early(discovered, **resolve_kw, **plan_kw)
-    plan = _plan(discovered, plan_kw, ns.root, early)
+    plan = _plan(discovered, plan_kw, early)
     shown = os.path.relpath(lock_path) if not os.path.relpath(lock_path).startswith("..") else lock_path
     if ns.check:
         return _check(ns, discovered, plan, shown)
@@ -221,13 +226,12 @@ def main(args: list[str]) -> int:
     return 0
 
 
-def _plan(discovered: DiscoveredSpec, plan_kw: dict[str, Any], root: str | None, early: Early | None) -> Plan:
+def _plan(discovered: DiscoveredSpec, plan_kw: dict[str, Any], early: Early | None) -> Plan:
     """The lock plan; a failure cancels the early uv start, whose process would outlive us."""
     from vpython.lock.plan import make_plan
-    from vpython.store.root import Layout, resolve_root
 
     try:
-        return make_plan(discovered, cache_dir=Layout(resolve_root(root)).interpreters, **plan_kw)
+        return make_plan(discovered, **plan_kw)
     except BaseException:
         if early is not None:
             early.cancel()

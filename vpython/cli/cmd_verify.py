@@ -160,6 +160,7 @@ def _report_from_resolving(
         pythons=pythons,
         engine=engine,
         cache_dir=layout.interpreters,
+        tool_cache=layout.tool_cache,
     )
     out(f"verify: {discovered.path} by resolving for {len(plan.targets)} target(s) ({plan.target_origin})")
     result = resolve(plan, python=flags.interpreter)

@@ -44,7 +44,7 @@ def run(argv: list[str]) -> int:
         sys.stdout.flush()
         python_args = ["-h"]
     cl = parse_python_argv(python_args)
-    layout = Layout(resolve_root(flags.root))
+    layout = Layout(resolve_root(flags.root, warm=True))
     cwd = os.getcwd()
     discovered = discover(
         target_kind=cl.target_kind,
@@ -63,7 +63,9 @@ def run(argv: list[str]) -> int:
     )
     if flags.tool == "verify":
         from vpython.cli.cmd_verify import verify_discovered
+        from vpython.store.root import check_layout
 
+        check_layout(layout)
         return verify_discovered(discovered, flags, layout)
 
     hit: tuple[fastpath.Pointer, int | None] | None = None if flags.tool else fastpath.lookup(layout, digest)
@@ -112,6 +114,7 @@ def _provision_and_hold(
     """
     from vpython.env.provision import provision
     from vpython.errors import VPythonError
+    from vpython.store.trust import check_dir
 
     for _ in range(_PROVISION_ATTEMPTS):
         pointer = provision(
@@ -123,7 +126,7 @@ def _provision_and_hold(
             return None
         lock_path = layout.env_lock(pointer.env_key)
         fd = fastpath.acquire_shared(lock_path, blocking=True)
-        present = os.path.exists(os.path.join(env_dir, "pyvenv.cfg"))
+        present = check_dir(env_dir, "the env") and os.path.exists(os.path.join(env_dir, "pyvenv.cfg"))
         if fd is None and present:
             return pointer, None  # the lock file cannot be opened at all: run unlocked, as before
         if fd is not None and present and same_file(fd, lock_path):

@@ -258,8 +258,9 @@ def assemble(
             all_scripts: list[dict[str, str]] = []
             rewrites: list[tuple[str, str]] = []
             made: set[str] = set()  # dirs made in the env so far: the entries share lib/..., bin
+            owners: dict[str, tuple[str, str]] = {}  # which wheel put each file (store.link)
             for entry in entries:
-                scripts, rewrite = link_entry(entry, work, made)
+                scripts, rewrite = link_entry(entry, work, made, owners)
                 all_scripts += scripts
                 rewrites += rewrite
                 if direct_urls and entry in direct_urls:

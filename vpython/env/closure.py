@@ -137,19 +137,27 @@ def _listed_roots(name: str, parents: dict[str, list[str]], listed: dict[str, st
 _VIA = re.compile(r"^\s+#\s+(?:via\s+)?(?P<who>[A-Za-z0-9][A-Za-z0-9._-]*)\s*$")
 
 
-def dependents(pins: Sequence[str], sources: Sources, python: str) -> dict[str, list[str]]:
+def dependents(
+    pins: Sequence[str], sources: Sources, python: str, cache_dir: str | None = None
+) -> dict[str, list[str]]:
     """{package: [packages that depend on it]} from uv's annotated resolution of ``pins``
     (only asked when the set is not closed, to say who needs what)."""
     import subprocess
 
     from packaging.utils import canonicalize_name
 
-    from vpython.lock.engine_uv import _uv_env, source_args, uv_binary
+    from vpython.lock.engine_uv import source_args, uv_binary, uv_env
 
     cmd = [uv_binary(), "pip", "compile", "-", "--no-config", "--no-header", "--only-binary", ":all:"]
-    cmd += ["--python", python, "--annotation-style", "split", *source_args(sources)]
+    source_argv, source_env = source_args(sources)
+    cmd += ["--python", python, "--annotation-style", "split", *source_argv]
     proc = subprocess.run(
-        cmd, input="".join(p + "\n" for p in pins), env=_uv_env(), capture_output=True, text=True, check=False
+        cmd,
+        input="".join(p + "\n" for p in pins),
+        env=uv_env(source_env, cache_dir),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     out: dict[str, list[str]] = {}
     current = None
@@ -164,7 +172,12 @@ def dependents(pins: Sequence[str], sources: Sources, python: str) -> dict[str, 
 
 
 def resolve_closed(
-    spec: Spec, requirements: Requirements, interp: Interpreter, sources: Sources, context: str
+    spec: Spec,
+    requirements: Requirements,
+    interp: Interpreter,
+    sources: Sources,
+    context: str,
+    cache_dir: str | None = None,
 ) -> str:
     """uv's pylock text of exactly the spec's pins and the seeds, with the warnings and
     errors of the module docstring (Python 2.7: ``env.pinned.resolve_pins`` instead)."""
@@ -174,13 +187,15 @@ def resolve_closed(
 
     pins, seeds = seeded_pins(requirements, tuple(interp.version))
     try:
-        text = compile_pylock(pins, sources, python=interp.path, context=context)
+        text = compile_pylock(pins, sources, python=interp.path, context=context, cache_dir=cache_dir)
     except ResolutionError as e:
         private = missing_packages(spec, pins, sources, seeds)
         if private is not None:
             raise private from None
         try:
-            text = compile_pylock(pins, sources, python=interp.path, no_deps=True, context=context)
+            text = compile_pylock(
+                pins, sources, python=interp.path, no_deps=True, context=context, cache_dir=cache_dir
+            )
         except ResolutionError:
             raise e from None
         from vpython.settings.compat import strict_closure
@@ -197,5 +212,7 @@ def resolve_closed(
     extras = unlisted(pins, lock)
     if not extras:
         return text
-    report_gaps(spec, pins, extras, dependents(pins, sources, interp.path))
-    return compile_pylock(pins, sources, python=interp.path, no_deps=True, context=context)
+    report_gaps(spec, pins, extras, dependents(pins, sources, interp.path, cache_dir))
+    return compile_pylock(
+        pins, sources, python=interp.path, no_deps=True, context=context, cache_dir=cache_dir
+    )

@@ -44,6 +44,9 @@ def exec_python(
     """
     for fd in keep_fds:
         os.set_inheritable(fd, True)
+    from vpython.fs import restore_umask
+
+    restore_umask()  # vpython's own is stricter (vpython.store.trust); the script gets the user's
     sys.stdout.flush()
     sys.stderr.flush()
     args = [python] + list(argv)

@@ -17,6 +17,7 @@ from vpython import FORMAT_VERSION
 from vpython.fs import same_file
 from vpython.interpreters.identity import interpreter_id
 from vpython.settings import SETTINGS_ENV
+from vpython.store.trust import check_dir, check_stat
 
 # typing costs ~2 ms to import and this module is on the warm path; mypy reads the
 # block below (it treats any name TYPE_CHECKING as true), the interpreter skips it.
@@ -92,10 +93,18 @@ class Pointer:
 
     @classmethod
     def load(cls, path: str) -> Pointer | None:
+        """The pointer at ``path``; None if it is missing or malformed. A pointer someone
+        else could have written is refused (vpython.store.trust), and its env key must be
+        a key (hex), never a path."""
         try:
-            with open(path, encoding="utf-8") as f:
-                fields = dict(line.split("=", 1) for line in f.read().splitlines() if "=" in line)
-            return cls(fields["env"], fields["interpreter"], fields["interpreter_id"])
+            with open(path, "rb") as f:
+                check_stat(path, os.fstat(f.fileno()), "the spec pointer")
+                text = f.read().decode("utf-8")
+            fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+            key = fields["env"]
+            if not key or key.strip("0123456789abcdef"):  # an env key, never a path ("../x")
+                return None
+            return cls(key, fields["interpreter"], fields["interpreter_id"])
         except (OSError, KeyError, ValueError):
             return None
 
@@ -138,6 +147,8 @@ def acquire_shared(lock_path: str, blocking: bool) -> int | None:
 def lookup(layout: Layout, digest: str) -> tuple[Pointer, int] | None:
     """Return (pointer, lock_fd) for a usable env, or None. On success the caller owns
     the fd (shared lock, kept across exec)."""
+    if not check_dir(layout.specs):
+        return None
     pointer = Pointer.load(layout.spec_pointer(digest))
     if pointer is None:
         return None
@@ -155,8 +166,10 @@ def lookup(layout: Layout, digest: str) -> tuple[Pointer, int] | None:
         return None
     env_dir = layout.env_dir(pointer.env_key)
     # Checked after taking the lock: GC deletes only under the exclusive lock, so an
-    # env seen now stays until we exit.
-    if not os.path.exists(os.path.join(env_dir, "pyvenv.cfg")):
+    # env seen now stays until we exit. The env dir and envs/ must be ours (trust).
+    if not (check_dir(layout.envs) and check_dir(env_dir, "the env")) or not os.path.exists(
+        os.path.join(env_dir, "pyvenv.cfg")
+    ):
         os.close(fd)
         return None
     try:

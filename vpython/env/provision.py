@@ -40,8 +40,9 @@ def provision(
     A cache root that cannot take writes (disk full, quota, read-only mount) is a clear
     error naming the root, not a traceback; every writer publishes by rename, so what
     is left behind is only work files that no reader opens and gc removes."""
-    from vpython.store.root import cache_write_error, is_disk_error
+    from vpython.store.root import cache_write_error, check_layout, is_disk_error
 
+    check_layout(layout)  # the cold path reads every part of the root: all must be ours
     try:
         return _provision(discovered, layout=layout, flags=flags, digest=digest, install_only=install_only)
     except OSError as e:

@@ -165,9 +165,15 @@ def _resolve_into_cache(
     elif requirements.closed:  # exactly the listed pins, plus the seeds (env.closure)
         from vpython.env.closure import resolve_closed
 
-        text = resolve_closed(spec, requirements, interp, sources, context)
+        text = resolve_closed(spec, requirements, interp, sources, context, layout.tool_cache)
     else:
-        text = compile_pylock(list(requirements.requirements), sources, python=interp.path, context=context)
+        text = compile_pylock(
+            list(requirements.requirements),
+            sources,
+            python=interp.path,
+            context=context,
+            cache_dir=layout.tool_cache,
+        )
     # The cache root must hold no credentials (a direct reference's URL may carry
     # some); downloads get them back from Sources.credential_urls.
     text = strip_credentials_in_text(text)

@@ -26,7 +26,7 @@ def _parse_version(version: str, allow_27: bool = False) -> tuple[int, ...]:
     text = version.strip()
     if text.lower().startswith("python"):
         text = text[6:].strip()
-    if not re.fullmatch(r"\d+(\.\d+){0,2}", text):
+    if not re.fullmatch(r"\d{1,4}(\.\d{1,4}){0,2}", text):  # bounded: int() of 5,000 digits raises
         raise UserError(
             f'"{version}" is not a version like "3", "3.11" or "3.11.4"',
             key="python_version",

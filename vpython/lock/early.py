@@ -110,5 +110,6 @@ def start_early(
         upgrade=upgrade,
         upgrade_packages=upgrade_packages,
         context=discovered.path or "the spec",
+        cache_dir=plan.tool_cache,
     )
     return Early(plan, job, inputs_of(upgrade, upgrade_packages, previous_text, python))

@@ -38,32 +38,45 @@ if TYPE_CHECKING:
 _CHECK_SOURCES = "check the requirements, and that the index (--index-url / --find-links) serves them"
 
 
-def pex_root() -> str:
+def pex_root(cache_dir: str | None = None) -> str:
+    """pex's cache: ``<cache_dir>/pex`` inside vpython's root (``<root>/v1/tool-cache``) when
+    the caller has one, else ``$PEX_ROOT`` or ``~/.cache/pex``."""
+    if cache_dir is not None:
+        from vpython.lock.engine_uv import touched_cache
+
+        return touched_cache(cache_dir, "pex")
     return os.environ.get("PEX_ROOT") or os.path.join(os.path.expanduser("~"), ".cache", "pex")
 
 
-def _env() -> dict[str, str]:
+def _env(root: str, sources_env: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PEX_"))}
-    env["PEX_ROOT"] = pex_root()
+    env["PEX_ROOT"] = root
+    env.update(sources_env)
     return env
 
 
-def source_args(sources: Sources) -> list[str]:
+def source_args(sources: Sources, private_dir: str) -> tuple[list[str], dict[str, str]]:
+    """(argv, environment) for the sources. pex hands every URL to pip on its command
+    line, readable by any local user: URLs go without credentials, which reach pip
+    through a ``0600`` netrc file in ``private_dir`` instead (``netrc_for``)."""
+    from vpython.settings.credentials import netrc_for
+
+    urls = ([sources.index_url] if sources.index_url else []) + list(sources.extra_index_urls)
+    links = list(sources.find_links)
+    clean, env = netrc_for(urls + links, private_dir)
     args = ["--no-pypi"]
-    if sources.index_url:
-        args += ["--index", sources.index_url]
-    for url in sources.extra_index_urls:
+    for url in clean[: len(urls)]:
         args += ["--index", url]
-    for fl in sources.find_links:
+    for fl in clean[len(urls) :]:
         args += ["--find-links", fl]
     if sources.exclude_newer:
         args += ["--uploaded-prior-to", sources.exclude_newer]
-    return args
+    return args, env
 
 
-def _cached_size(sha256: str, filename: str) -> int | None:
+def _cached_size(sha256: str, filename: str, root: str) -> int | None:
     """pex downloaded (and hashed) every artifact; its cache knows the size."""
-    for path in glob.glob(os.path.join(glob.escape(pex_root()), "downloads", "*", sha256, filename)):
+    for path in glob.glob(os.path.join(glob.escape(root), "downloads", "*", sha256, filename)):
         try:
             return os.path.getsize(path)
         except OSError:
@@ -71,7 +84,7 @@ def _cached_size(sha256: str, filename: str) -> int | None:
     return None
 
 
-def _raw_wheel(artifact: dict[str, Any]) -> RawWheel | None:
+def _raw_wheel(artifact: dict[str, Any], root: str | None = None) -> RawWheel | None:
     from vpython.lock.model import RawWheel
 
     if artifact.get("algorithm") != "sha256" or not artifact.get("hash"):
@@ -85,10 +98,14 @@ def _raw_wheel(artifact: dict[str, Any]) -> RawWheel | None:
         from vpython.lock.uv_pylock import file_url_path
 
         return RawWheel(filename, artifact["hash"], path=file_url_path(url))
-    return RawWheel(filename, artifact["hash"], url=url, size=_cached_size(artifact["hash"], filename))
+    return RawWheel(
+        filename, artifact["hash"], url=url, size=_cached_size(artifact["hash"], filename, root or pex_root())
+    )
 
 
-def candidates_from_lock(data: dict[str, Any], targets: list[Target]) -> list[Candidate]:
+def candidates_from_lock(
+    data: dict[str, Any], targets: list[Target], root: str | None = None
+) -> list[Candidate]:
     from packaging.utils import canonicalize_name
 
     from vpython.lock.model import Candidate
@@ -108,7 +125,7 @@ def candidates_from_lock(data: dict[str, Any], targets: list[Target]) -> list[Ca
             name = str(canonicalize_name(req["project_name"]))
             entry = merged.setdefault((name, str(req["version"])), ({}, set()))
             for artifact in req.get("artifacts") or ():
-                raw = _raw_wheel(artifact)
+                raw = _raw_wheel(artifact, root)
                 if raw is not None:
                     entry[0].setdefault(raw.filename, raw)
             entry[1].update(keys)
@@ -176,8 +193,9 @@ def resolve(
     previous_lock: str | None = None,
     upgrade: bool = False,
     upgrade_packages: Iterable[str] = (),
+    cache_dir: str | None = None,
 ) -> list[Candidate]:
-    """One pex lock for all targets, as [Candidate].
+    """One pex lock for all targets, as [Candidate] (``cache_dir``: see ``pex_root``).
 
     * Re-locking keeps the current lockfile's pins (``previous_pins``, as pex constraints)
       unless ``upgrade`` / ``upgrade_packages`` free them; when the pins no longer fit the
@@ -200,16 +218,17 @@ def resolve(
             hint="lock with --engine uv, or pass --exclude-newer none",
         )
     pins = previous_pins(previous_lock, upgrade, upgrade_packages)
+    root = pex_root(cache_dir)
     candidates = None
     if pins:
         try:
-            candidates = _resolve(requirements, sources, targets, context, pins)
+            candidates = _resolve(requirements, sources, targets, context, pins, root=root)
         except ResolutionError:
             log.info("resolving again without the current lockfile's pins")
             pins = {}
     if candidates is None:
-        candidates = _diagnosed(requirements, sources, targets, context)
-    return _shared_versions(candidates, requirements, sources, targets, context, pins)
+        candidates = _diagnosed(requirements, sources, targets, context, root, cache_dir)
+    return _shared_versions(candidates, requirements, sources, targets, context, pins, root)
 
 
 def _shared_versions(
@@ -219,6 +238,7 @@ def _shared_versions(
     targets: list[Target],
     context: str,
     pins: dict[str, str],
+    root: str,
 ) -> list[Candidate]:
     """pex's candidates, resolved again with one version each where pex split them."""
     split = _split_versions(candidates)
@@ -231,7 +251,7 @@ def _shared_versions(
             + "; resolving again with one version each"
         )
         try:
-            shared = _resolve(requirements, sources, targets, context, common)
+            shared = _resolve(requirements, sources, targets, context, common, root=root)
         except ResolutionError as e:
             log.info(f"no single version fits every target; keeping pex's per-target versions ({e.message})")
         else:
@@ -241,11 +261,16 @@ def _shared_versions(
 
 
 def _diagnosed(
-    requirements: list[str], sources: Sources, targets: list[Target], context: str
+    requirements: list[str],
+    sources: Sources,
+    targets: list[Target],
+    context: str,
+    root: str,
+    cache_dir: str | None,
 ) -> list[Candidate]:
     """``_resolve``; on failure, find which targets cannot be satisfied."""
     try:
-        return _resolve_around_sdists(requirements, sources, targets, context)
+        return _resolve_around_sdists(requirements, sources, targets, context, root, cache_dir)
     except ResolutionError as whole:
         if len(targets) < 2:
             raise _hinted(whole) from None
@@ -253,7 +278,7 @@ def _diagnosed(
         failed = []
         for t in targets:
             try:
-                _resolve(requirements, sources, [t], context)
+                _resolve(requirements, sources, [t], context, root=root)
             except ResolutionError as e:
                 failed.append((t, e))
         if not failed or len(failed) == len(targets):
@@ -272,7 +297,12 @@ _NO_DISTRIBUTION = re.compile(r"No matching distribution found for ([A-Za-z0-9._
 
 
 def _resolve_around_sdists(
-    requirements: list[str], sources: Sources, targets: list[Target], context: str
+    requirements: list[str],
+    sources: Sources,
+    targets: list[Target],
+    context: str,
+    root: str,
+    cache_dir: str | None,
 ) -> list[Candidate]:
     """``_resolve``, with exact pins that publish only an sdist taken out of pex's hands.
 
@@ -287,9 +317,11 @@ def _resolve_around_sdists(
     remaining = list(requirements)
     while True:
         try:
-            return taken + (_resolve(remaining, sources, targets, context) if remaining else [])
+            return taken + (_resolve(remaining, sources, targets, context, root=root) if remaining else [])
         except ResolutionError as e:
-            split = None if sources.only_binary else _split_sdist_pins(remaining, e, sources, targets)
+            split = (
+                None if sources.only_binary else _split_sdist_pins(remaining, e, sources, targets, cache_dir)
+            )
             if split is None:
                 raise
             remaining, more = split
@@ -297,7 +329,11 @@ def _resolve_around_sdists(
 
 
 def _split_sdist_pins(
-    requirements: list[str], error: ResolutionError, sources: Sources, targets: list[Target]
+    requirements: list[str],
+    error: ResolutionError,
+    sources: Sources,
+    targets: list[Target],
+    cache_dir: str | None,
 ) -> tuple[list[str], list[Candidate]] | None:
     """(requirements without the sdist-only pins ``error`` names, their candidates), or
     None when it names none that the sources have an sdist of."""
@@ -321,7 +357,9 @@ def _split_sdist_pins(
     if not pinned:
         return None
     lowest = min(t.python[:2] for t in targets)
-    found = find_files([(r.name, v) for r, v in pinned.values()], sources, f"{lowest[0]}.{lowest[1]}")
+    found = find_files(
+        [(r.name, v) for r, v in pinned.values()], sources, f"{lowest[0]}.{lowest[1]}", cache_dir=cache_dir
+    )
     out = []
     for i, (req, version) in sorted(pinned.items()):
         if (req.name, version) not in found:
@@ -363,7 +401,10 @@ def _resolve(
     targets: list[Target],
     context: str,
     pins: dict[str, str] | None = None,
+    *,
+    root: str | None = None,
 ) -> list[Candidate]:
+    root = root or pex_root()
     with tempfile.TemporaryDirectory(prefix="vpython-pex-lock-") as tmp:
         cmd = [
             sys.executable,
@@ -378,7 +419,7 @@ def _resolve(
             "--no-build",
             "--wheel",
             "--pex-root",
-            pex_root(),
+            root,
             "-o",
             os.path.join(tmp, "lock.json"),
         ]
@@ -387,7 +428,8 @@ def _resolve(
             with open(path, "w", encoding="utf-8") as f:
                 json.dump(t.complete_platform(), f)
             cmd += ["--complete-platform", path]
-        cmd += source_args(sources)
+        source_argv, source_env = source_args(sources, tmp)
+        cmd += source_argv
         req_file = os.path.join(tmp, "requirements.txt")
         with open(req_file, "w", encoding="utf-8") as f:
             f.write("".join(r + "\n" for r in requirements))
@@ -399,7 +441,7 @@ def _resolve(
             cmd += ["--constraints", constraints]
         proc = subprocess.run(
             cmd,
-            env=_env(),
+            env=_env(root, source_env),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -414,4 +456,4 @@ def _resolve(
             raise ResolutionError(f"pex cannot resolve the requirements{where}:\n{detail}")
         with open(os.path.join(tmp, "lock.json"), encoding="utf-8") as f:
             data = json.load(f)
-    return candidates_from_lock(data, targets)
+    return candidates_from_lock(data, targets, root)

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from vpython.errors import ResolutionError, UserError
-from vpython.settings.credentials import redact
+from vpython.settings.credentials import redact, uv_source_options
 from vpython.settings.sources import Sources
 
 if TYPE_CHECKING:
@@ -39,30 +39,46 @@ def uv_binary() -> str:
     return find()
 
 
-def _uv_env() -> dict[str, str]:
+def uv_env(sources_env: dict[str, str], cache_dir: str | None) -> dict[str, str]:
+    """uv's environment: none of the user's ``UV_*``/``PIP_*`` but TLS settings; the
+    sources' credentials (``sources_env``: never on argv); uv's cache inside vpython's root
+    (``cache_dir``: ``<root>/v1/tool-cache``, so a wheel uv unpacks lands there, not in
+    ``~/.cache/uv``, and so does the lock of uv's credentials store); no interpreter
+    downloads (they would go to ``~/.local/share/uv``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_"))}
     for k in _UV_ENV_KEEP:
         if k in os.environ:
             env[k] = os.environ[k]
-    env["UV_NO_PROGRESS"] = "1"
+    if cache_dir is not None:
+        env["UV_CACHE_DIR"] = touched_cache(cache_dir, "uv")
+        # uv locks its credentials store (~/.local/share/uv/credentials) even when it
+        # holds nothing; vpython's credentials come from URLs and netrc.
+        env["UV_CREDENTIALS_DIR"] = os.path.join(env["UV_CACHE_DIR"], "credentials")
+    env.update(sources_env, UV_NO_PROGRESS="1", UV_PYTHON_DOWNLOADS="never")
     return env
 
 
-def source_args(sources: Sources) -> list[str]:
-    args: list[str] = []
-    if sources.index_url:
-        args += ["--index-url", sources.index_url]
-    else:
-        args += ["--no-index"]
-    for url in sources.extra_index_urls:
-        args += ["--extra-index-url", url]
-    for fl in sources.find_links:
-        args += ["--find-links", fl]
-    if sources.offline:
-        args += ["--offline"]
-    if sources.exclude_newer:
-        args += ["--exclude-newer", sources.exclude_newer]
-    return args
+def touched_cache(cache_dir: str, tool: str) -> str:
+    """``<cache_dir>/<tool>``, its mtime set to now: ``vpython gc`` deletes a tool's cache
+    only when no resolution used it for its threshold."""
+    path = os.path.join(cache_dir, tool)
+    try:
+        os.makedirs(path, exist_ok=True)
+        os.utime(path)
+    except OSError as e:  # a read-only or full root: say so here, not as a resolution failure
+        from vpython.errors import VPythonError
+
+        raise VPythonError(
+            f"cannot write to the vpython cache at {cache_dir}: {e.strerror or e} ({path})",
+            hint="the cache root must be writable; point -vpython-root / VPYTHON_VIRTUALENV_ROOT at a writable "
+            "directory with room",
+        ) from None
+    return path
+
+
+def source_args(sources: Sources) -> tuple[list[str], dict[str, str]]:
+    """(argv, environment) for the sources: credentials only in the environment."""
+    return uv_source_options(sources)
 
 
 # uv's hint when a package has no usable wheel but has an sdist. It names `--no-build`,
@@ -113,11 +129,14 @@ def resolution_error(detail: str, context: str = "", hint: str | None = None) ->
     )
 
 
-def run_uv(cmd: list[str], stdin_text: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_uv(
+    cmd: list[str], stdin_text: str | None = None, *, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run uv with ``env`` (``uv_env``: credentials and the cache inside the root)."""
     try:
         return subprocess.run(
             cmd,
-            env=_uv_env(),
+            env=env,
             input=stdin_text,
             stdin=None if stdin_text is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -147,8 +166,9 @@ def compile_pylock(
     no_deps: bool = False,
     upgrade: bool = False,
     context: str = "",
+    cache_dir: str | None = None,
 ) -> str:
-    """Resolve ``requirements`` and return uv's pylock.toml text."""
+    """Resolve ``requirements`` and return uv's pylock.toml text (``cache_dir``: see ``uv_env``)."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="vpython-lock-") as tmp:
@@ -180,10 +200,12 @@ def compile_pylock(
             cmd += ["--universal"]
         if no_deps:
             cmd += ["--no-deps"]
-        cmd += source_args(sources)
-        proc = run_uv(cmd)
+        source_argv, source_env = source_args(sources)
+        cmd += source_argv
+        env = uv_env(source_env, cache_dir)
+        proc = run_uv(cmd, env=env)
         if _retry_with_sdists(proc, sources):
-            proc = run_uv(without_only_binary(cmd))
+            proc = run_uv(without_only_binary(cmd), env=env)
         if proc.returncode != 0:
             raise resolution_error(redact((proc.stderr or proc.stdout).strip()), context)
         with open(out, encoding="utf-8") as f:
@@ -208,13 +230,14 @@ class UvJob:
         targets: list[Target],
         sources: Sources,
         context: str,
+        env: dict[str, str],
     ) -> None:
         self.tmp, self.out, self.targets, self.sources, self.context = tmp, out, targets, sources, context
-        self.cmd, self.stdin_text = cmd, stdin_text
+        self.cmd, self.stdin_text, self.env = cmd, stdin_text, env
         try:
             self.proc = subprocess.Popen(
                 cmd,
-                env=_uv_env(),
+                env=env,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -259,7 +282,7 @@ class UvJob:
             returncode = self.proc.returncode
             failed = subprocess.CompletedProcess(self.cmd, returncode, stdout, stderr)
             if _retry_with_sdists(failed, self.sources):
-                again = run_uv(without_only_binary(self.cmd), self.stdin_text)
+                again = run_uv(without_only_binary(self.cmd), self.stdin_text, env=self.env)
                 returncode, stdout, stderr = again.returncode, again.stdout, again.stderr
             if returncode != 0:
                 hint = None
@@ -314,6 +337,7 @@ def start(
     upgrade: bool = False,
     upgrade_packages: Iterable[str] = (),
     context: str = "",
+    cache_dir: str | None = None,
 ) -> UvJob:
     """Start one universal resolution for all ``targets`` (see ``UvJob.result``).
 
@@ -343,13 +367,14 @@ def start(
         cmd += ["--upgrade"]
     for name in upgrade_packages:
         cmd += ["--upgrade-package", name]
-    cmd += source_args(sources)
+    source_argv, source_env = source_args(sources)
+    cmd += source_argv
     tmp = out = None
     if previous_lock and not upgrade:
         tmp, out = _seed_preferences(previous_lock)
         cmd += ["-o", out]
     stdin_text = "".join(r + "\n" for r in requirements)
-    return UvJob(cmd, stdin_text, tmp, out, targets, sources, context)
+    return UvJob(cmd, stdin_text, tmp, out, targets, sources, context, uv_env(source_env, cache_dir))
 
 
 def resolve(requirements: list[str], sources: Sources, targets: list[Target], **kw: Any) -> list[Candidate]:

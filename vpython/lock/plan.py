@@ -52,6 +52,8 @@ class Plan:
     expected: dict[str, dict[str, Requirement]] = field(default_factory=dict)
     target_origin: str = ""
     spec_path: str = ""  # the spec relative to the lockfile ([tool.vpython] spec)
+    # Where the resolver keeps its cache: <root>/v1/tool-cache (never ~/.cache).
+    tool_cache: str | None = field(default=None, compare=False)
 
 
 # ------------------------------------------------------------------------ single decisions
@@ -271,6 +273,7 @@ def make_plan(
     previous: dict[str, Any] | None = None,
     cache_dir: str | None = None,
     spec: Spec | None = None,
+    tool_cache: str | None = None,
 ) -> Plan:
     """The plan for locking ``discovered``. ``spec`` is given by ``lock.early`` (a
     provisional read); then no spec hash is computed (the real plan has it)."""
@@ -317,4 +320,5 @@ def make_plan(
         expected=expected,
         target_origin=origin,
         spec_path=spec_path_in_lock(lock_path, discovered.path) if discovered.path else "",
+        tool_cache=tool_cache,
     )

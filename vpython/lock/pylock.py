@@ -69,7 +69,7 @@ def parse_lock_text(text: str, source: str) -> tuple[Pylock, dict[str, Any]]:
             hint=f"fix the syntax, or {_RELOCK}",
         ) from None
     try:
-        return Pylock.from_dict(data), data
+        lock = Pylock.from_dict(data)
     except PylockUnsupportedVersionError as e:
         # Name the key, like every other lockfile error (found by the parser fuzzing in
         # tests/reliability/test_hostile_specs.py).
@@ -80,6 +80,27 @@ def parse_lock_text(text: str, source: str) -> tuple[Pylock, dict[str, Any]]:
         raise LockError(
             f"invalid PEP 751 lockfile: {e.message}", path=source, key=e.context or None, hint=_RELOCK
         ) from None
+    _check_sizes(data, source)
+    return lock, data
+
+
+def _check_sizes(data: dict[str, Any], source: str) -> None:
+    """A size is a byte count: ``size = -5`` is invalid here, not a mismatch at download
+    time (packaging accepts any integer)."""
+    for i, pkg in enumerate(data.get("packages") or ()):
+        if not isinstance(pkg, dict):
+            continue
+        artifacts = [(f"packages[{i}].wheels[{j}]", w) for j, w in enumerate(pkg.get("wheels") or ())]
+        artifacts += [(f"packages[{i}].{k}", pkg[k]) for k in ("sdist", "archive") if k in pkg]
+        for where, artifact in artifacts:
+            size = artifact.get("size") if isinstance(artifact, dict) else None
+            if isinstance(size, int) and not isinstance(size, bool) and size < 0:
+                raise LockError(
+                    f"invalid PEP 751 lockfile: size {size} is negative",
+                    path=source,
+                    key=f"{where}.size",
+                    hint=_RELOCK,
+                )
 
 
 def read_lock(path: str) -> tuple[Pylock, dict[str, Any]]:
@@ -351,7 +372,7 @@ def write_lock(path: str, text: str) -> bool:
 
     An existing lockfile keeps its permission bits; a new one gets the umask's default
     (it is the user's file, checked in beside the spec)."""
-    from vpython.fs import write_atomic
+    from vpython.fs import user_file_mode, write_atomic
 
     data = text.encode("utf-8")
     try:
@@ -365,7 +386,7 @@ def write_lock(path: str, text: str) -> bool:
             f"cannot read the lockfile: {e.strerror}", path=path, hint="check the file's permissions"
         ) from None
     try:
-        write_atomic(path, data, mode=None, keep_mode=True, prefix=".pylock-")
+        write_atomic(path, data, mode=user_file_mode(), keep_mode=True, prefix=".pylock-")
     except OSError as e:
         raise LockError(
             f"cannot write the lockfile: {e.strerror or e}",

@@ -61,6 +61,7 @@ def _resolve_uv(
             upgrade=upgrade,
             upgrade_packages=upgrade_packages,
             context=context,
+            cache_dir=plan.tool_cache,
         )
     try:
         _prepare(plan.targets)  # while uv resolves
@@ -78,6 +79,7 @@ def _resolve_uv(
                 python=python,
                 upgrade_packages=upgrade_packages,
                 context=context,
+                cache_dir=plan.tool_cache,
             ).result()
     return candidates
 
@@ -114,6 +116,7 @@ def resolve(
             previous_lock=previous_text,
             upgrade=upgrade,
             upgrade_packages=upgrade_packages,
+            cache_dir=plan.tool_cache,
         )
         _prepare(plan.targets)
     else:
@@ -135,7 +138,7 @@ def resolve(
         plan.targets,
         lock_dir=os.path.dirname(os.path.abspath(plan.lock_path)),
         sources=plan.sources,
-        find_sdists=lambda pins: find_sdists(pins, plan.sources, lowest),
+        find_sdists=lambda pins: find_sdists(pins, plan.sources, lowest, cache_dir=plan.tool_cache),
     )
     return LockResult(packages, plan.targets, plan.engine, _requires_python(plan.targets), gaps, builds)
 

@@ -33,24 +33,27 @@ def _version_key(name: str, version: str) -> tuple[str, str]:
 
 
 def find_sdists(
-    pins: Sequence[tuple[str, str]], sources: Sources, python_version: str
+    pins: Sequence[tuple[str, str]], sources: Sources, python_version: str, *, cache_dir: str | None = None
 ) -> dict[tuple[str, str], RawWheel]:
     """{(name, version) as asked: its sdist} for the ``pins`` the sources have an sdist
     of; the rest are left out (the caller reports them as having no wheel)."""
-    return {k: sdist for k, (sdist, _) in find_files(pins, sources, python_version).items()}
+    return {
+        k: sdist for k, (sdist, _) in find_files(pins, sources, python_version, cache_dir=cache_dir).items()
+    }
 
 
 def find_files(
-    pins: Sequence[tuple[str, str]], sources: Sources, python_version: str
+    pins: Sequence[tuple[str, str]], sources: Sources, python_version: str, *, cache_dir: str | None = None
 ) -> dict[tuple[str, str], tuple[RawWheel, tuple[RawWheel, ...]]]:
     """{(name, version) as asked: (its sdist, its wheels)} for the ``pins`` the sources
     have an sdist of (the pex engine locks such a pin from these: see engine_pex)."""
     from vpython import log, toml
-    from vpython.lock.engine_uv import run_uv, source_args, uv_binary
+    from vpython.lock.engine_uv import run_uv, source_args, uv_binary, uv_env
     from vpython.lock.uv_pylock import raw_sdist, raw_wheel
 
     if not pins:
         return {}
+    source_argv, source_env = source_args(sources)
     wanted = {_version_key(n, v): (n, v) for n, v in pins}
     cmd = [
         uv_binary(),
@@ -66,9 +69,11 @@ def find_files(
         "--no-deps",
         "--python-version",
         python_version,
-        *source_args(sources),
+        *source_argv,
     ]
-    proc = run_uv(cmd, "".join(f"{n}=={v}\n" for n, v in sorted(set(pins))))
+    proc = run_uv(
+        cmd, "".join(f"{n}=={v}\n" for n, v in sorted(set(pins))), env=uv_env(source_env, cache_dir)
+    )
     if proc.returncode != 0:
         # Not fatal: the packages are then reported as having no wheel, with uv's reason here.
         log.info(

@@ -31,7 +31,10 @@ from vpython.errors import ConfigError
 from vpython.settings import config_path
 
 DEFAULT_INDEX = "https://pypi.org/simple"
-CONFIG_KEYS = ("index-url", "extra-index-urls", "find-links", "offline", "exclude-newer")
+CONFIG_KEYS = ("index-url", "extra-index-urls", "find-links", "offline", "exclude-newer", "shared-root")
+# Keys of the config file only: a spec's [tool.vpython] cannot set them (a checked-out
+# repository must not open the user's cache root to other users).
+_USER_ONLY_KEYS = ("shared-root",)
 # Keys about building wheels from sdists (vpython.store.sdists); merged like the others.
 BUILD_KEYS = ("only-binary", "build-constraints")
 # Keys that are not about sources, validated and read by vpython.settings.compat (seeds,
@@ -112,7 +115,7 @@ def _load_config(path: str) -> dict[str, Any]:
     except toml.TOMLDecodeError as e:
         # lineno/colno: on vpython.toml's own error, and tomllib's from 3.14
         raise ConfigError(
-            f"invalid TOML: {e}",
+            f"invalid TOML: {e.msg}",
             path=path,
             line=getattr(e, "lineno", None),
             column=getattr(e, "colno", None),
@@ -147,7 +150,7 @@ def _validated(data: dict[str, Any], where: str) -> dict[str, Any]:
                 wanted = "list"
             else:
                 value = tuple(value)
-        elif key in ("offline", "only-binary") and not isinstance(value, bool):
+        elif key in ("offline", "only-binary", "shared-root") and not isinstance(value, bool):
             wanted = "bool"
         elif key == "build-constraints":
             value = _build_constraints(value, where)
@@ -187,6 +190,12 @@ def _build_constraints(value: object, where: str) -> tuple[tuple[str, tuple[str,
     return tuple(out)
 
 
+def config_shared_root() -> bool:
+    """``shared-root = true`` in the user's config file: the cache root may be shared with
+    other users on purpose (vpython.store.trust). A broken config file is its ConfigError."""
+    return bool(_load_config(config_path()).get("shared-root", False))
+
+
 def _split(value: str) -> tuple[str, ...]:
     return tuple(v for v in re.split(r"[\s,]+", value) if v)
 
@@ -198,7 +207,7 @@ def load_sources(
     layers: list[tuple[str, dict[str, Any]]] = []
     layers.append(("config " + config_path(), _load_config(config_path())))
     if spec_tool:
-        tool = {k: v for k, v in spec_tool.items() if k in KNOWN_KEYS}
+        tool = {k: v for k, v in spec_tool.items() if k in KNOWN_KEYS and k not in _USER_ONLY_KEYS}
         layers.append(("spec [tool.vpython]", _validated(tool, "spec [tool.vpython]")))
     env: dict[str, Any] = {}
     if os.environ.get("VPYTHON_INDEX_URL") is not None:

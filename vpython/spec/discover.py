@@ -120,6 +120,29 @@ def _is_file(path: str) -> bool:
     return _stat.S_ISREG(st.st_mode)
 
 
+def _named_file(path: str, given: str, key: str, hint: str) -> None:
+    """A spec file the user named (``-vpython-spec``, ``VPYTHON_DEFAULT_SPEC``) must be a
+    regular file: a directory, FIFO or device is "not a regular file" (reading a FIFO
+    would block, ``/dev/zero`` would never end), a missing path "no such file"."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise UserError("no such file", path=given, key=key, hint=hint) from None
+    except OSError as e:
+        raise UserError(f"cannot stat: {e.strerror}", path=given, key=key, hint=_SEARCHABLE) from None
+    if not _stat.S_ISREG(st.st_mode):
+        what = (
+            "a directory"
+            if _stat.S_ISDIR(st.st_mode)
+            else "a FIFO"
+            if _stat.S_ISFIFO(st.st_mode)
+            else "a device"
+        )
+        if _stat.S_ISSOCK(st.st_mode):
+            what = "a socket"
+        raise UserError(f"not a regular file ({what})", path=given, key=key, hint=hint)
+
+
 def _exists(path: str) -> bool:
     try:
         os.stat(path)
@@ -226,6 +249,8 @@ def _for_script(path: str) -> DiscoveredSpec | None:
         script, walk_from = main, real
     else:
         script, walk_from = real, os.path.dirname(real)
+        if not _stat.S_ISREG(st.st_mode):  # a FIFO (`vpython <(...)`) or device: python reads it, not us
+            return _walk(walk_from)
     text = _read_script(script)
     if text is not None:
         found = _inline(script, text, "")
@@ -245,13 +270,7 @@ def discover(
     """Locate the spec for a python command line (see module docstring for the order)."""
     if explicit:
         path = os.path.abspath(explicit)
-        if not _is_file(path):
-            raise UserError(
-                "no such file",
-                path=explicit,
-                key="-vpython-spec",
-                hint="pass the path of a .vpython3 or vpython.toml",
-            )
+        _named_file(path, explicit, "-vpython-spec", "pass the path of a .vpython3 or vpython.toml")
         return spec_file(path, f"-vpython-spec {explicit}")
     found = None
     if target_kind == "script":
@@ -276,12 +295,11 @@ def discover(
         return found
     if default_spec:
         path = os.path.abspath(default_spec)
-        if not _is_file(path):
-            raise UserError(
-                "no such file",
-                path=default_spec,
-                key="VPYTHON_DEFAULT_SPEC",
-                hint="point VPYTHON_DEFAULT_SPEC at a spec file, or unset it",
-            )
+        _named_file(
+            path,
+            default_spec,
+            "VPYTHON_DEFAULT_SPEC",
+            "point VPYTHON_DEFAULT_SPEC at a spec file, or unset it",
+        )
         return spec_file(path, f"VPYTHON_DEFAULT_SPEC={default_spec}")
     return DiscoveredSpec(EMPTY_KIND, None, "", 0, "no spec found: using the empty spec", None)

@@ -34,8 +34,13 @@ def try_exclusive(lock_path: str) -> int | None:
     None if the file cannot be opened or someone holds it (shared or exclusive)."""
     try:
         fd = os.open(lock_path, os.O_RDWR)
-    except OSError:
+    except FileNotFoundError:
         return None
+    except OSError:  # a read-only root: flock works on a read-only fd too
+        try:
+            fd = os.open(lock_path, os.O_RDONLY)
+        except OSError:
+            return None
     try:
         import fcntl
 

@@ -60,6 +60,7 @@ class GcReport:
     cached_locks_deleted: list[str] = field(default_factory=list)
     tmp_deleted: list[str] = field(default_factory=list)
     pex_cache_deleted: list[str] = field(default_factory=list)
+    tool_caches_deleted: list[str] = field(default_factory=list)  # tool-cache/<tool>: uv's, pex's
     bytes_freed: int = 0
     store_busy: bool = False  # a build held the store lock: the store sweep was skipped
 
@@ -76,7 +77,7 @@ def collect(layout: Layout, older_than: float, dry_run: bool = False) -> GcRepor
     now = time.time()
     _collect_envs(layout, older_than, dry_run, now, report, freed)
     _envs_collected(layout)
-    with flocked(store_lock_path(layout), exclusive=True, blocking=False) as got:
+    with flocked(store_lock_path(layout), exclusive=True, blocking=False, read_only_ok=dry_run) as got:
         if not got:
             report.store_busy = True  # a build is running: sweep next time
         else:
@@ -301,6 +302,16 @@ def sweep_pex_cache(s: Sweep) -> None:
         s.delete(s.layout.pex_root, s.report.pex_cache_deleted, "pex-root")
 
 
+def sweep_tool_caches(s: Sweep) -> None:
+    """The resolvers' caches (``tool-cache/uv``, ``tool-cache/pex``): each resolution
+    touches its tool's dir first, so one untouched for the threshold goes whole."""
+    for name in list_names(s.layout.tool_cache):
+        path = os.path.join(s.layout.tool_cache, name)
+        age = s.age(path)
+        if age is not None and age > s.older_than:
+            s.delete(path, s.report.tool_caches_deleted, name)
+
+
 def sweep_leftovers(s: Sweep) -> None:
     """Work dirs of builders that crashed (nothing live is older than LEFTOVER_AGE), trash
     (renamed there by deferred deletes, never read by anyone), and temp files of writers
@@ -337,6 +348,7 @@ SWEEPS: tuple[Callable[[Sweep], None], ...] = (
     sweep_build_locks,
     sweep_cached_locks,
     sweep_pex_cache,
+    sweep_tool_caches,
     sweep_leftovers,
 )
 

@@ -16,10 +16,26 @@ if TYPE_CHECKING:
 
 
 @contextlib.contextmanager
-def flocked(path: str, *, exclusive: bool, blocking: bool = True) -> Iterator[bool]:
-    """Yield True with the lock held, or False if ``blocking`` is off and it is busy."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+def flocked(
+    path: str, *, exclusive: bool, blocking: bool = True, read_only_ok: bool = False
+) -> Iterator[bool]:
+    """Yield True with the lock held, or False if ``blocking`` is off and it is busy.
+
+    ``read_only_ok`` (readers: ``gc --dry-run``, ``cache verify``): on a root that cannot
+    take writes (a read-only mount, an image-baked cache) the lock is taken on a read-only
+    fd (flock works on one), and when the lock file does not exist there, nobody can be
+    writing that root: proceed without it. Otherwise the OSError propagates."""
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        if not read_only_ok:
+            raise
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            yield True
+            return
     try:
         try:
             import fcntl

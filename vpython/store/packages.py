@@ -40,10 +40,12 @@ from vpython.store.wheels import discard_stored, sha256_file
 
 if TYPE_CHECKING:
     import zipfile
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import Any, BinaryIO
 
     from installer.destinations import SchemeDictionaryDestination
     from installer.scripts import ScriptSection
+    from installer.utils import Scheme
 
     from vpython.store.protocols import LockedArtifact, TargetInterpreter
     from vpython.store.root import Layout
@@ -172,16 +174,36 @@ class _StoreDestination:
             "data": root,
         }
 
+        entry_points: set[str] = set()
+        skipped: set[int] = set()  # ids of the RecordEntry returned for skipped .data scripts
+
         class Destination(SchemeDictionaryDestination):
             def write_script(self, name: str, module: str, attr: str, section: ScriptSection) -> RecordEntry:
                 name = versioned_script(dist_name, name, version)
                 rel = os.path.relpath(os.path.join(scheme["scripts"], name), scheme["purelib"])
                 if not os.path.lexists(os.path.join(scheme["scripts"], name)):
-                    # A .data script of the same name keeps its place (as when envs
-                    # generated entry points first and .data scripts overwrote them).
                     super().write_script(name, module, attr, section)
+                entry_points.add(name)
                 # Listed in RECORD without a hash: the env's copy differs in its shebang.
                 return RecordEntry(rel.replace(os.sep, "/"), None, None)
+
+            def write_file(
+                self, scheme: Scheme, path: Any, stream: BinaryIO, is_executable: bool
+            ) -> RecordEntry:
+                # pylint 1.8.4 and 2.7.4 (corpus pins) ship bin/pylint twice: a .data script
+                # and a console-script entry point, which installer writes first. pip keeps
+                # the entry point's wrapper and lists the file once; so does this.
+                if scheme == "scripts" and str(path) in entry_points:
+                    marker = RecordEntry(str(path), None, None)
+                    skipped.add(id(marker))
+                    return marker
+                return super().write_file(scheme, path, stream, is_executable)
+
+            def finalize_installation(
+                self, scheme: Scheme, record_file_path: str, records: Iterable[tuple[Scheme, RecordEntry]]
+            ) -> None:
+                kept = [(s, r) for s, r in records if id(r) not in skipped]
+                super().finalize_installation(scheme, record_file_path, kept)
 
         return Destination(scheme, interpreter=PLACEHOLDER_PYTHON, script_kind="posix")
 

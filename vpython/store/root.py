@@ -39,8 +39,13 @@ def user_cache_dir() -> str:
     return os.path.join(home, ".cache") if home else ""
 
 
-def resolve_root(flag_value: str | None) -> str:
-    """The absolute cache root for this run."""
+def resolve_root(flag_value: str | None, *, check: bool = True, warm: bool = False) -> str:
+    """The absolute cache root for this run, checked for who may write it
+    (vpython.store.trust: refused when someone else could; the umask is set so that
+    nothing this process creates there is writable by others): the root, its parent and
+    ``v1/``, and, unless ``warm`` (the run path: its lookup checks what it reads, its cold
+    path the rest), every top-level directory of ``v1/``. ``check=False`` only locates it
+    (``vpython cache``: ``verify`` reports what is unsafe instead)."""
     source = None  # who chose the root, for the error when it is not a directory
     if flag_value is not None:
         root, source = flag_value, "-vpython-root/--root"
@@ -49,21 +54,34 @@ def resolve_root(flag_value: str | None) -> str:
     else:
         cache = user_cache_dir()
         root = os.path.join(cache, f"vpython-root.{_uid()}") if cache else ""
-    if not root:
+    fallback = not root
+    if fallback:
         import tempfile  # rare fallback; tempfile costs ~7 ms to import
 
         root = os.path.join(tempfile.gettempdir(), f"vpython-root_{_uid()}")
     root = os.path.abspath(os.path.expanduser(root))
-    _check_directory(root, source)
+    from vpython.store import trust
+
+    if check:
+        known = trust.check_root(root, source, fallback)
+    else:
+        known = None
+        trust.note_opt_in()
+    _check_directory(root, source, known)
+    if check and not warm:
+        check_layout(Layout(root))
     return root
 
 
-def _check_directory(root: str, source: str | None) -> None:
+def _check_directory(root: str, source: str | None, known: os.stat_result | None = None) -> None:
     """A root (or an ancestor) that is a regular file would fail deep inside the first
-    ``makedirs`` with a NotADirectoryError traceback; say so here instead. One stat on
-    the warm path (the root exists); ancestors are looked at only when it does not."""
+    ``makedirs`` with a NotADirectoryError traceback; say so here instead. No stat on the
+    warm path (``known``: the root's stat, a directory, from the trust check); ancestors
+    are looked at only when the root does not exist."""
     import stat
 
+    if known is not None and stat.S_ISDIR(known.st_mode):
+        return
     path = root
     while True:
         try:
@@ -115,8 +133,19 @@ class Layout:
         self.app_data = os.path.join(self.base, "virtualenv-app-data")
         # pex's build cache for `vpython build --format pex` (vpython.artifacts.build).
         self.pex_root = os.path.join(self.base, "pex-root")
+        # The resolvers' own caches (uv's, pex's for `vpython lock --engine pex`): inside
+        # the root, never ~/.cache, so the root is the one place to prune and to trust.
+        self.tool_cache = os.path.join(self.base, "tool-cache")
         # mtime = when passive pruning last started a store sweep (vpython.store.prune).
         self.sweep_stamp = os.path.join(self.base, "last-sweep")
+
+    def top_dirs(self) -> list[str]:
+        """The directories right below ``v1/`` that vpython creates and reads."""
+        store = os.path.dirname(self.wheels)
+        return [
+            *(self.envs, self.specs, self.locks, store, self.wheels, self.packages, self.interpreters),
+            *(self.tmp, self.skeletons, self.app_data, self.pex_root, self.tool_cache),
+        ]
 
     def env_dir(self, key: str) -> str:
         return os.path.join(self.envs, key)
@@ -135,6 +164,15 @@ class Layout:
     def cached_lock(self, digest: str) -> str:
         # Keyed by the same spec digest as the pointer (vpython.env.resolve.obtain_lock).
         return os.path.join(self.locks, digest + ".pylock.toml")
+
+
+def check_layout(layout: Layout) -> None:
+    """The cold path's trust check (vpython.store.trust): every top-level directory of
+    ``v1/`` is ours and not writable by others (a dozen lstats)."""
+    from vpython.store.trust import check_dir
+
+    for path in layout.top_dirs():
+        check_dir(path)
 
 
 def list_names(path: str) -> list[str]:

@@ -24,7 +24,8 @@ from __future__ import annotations
 import os
 import subprocess
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+
+from vpython.settings.credentials import uv_source_options
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -52,40 +53,8 @@ def uv_version(uv: str) -> str:
     return proc.stdout.decode("utf-8", "replace").strip() or "unknown"
 
 
-def _has_credentials(url: str) -> bool:
-    return "://" in url and urlsplit(url).username is not None
-
-
-def source_options(sources: Sources) -> tuple[list[str], dict[str, str]]:
-    """(argv, environment) that give uv the run's index, find-links and offline settings.
-
-    A URL list with credentials goes whole into its environment variable (argv and the
-    variable do not merge in uv: a flag on argv hides the variable)."""
-    argv: list[str] = []
-    env: dict[str, str] = {}
-    if not sources.index_url:
-        argv.append("--no-index")
-    elif _has_credentials(sources.index_url):
-        env["UV_INDEX_URL"] = sources.index_url
-    else:
-        argv += ["--index-url", sources.index_url]
-    extra = list(sources.extra_index_urls)
-    if any(_has_credentials(u) for u in extra):
-        env["UV_EXTRA_INDEX_URL"] = " ".join(extra)
-    else:
-        for url in extra:
-            argv += ["--extra-index-url", url]
-    links = list(sources.find_links)
-    if any(_has_credentials(u) for u in links):
-        env["UV_FIND_LINKS"] = ",".join(links)
-    else:
-        for link in links:
-            argv += ["--find-links", link]
-    if sources.offline:
-        argv.append("--offline")
-    if sources.exclude_newer:
-        argv += ["--exclude-newer", sources.exclude_newer]
-    return argv, env
+# (argv, environment) for the run's sources: credentials through the environment only.
+source_options = uv_source_options
 
 
 def build_environment(work: str) -> dict[str, str]:

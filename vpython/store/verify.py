@@ -13,7 +13,13 @@ envs are not; this finds them:
 * an env also holds damage when one of its files has other links (so it is shared
   with the store or other envs) and was modified after the env was built (the env's
   metadata file is written last): that finds envs whose entry was already rebuilt by a
-  later build, leaving the edited inode only in the envs.
+  later build, leaving the edited inode only in the envs;
+* an env holds a file that neither its skeleton template nor a manifest of its entries
+  accounts for (an added ``sitecustomize.py`` or ``.pth`` runs at every start), or has no
+  metadata at all (vpython did not build it);
+* and anything under the root that someone other than the user could have written
+  (``vpython.store.trust.audit``): reported, not repaired (the fix is a chmod, or
+  deleting the root).
 
 Repair deletes the damaged entries and the envs that use them, so the next run
 rebuilds them from the verified wheels; an env held by a running script is skipped
@@ -22,14 +28,17 @@ rebuilds them from the verified wheels; an env held by a running script is skipp
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vpython import fs
 from vpython.store.envs import ENV_META, delete_env, list_envs
 from vpython.store.root import list_names
 from vpython.store.sizes import walk_stats
+
+SKELETON_META = ".vpython-skeleton.json"  # vpython.env.build's record in a template; not copied
 
 if TYPE_CHECKING:
     from vpython.store.root import Layout
@@ -48,10 +57,11 @@ class VerifyReport:
     envs_held: list[str] = field(default_factory=list)
     entries_deleted: list[str] = field(default_factory=list)
     entries_kept: list[str] = field(default_factory=list)
+    unsafe: list[str] = field(default_factory=list)  # "<path>: <why>" (vpython.store.trust.audit)
 
     @property
     def damaged(self) -> bool:
-        return bool(self.damaged_entries or self.env_damage)
+        return bool(self.damaged_entries or self.env_damage or self.unsafe)
 
 
 def _dist_of(entry: str) -> str:
@@ -76,8 +86,9 @@ def scan(layout: Layout) -> VerifyReport:
     """Check every store entry against its manifest, then every env for damage (module
     docstring). Deletes nothing."""
     from vpython.store.manifest import entry_intact
+    from vpython.store.trust import audit
 
-    report = VerifyReport()
+    report = VerifyReport(unsafe=audit(layout.root))
     damaged_inodes: dict[tuple[int, int], str] = {}  # (dev, ino) -> entry name
     for name in list_names(layout.packages):
         path = os.path.join(layout.packages, name)
@@ -106,7 +117,7 @@ def _env_damage(
         built: int | None = os.lstat(os.path.join(env_dir, ENV_META)).st_mtime_ns
     except OSError:
         built = None  # not one of ours (or half deleted): nothing to compare with
-    reasons = set()
+    reasons = set(_unaccounted(layout, key))
     for path, st in walk_stats(env_dir):
         entry = damaged_inodes.get((st.st_dev, st.st_ino))
         if entry is not None:
@@ -121,6 +132,83 @@ def _env_damage(
     return reasons
 
 
+def _unaccounted(layout: Layout, key: str) -> list[str]:
+    """Why env ``key`` holds files nobody accounts for (``[]``: it does not). Accounted
+    for: its skeleton template's files, its entries' manifests, the scripts it generated,
+    its metadata and ``direct_url.json``; a ``__pycache__/<name>.*.pyc`` of an accounted
+    ``<name>.py`` (Python writes those at run time)."""
+    from vpython.store.envs import read_env_meta
+
+    meta = read_env_meta(layout, key)
+    if not meta:
+        return [f"has no readable {ENV_META}: vpython did not build it, nothing accounts for its files"]
+    expected = _expected_files(layout, meta)
+    extra = []
+    for rel in _env_files(layout.env_dir(key)):
+        if rel in expected or _runtime_pyc(rel, expected):
+            continue
+        extra.append(rel)
+    if not extra:
+        return []
+    shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+    return [f"holds {len(extra)} file(s) no manifest accounts for: {shown}"]
+
+
+def _expected_files(layout: Layout, meta: dict[str, Any]) -> set[str]:
+    from vpython.store.manifest import META_DIR, SCRIPTS, read_manifest
+
+    expected = {ENV_META}
+    skeleton = os.path.join(layout.skeletons, str(meta.get("skeleton") or "-"))
+    if os.path.isdir(skeleton):
+        expected.update(r for r in _env_files(skeleton) if r != SKELETON_META)
+    else:  # template collected or replaced: what virtualenv puts in every venv
+        expected.update({"pyvenv.cfg", ".gitignore", "CACHEDIR.TAG", "lib64"})
+        expected.update(os.path.join("bin", n) for n in ("python", "python3", f"python{_venv_version(meta)}"))
+    for name in meta.get("entries") or ():
+        entry = os.path.join(layout.packages, str(name))
+        try:
+            rels = [rel for rel, _, _ in read_manifest(entry)]
+        except (OSError, ValueError):
+            continue  # gone: nothing to compare with (a later build would rebuild it)
+        expected.update(rels)
+        expected.update(
+            os.path.join(os.path.dirname(r), "direct_url.json")
+            for r in rels
+            if r.endswith(".dist-info/RECORD")
+        )
+        try:
+            with open(os.path.join(entry, META_DIR, SCRIPTS), encoding="utf-8") as f:
+                expected.update(os.path.join("bin", str(s["name"])) for s in json.load(f))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    return expected
+
+
+def _venv_version(meta: dict[str, Any]) -> str:
+    """``X.Y`` of the env's interpreter from its recorded path (``python3.11``), or ``3``."""
+    base = os.path.basename(str(meta.get("interpreter", "")))
+    return base[len("python") :] if base.startswith("python3.") else "3"
+
+
+def _env_files(top: str) -> list[str]:
+    """Every non-directory below ``top``, relative, sorted; a symlink to a directory counts
+    as a file (it is not followed: what it points at is not the env's)."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        rel_dir = os.path.relpath(dirpath, top)
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        for name in filenames + links:
+            out.append(os.path.normpath(os.path.join(rel_dir, name)))
+    return sorted(out)
+
+
+def _runtime_pyc(rel: str, expected: set[str]) -> bool:
+    parent, name = os.path.split(rel)
+    if os.path.basename(parent) != "__pycache__" or not name.endswith(".pyc"):
+        return False
+    return os.path.join(os.path.dirname(parent), name.split(".", 1)[0] + ".py") in expected
+
+
 def verify(layout: Layout, repair: bool = False) -> VerifyReport:
     """Scan (under the shared store lock: gc cannot delete meanwhile) or, with
     ``repair``, scan and delete under the exclusive one (no build is linking from an
@@ -129,7 +217,7 @@ def verify(layout: Layout, repair: bool = False) -> VerifyReport:
 
     if not os.path.isdir(layout.base):
         return VerifyReport()
-    with flocked(store_lock_path(layout), exclusive=repair):
+    with flocked(store_lock_path(layout), exclusive=repair, read_only_ok=not repair):
         report = scan(layout)
         if not repair:
             return report
