@@ -115,3 +115,35 @@ def test_bad_config_file_is_a_user_error_naming_the_file_and_key(vpython_root, t
         assert expect in proc.stderr and str(config) in proc.stderr, proc.stderr
         assert "Traceback" not in proc.stderr
     assert envs_in(vpython_root) == []
+
+
+def test_version_and_help_flags_print_nothing_on_stderr_and_only_a_real_prompt_is_announced(vpython_root, tmp_path):
+    (tmp_path / ".gclient").write_text("")
+    for args in (["-V"], ["--version"], ["-VV"], ["--help-env"]):
+        proc = run_vpython(args, cwd=tmp_path)
+        assert proc.returncode == 0 and proc.stdout.strip(), (args, proc.stdout)
+        assert proc.stderr == "", (args, proc.stderr)  # as python: its output is on stdout only
+    # No target and stdin a pipe: python runs stdin as a script, no prompt.
+    proc = run_vpython([], cwd=tmp_path, input="print(6 * 7)\n")
+    assert proc.returncode == 0 and proc.stdout.strip() == "42" and proc.stderr == "", proc.stderr
+    # A real interactive session (stdin a terminal) says which spec it loaded.
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(vpython_cmd() + ["-q"], cwd=tmp_path, stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    os.write(master, b"raise SystemExit(0)\n")
+    seen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        if not ready:
+            proc.kill()
+            raise AssertionError(f"no output from the interactive session: {seen!r}")
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    assert b"Starting interactive mode, loading vpython spec from" in seen, seen
