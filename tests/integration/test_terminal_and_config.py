@@ -51,17 +51,39 @@ def test_progress_is_shown_on_a_terminal_and_not_in_a_pipe(local_index, vpython_
     env = dict(os.environ, VPYTHON_INDEX_URL=local_index.url)
     rc, out, err = _run_on_a_pty([one], tmp_path, env)
     assert rc == 0 and "deps 1.0" in out, err
-    # The cold build announces its long steps (resolving, assembling) when a person watches.
-    assert "vpython: resolving" in err and "vpython: assembling env" in err, err
+    # A person watching sees one live line, redrawn in place ("\r" ... erase to the end
+    # of the line) through the phases, with the package counts while they come in ...
+    frames = [f for f in err.split("\r") if f.endswith("\x1b[K")]
+    texts = [f[: -len("\x1b[K")] for f in frames]
+    assert any(t.startswith("vpython: resolving") for t in texts), err
+    assert any(t.startswith("vpython: fetching ") and "/2 packages" in t for t in texts), err
+    assert any(t.startswith("vpython: assembling env") for t in texts), err
+    assert all("\n" not in t for t in texts), err  # one line, never a scrolling list
+    # ... erased at the end, leaving a single summary line before the script's output.
+    assert err.endswith("\r\x1b[Kvpython: installed 2 package(s) in " + err.rsplit(" in ", 1)[1]), err
+    assert err.count("\n") == 1 and err.rstrip().endswith("s"), err
     # Warm: nothing to announce.
     rc, out, err = _run_on_a_pty([one], tmp_path, env)
     assert rc == 0 and err.strip() == "", err
-    # A second cold build with stderr piped (CI logs, $(...)) stays quiet.
+    # A second cold build (another spec) with stderr piped (CI logs, $(...)) stays quiet.
     two = tmp_path / "two.py"
-    two.write_text(SCRIPT.replace('print("deps"', 'print("two"'))
+    two.write_text(SCRIPT.replace('"tinyapp"', '"tinyapp>=0.1"').replace('print("deps"', 'print("two"'))
     proc = run_vpython([two], cwd=tmp_path, env={"VPYTHON_INDEX_URL": local_index.url})
     assert proc.returncode == 0 and "two 1.0" in proc.stdout, proc.stderr
     assert proc.stderr == ""
+    # Asked for (-vpython-log-level info or warning), a pipe gets plain phase lines
+    # (each in a new root: the same packages would otherwise be in the store already).
+    for level in ("info", "warning"):
+        three = tmp_path / f"three-{level}.py"
+        three.write_text(SCRIPT.replace('print("deps"', f'print("{level}"'))
+        proc = run_vpython(["-vpython-log-level", level, three], cwd=tmp_path,
+                           env={"VPYTHON_INDEX_URL": local_index.url,
+                                "VPYTHON_VIRTUALENV_ROOT": str(tmp_path / f"root-{level}")})
+        assert proc.returncode == 0 and f"{level} 1.0" in proc.stdout, proc.stderr
+        lines = proc.stderr.splitlines()
+        assert "\r" not in proc.stderr and "\x1b" not in proc.stderr, proc.stderr
+        for phase in ("vpython: resolving", "vpython: fetching 2 wheel(s)", "vpython: assembling env"):
+            assert any(line.startswith(phase) for line in lines), (phase, proc.stderr)
 
 
 def test_config_file_supplies_the_index_and_flags_and_env_override_it(local_index, vpython_root, tmp_path):

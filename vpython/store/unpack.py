@@ -1,0 +1,225 @@
+"""Unpacking one verified wheel into a store entry's work dir (PEP 427, by ``installer``).
+
+``installer`` does the installation (RECORD, ``.data`` dirs, path containment, entry
+points); this module adds what a shared, frozen store needs:
+
+* the archive checks of vpython.store.archive before anything is written;
+* every member checked against its RECORD hash and size *while it is written*: one
+  read and one hash per member. (``validate_record(validate_contents=True)`` would
+  decompress and hash every member a second time before installing: a third of the
+  unpack time of a large wheel.) A mismatch raises IntegrityError; the caller throws
+  the work dir away, so nothing of the wheel is kept;
+* entry-point and ``.data`` scripts rendered with a placeholder shebang that each env's
+  link rewrites (vpython.store.manifest.PLACEHOLDER_PYTHON);
+* plain ``os.path`` string work per file instead of ``pathlib`` (installer's
+  ``write_to_fs`` spends a fifth of its time building ``Path`` objects), with the same
+  containment check.
+
+Threads may unpack different wheels at once: zlib and file writes release the GIL.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from typing import TYPE_CHECKING, cast
+
+from vpython.errors import IntegrityError
+from vpython.store.archive import BAD_WHEEL_HINT, check_archive
+from vpython.store.manifest import PLACEHOLDER_PYTHON
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import BinaryIO
+
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.records import RecordEntry
+    from installer.scripts import ScriptSection
+    from installer.sources import WheelContentElement
+    from installer.utils import Scheme
+
+_COPY = 1 << 20
+
+
+class _RecordMismatch(Exception):
+    """A member's bytes are not what RECORD says (raised inside installer's loop)."""
+
+
+class _CheckedStream:
+    """A member's stream that hashes what is read and, once it is exhausted, checks the
+    sha256 and size against RECORD. ``digest`` is then what the destination records, so
+    each member is hashed once."""
+
+    __slots__ = ("_h", "_raw", "_size", "_want", "_want_size", "digest", "path")
+
+    def __init__(self, raw: BinaryIO, path: str, want: str, want_size: int | None) -> None:
+        import hashlib
+
+        self._raw, self.path, self._want, self._want_size = raw, path, want, want_size
+        self._h = hashlib.sha256()
+        self._size = 0
+        self.digest = ""
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n)
+        if data:
+            self._h.update(data)
+            self._size += len(data)
+        elif not self.digest:
+            self.digest = base64.urlsafe_b64encode(self._h.digest()).decode("ascii").rstrip("=")
+            if self.digest != self._want or (self._want_size is not None and self._size != self._want_size):
+                raise _RecordMismatch(f"hash / size of {self.path} didn't match RECORD")
+        return data
+
+
+def _expected(hash_text: str, size_text: str) -> tuple[str, str, int | None]:
+    algorithm, _, value = hash_text.partition("=")
+    try:
+        size = int(size_text) if size_text else None
+    except ValueError:
+        size = None
+    return algorithm, value, size
+
+
+def _contents(source: object, inner: Iterator[WheelContentElement]) -> Iterator[WheelContentElement]:
+    """installer's members, each with a stream that checks itself against RECORD.
+
+    Members of ``.data/scripts`` (their shebang is rewritten, so what is written differs
+    from what was read) and members hashed with another algorithm than sha256 are small
+    or rare: they are read whole and checked before installer sees them."""
+    import hashlib
+    import io
+
+    scripts = f"{getattr(source, 'data_dir', '')}/scripts/"
+    for record, stream, is_executable in inner:
+        path, hash_text, size_text = record
+        if not hash_text:  # RECORD itself, or a signature file (validate_record vetted both)
+            yield record, stream, is_executable
+            continue
+        algorithm, want, size = _expected(hash_text, size_text)
+        if algorithm == "sha256" and not path.startswith(scripts):
+            yield record, cast("BinaryIO", _CheckedStream(stream, path, want, size)), is_executable
+            continue
+        data = stream.read()
+        try:
+            h = hashlib.new(algorithm, data)
+        except ValueError:
+            raise _RecordMismatch(f"{path} is hashed with an unknown algorithm {algorithm!r}") from None
+        got = base64.urlsafe_b64encode(h.digest()).decode("ascii").rstrip("=")
+        if got != want or (size is not None and len(data) != size):
+            raise _RecordMismatch(f"hash / size of {path} didn't match RECORD")
+        yield record, cast("BinaryIO", io.BytesIO(data)), is_executable
+
+
+def _destination(
+    root: str, site_rel: str, dist_name: str, version: tuple[int, ...]
+) -> SchemeDictionaryDestination:
+    """An installer destination for a store entry: placeholder-shebang scripts, members
+    written with one hash each (``_CheckedStream``), string paths."""
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.records import Hash, RecordEntry
+
+    py = f"python{version[0]}.{version[1]}"
+    scheme: dict[str, str] = {
+        "purelib": os.path.join(root, site_rel),
+        "platlib": os.path.join(root, site_rel),
+        "headers": os.path.join(root, "include", "site", py, dist_name),
+        "scripts": os.path.join(root, "bin"),
+        "data": root,
+    }
+    roots = {k: os.path.abspath(v) for k, v in scheme.items()}
+    made: set[str] = set()
+
+    class Destination(SchemeDictionaryDestination):
+        def write_to_fs(
+            self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
+        ) -> RecordEntry:
+            base = roots[scheme]
+            target = os.path.normpath(os.path.join(base, path))
+            if not target.startswith(base + os.sep):
+                raise ValueError(f"Attempting to write {path} outside of the target directory")
+            if os.path.lexists(target):
+                raise FileExistsError(f"File already exists: {target}")
+            parent = os.path.dirname(target)
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
+            digest, size = _copy(stream, target)
+            if is_executable:  # as installer.utils.make_file_executable does
+                mode = os.stat(target).st_mode
+                os.chmod(target, mode | ((mode & 0o444) >> 2))
+            return RecordEntry(path, Hash("sha256", digest), size)
+
+        def write_script(self, name: str, module: str, attr: str, section: ScriptSection) -> RecordEntry:
+            rel = os.path.relpath(os.path.join(scheme["scripts"], name), scheme["purelib"])
+            if not os.path.lexists(os.path.join(scheme["scripts"], name)):
+                # A .data script of the same name keeps its place (as when envs
+                # generated entry points first and .data scripts overwrote them).
+                super().write_script(name, module, attr, section)
+            # Listed in RECORD without a hash: the env's copy differs in its shebang.
+            return RecordEntry(rel.replace(os.sep, "/"), None, None)
+
+    return Destination(scheme, interpreter=PLACEHOLDER_PYTHON, script_kind="posix")
+
+
+def _copy(stream: BinaryIO, target: str) -> tuple[str, int]:
+    """Write ``stream`` to a new file ``target``; (urlsafe-b64 sha256, size) of what was
+    written, taken from the stream when it is a ``_CheckedStream`` (hashed once)."""
+    import hashlib
+
+    checked = isinstance(stream, _CheckedStream)
+    h = None if checked else hashlib.sha256()
+    size = 0
+    with open(target, "xb") as f:
+        while True:
+            buf = stream.read(_COPY)
+            if not buf:
+                break
+            if h is not None:
+                h.update(buf)
+            f.write(buf)
+            size += len(buf)
+    if h is None:
+        return cast("_CheckedStream", stream).digest, size
+    return base64.urlsafe_b64encode(h.digest()).decode("ascii").rstrip("="), size
+
+
+def unpack(wheel_path: str, display: str, work: str, site_rel: str, version: tuple[int, ...]) -> None:
+    """Install the wheel at ``wheel_path`` into ``work`` (a store entry's work dir).
+    Errors are IntegrityError naming the wheel as ``display``; ``work`` may then hold a
+    part of the wheel, and the caller removes it."""
+    import zipfile
+    from pathlib import Path
+
+    from installer import install
+    from installer.exceptions import InstallerError
+    from installer.sources import WheelFile
+    from installer.utils import parse_wheel_filename
+
+    check_archive(wheel_path, display)
+    dist_name = parse_wheel_filename(os.path.basename(wheel_path)).distribution
+    dest = _destination(work, site_rel, dist_name, version)
+
+    class CheckedWheel(WheelFile):
+        def get_contents(self) -> Iterator[WheelContentElement]:
+            return _contents(self, super().get_contents())
+
+    try:
+        with CheckedWheel.open(Path(wheel_path)) as source:
+            try:
+                # Names only (every member listed, with a hash and a size); the hashes
+                # are checked while each member is written.
+                source.validate_record(validate_contents=False)
+            except Exception as e:  # installer raises _WheelFileValidationError  # noqa: BLE001
+                raise IntegrityError(
+                    f"RECORD does not match the archive: {e}", path=display, hint=BAD_WHEEL_HINT
+                ) from None
+            install(source, dest, additional_metadata={"INSTALLER": b"vpython\n"})
+    except IntegrityError:
+        raise
+    except _RecordMismatch as e:
+        raise IntegrityError(
+            f"RECORD does not match the archive: {e}", path=display, hint=BAD_WHEEL_HINT
+        ) from None
+    except (InstallerError, ValueError, KeyError, zipfile.BadZipFile, FileExistsError) as e:
+        raise IntegrityError(f"cannot install wheel: {e}", path=display, hint=BAD_WHEEL_HINT) from None
