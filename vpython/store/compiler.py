@@ -6,8 +6,9 @@ while the script imports a quarter of it. So entries are published uncompiled as
 are unpacked (vpython.store.packages), and a ``Plan`` decides, entry by entry as each
 arrives:
 
-* while the source seen so far fits ``INLINE_BYTES``, the run compiles the entry
-  itself, on drivers niced below the unpacking, while the other wheels still download;
+* while the source seen so far fits ``INLINE_BYTES`` (and what is left to compile came
+  in at most ``INLINE_WHEEL_BYTES`` of wheels), the run compiles the entry itself, on drivers niced
+  below the unpacking, while the other wheels still download;
   it waits for these before linking the env. Small specs (a pure package or two, a
   test's tiny wheels) are thus compiled before their first start, every time;
 * past that budget, one detached worker process at low priority (``spawn`` →
@@ -52,6 +53,10 @@ if TYPE_CHECKING:
     from vpython.store.root import Layout
 
 INLINE_BYTES = int(os.environ.get("VPYTHON_COMPILE_INLINE_BYTES", str(2 << 20)))
+# A build fetching more than this (wheels, compressed) compiles nothing itself: it is big
+# enough that its source will not fit the budget, and compiling the first small packages
+# to arrive would only compete with unpacking the big ones.
+INLINE_WHEEL_BYTES = 8 << 20
 WORKER_NICE = 10
 INLINE_NICE = 5  # the run's own drivers yield to its unpacking threads
 WORKER_DEADLINE = 600.0  # seconds a worker waits for entries or the env to appear
@@ -66,15 +71,22 @@ class _Interp:
 
 class Plan:
     """The compile plan of one env build (see the module docstring). ``entries``: all of
-    the env's store entry dirs; ``entry_ready`` for each one this run publishes, as it
-    does; ``finish`` once all exist, before the env is linked."""
+    the env's store entry dirs; ``wheel_bytes``: the size of the wheels of the entries
+    not compiled yet (over INLINE_WHEEL_BYTES, the run compiles nothing itself); ``entry_ready`` for each one
+    this run publishes, as it does; ``finish`` once all exist, before the env is linked."""
 
     def __init__(
-        self, layout: Layout, interp: TargetInterpreter, env_key: str, entries: Sequence[str], site_rel: str
+        self,
+        layout: Layout,
+        interp: TargetInterpreter,
+        env_key: str,
+        entries: Sequence[str],
+        site_rel: str,
+        wheel_bytes: int = 0,
     ) -> None:
         self.layout, self.interp, self.env_key, self.site_rel = layout, interp, env_key, site_rel
         self.entries = list(entries)
-        self.budget = INLINE_BYTES
+        self.budget = INLINE_BYTES if wheel_bytes <= INLINE_WHEEL_BYTES else 0
         self.seen: set[str] = set()
         self.spawned = False
         self.inline = 0  # entries compiled by this run
@@ -255,6 +267,7 @@ def worker_main(job_text: str) -> None:
 
 
 def _work(job: dict[str, object]) -> None:
+    from vpython.store.locks import flocked, store_lock_path
     from vpython.store.root import Layout
 
     layout = Layout(str(job["root"]))
@@ -280,9 +293,16 @@ def _work(job: dict[str, object]) -> None:
                     if env_ready() or not _alive(pid):
                         remaining.remove(entry)  # rebuilt or collected, or its run died
                     continue
-                with path_lock(layout, compile_lock_path(layout, entry), blocking=False) as got:
+                # The store lock (shared, as builds hold it): gc's sweep does not delete
+                # the entry while .pyc are written into it.
+                with (
+                    flocked(store_lock_path(layout), exclusive=False),
+                    path_lock(layout, compile_lock_path(layout, entry), blocking=False) as got,
+                ):
                     if not got:
                         continue  # someone else compiles it: back to it later
+                    if not os.path.isdir(entry):
+                        continue  # collected meanwhile
                     if not is_compiled(entry):
 
                         def on_file(rel: str, entry: str = entry) -> None:

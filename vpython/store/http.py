@@ -135,7 +135,9 @@ class Response:
         self._resp, self._on_abandon = resp, on_abandon
 
     def read(self, n: int = -1) -> bytes:
-        return self._resp.read(n)
+        # http.client reads read(-1) as "until the socket closes", which on a kept-alive
+        # connection is never: the whole body is read(None).
+        return self._resp.read(n if n >= 0 else None)
 
     def close(self) -> None:
         if not self._resp.isclosed():

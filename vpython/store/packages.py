@@ -36,7 +36,7 @@ from vpython.faults import checkpoint
 from vpython.store.archive import check_archive as check_archive  # re-exported: its historical home
 from vpython.store.manifest import META_DIR, SCRIPTS, freeze
 from vpython.store.manifest import entry_intact as entry_intact  # re-exported
-from vpython.store.wheels import discard_stored, sha256_file
+from vpython.store.wheels import discard_stored, path_lock, sha256_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -117,6 +117,9 @@ def _build_entries(
 ) -> None:
     """Build the entries of ``missing`` (their final dirs in ``finals``, by sha256),
     each unpacked as soon as its wheel is in the store, published as soon as it is done."""
+    import functools
+    import heapq
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     site_rel = site_packages_rel(interp.version, sys.platform == "win32")
@@ -125,10 +128,35 @@ def _build_entries(
     log.status.expect(unpack=len(missing))
     pool = ThreadPoolExecutor(max_workers=min(UNPACK_THREADS, len(missing)))
     futures: list[Future[None]] = []
+    # The largest wheel that has arrived is unpacked first: the big ones (numpy, pandas)
+    # arrive last and take longest, so they must not queue behind the small ones.
+    waiting: list[tuple[int, int]] = []  # (-size, seq) of jobs
+    jobs: dict[int, Callable[[], None]] = {}
+    lock = threading.Lock()
+
+    def largest_first() -> None:
+        with lock:
+            _, seq = heapq.heappop(waiting)
+            job = jobs.pop(seq)
+        job()
 
     def on_ready(artifact: LockedArtifact, wheel_path: str, fresh: bool = False) -> None:
-        job = (artifact, wheel_path, fresh, finals[artifact.sha256], layout, site_rel, interp, fetch_many)
-        futures.append(pool.submit(_build_one, *job, on_entry))
+        job = functools.partial(
+            _build_one,
+            artifact,
+            wheel_path,
+            fresh,
+            finals[artifact.sha256],
+            layout,
+            site_rel,
+            interp,
+            fetch_many,
+            on_entry,
+        )
+        with lock:
+            jobs[len(futures)] = job
+            heapq.heappush(waiting, (-_size(wheel_path), len(futures)))
+        futures.append(pool.submit(largest_first))  # one task per job: each takes the largest left
 
     try:
         fetch_many(missing, on_ready)
@@ -138,6 +166,13 @@ def _build_entries(
             f.result()  # the first error is raised; finally: the rest are stopped
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _build_one(
@@ -151,7 +186,31 @@ def _build_one(
     fetch_many: FetchMany,
     on_entry: Callable[[str], None] | None,
 ) -> None:
-    """Unpack one wheel into a work dir, freeze it and publish it by rename."""
+    """Unpack one wheel into a work dir, freeze it and publish it by rename, unless
+    another thread or process (a prefetch, a concurrent cold run) is doing just that:
+    then wait for it (the entry's build lock) and take its entry."""
+    with path_lock(layout, build_lock_path(layout, final)):
+        if not os.path.isdir(final):
+            _unpack_entry(artifact, wheel_path, fresh, final, layout, site_rel, interp, fetch_many)
+    log.status.advance(unpacked=1)
+    if on_entry is not None:
+        on_entry(final)
+
+
+def build_lock_path(layout: Layout, entry: str) -> str:
+    return os.path.join(os.path.dirname(layout.packages), "building", os.path.basename(entry) + ".lock")
+
+
+def _unpack_entry(
+    artifact: LockedArtifact,
+    wheel_path: str,
+    fresh: bool,
+    final: str,
+    layout: Layout,
+    site_rel: str,
+    interp: TargetInterpreter,
+    fetch_many: FetchMany,
+) -> None:
     import tempfile
 
     from vpython.store.unpack import unpack
@@ -179,9 +238,6 @@ def _build_one(
     finally:
         if not published:
             fs.remove_tree(work)
-    log.status.advance(unpacked=1)
-    if on_entry is not None:
-        on_entry(final)
 
 
 def _verified_wheel(artifact: LockedArtifact, wheel_path: str, layout: Layout, fetch_many: FetchMany) -> str:

@@ -345,7 +345,13 @@ def link_pyc(env_dir: str, entry: str, rels: Sequence[str]) -> int:
                 pass
             if not _env_has_source(env_dir, rel):
                 continue
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            # One level only (__pycache__): never recreate the env's dirs above it, in
+            # an env that was just deleted (renamed away) by gc or pruning.
+            if os.path.basename(os.path.dirname(dst)) == "__pycache__":
+                try:
+                    os.mkdir(os.path.dirname(dst))
+                except FileExistsError:
+                    pass
             tmp = f"{dst}.{os.getpid()}.vpython-tmp"
             try:
                 os.link(src, tmp)

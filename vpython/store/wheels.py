@@ -139,7 +139,7 @@ def _check_received(tmp: str, actual: str, artifact: LockedArtifact, origin: str
         )
 
 
-def _headers_for(original: str, sources: Sources) -> Callable[[str], dict[str, str]]:
+def request_headers(original: str, sources: Sources) -> Callable[[str], dict[str, str]]:
     """Request headers for each URL a download visits (the locked URL, then redirects):
     the credentials that belong to that host (vpython.settings.credentials), and those
     written into the locked URL itself for its own host only."""
@@ -315,7 +315,7 @@ def _download(
 
     timeout = float(os.environ.get("VPYTHON_HTTP_TIMEOUT", "60"))
     try:
-        with pool.get(_without_userinfo(url), _headers_for(url, sources), timeout) as resp:
+        with pool.get(_without_userinfo(url), request_headers(url, sources), timeout) as resp:
             return _copy_verified(resp, artifact, layout, url, store_dir)
     except pool.HTTPStatusError as e:
         raise VPythonError(
