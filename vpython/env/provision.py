@@ -31,6 +31,7 @@ from vpython.interpreters.identity import interpreter_id
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from vpython.env.prefetch import Prefetch
     from vpython.env.resolve import Resolved, RunFlags
     from vpython.settings.sources import Sources
     from vpython.spec.discover import DiscoveredSpec
@@ -65,44 +66,42 @@ def _provision(
 ) -> fastpath.Pointer:
     from vpython.env.build import write_pointer
     from vpython.env.plan import load_plan, save_plan
-    from vpython.store.locks import flocked, store_lock_path
 
     plan = load_plan(layout, digest, discovered)
+    prefetch: Prefetch | _NoPrefetch = _NoPrefetch()
     resolved: Resolved | None = None
     warnings: list[str] = []
     sources: Sources | None = None  # on a plan hit, computed only if something must be fetched after all
     interp: TargetInterpreter
     artifacts: Sequence[LockedArtifact]
-    if plan is not None:
-        log.debug(f"plan hit for {digest}: env {plan.key}")
-        for w in plan.warnings:
-            log.warning(w)
-        interp, artifacts, key = plan.interp, plan.artifacts, plan.key
-    else:
-        from vpython.env.resolve import collect_warnings, resolve
+    try:
+        if plan is not None:
+            log.debug(f"plan hit for {digest}: env {plan.key}")
+            for w in plan.warnings:
+                log.warning(w)
+            interp, artifacts, key = plan.interp, plan.artifacts, plan.key
+        else:
+            from vpython.env.prefetch import Prefetch
+            from vpython.env.resolve import collect_warnings, resolve
 
-        with collect_warnings() as warnings:
-            resolved = resolve(discovered, layout, flags, digest)
-        interp, artifacts, key, sources = resolved.interp, resolved.artifacts, resolved.key, resolved.sources
-    if not os.path.exists(os.path.join(layout.env_dir(key), "pyvenv.cfg")):
-
-        def fetch_many(missing: Sequence[LockedArtifact], on_ready: OnReady | None = None) -> dict[str, str]:
-            nonlocal sources
-            from vpython.store import wheels
-
-            if sources is None:
-                from vpython.env.resolve import sources_for
-
-                sources = sources_for(discovered, layout, flags)
-            return wheels.fetch_all(missing, layout, sources, progress=log.progress, on_ready=on_ready)
-
-        # Shared store lock: GC's store sweep (exclusive) cannot delete an entry
-        # between our check that it exists and the moment it is linked.
-        with flocked(store_lock_path(layout), exclusive=False):
-            _build(layout, key, interp, artifacts, fetch_many, discovered)
-        log.status.finish(packages=len(artifacts))
-    else:
-        _resume_compile(layout, key, interp, artifacts)
+            prefetch = Prefetch(layout)
+            with collect_warnings() as warnings:
+                resolved = resolve(discovered, layout, flags, digest, before_resolving=prefetch)
+            interp, artifacts, key, sources = (
+                resolved.interp,
+                resolved.artifacts,
+                resolved.key,
+                resolved.sources,
+            )
+        if not os.path.exists(os.path.join(layout.env_dir(key), "pyvenv.cfg")):
+            # No wait for the prefetch: a wheel it is still fetching or unpacking is
+            # waited for on that wheel's own lock, the others go ahead.
+            _build_env(discovered, layout, flags, key, interp, artifacts, sources)
+        else:
+            prefetch.join()
+            _resume_compile(layout, key, interp, artifacts)
+    finally:
+        prefetch.join()  # never leave its threads writing when this run ends or fails
     if resolved is not None:
         save_plan(layout, digest, discovered, interp, artifacts, key, resolved.lock_source, warnings)
     pointer = fastpath.Pointer(key, interp.path, interpreter_id(interp.path))
@@ -111,6 +110,34 @@ def _provision(
     if not install_only:
         _prune(layout, key)
     return pointer
+
+
+def _build_env(
+    discovered: DiscoveredSpec,
+    layout: Layout,
+    flags: RunFlags,
+    key: str,
+    interp: TargetInterpreter,
+    artifacts: Sequence[LockedArtifact],
+    sources: Sources | None,
+) -> None:
+    """Build env ``key`` (under the shared store lock: GC's store sweep cannot delete an
+    entry between our check that it exists and the moment it is linked)."""
+    from vpython.store.locks import flocked, store_lock_path
+
+    def fetch_many(missing: Sequence[LockedArtifact], on_ready: OnReady | None = None) -> dict[str, str]:
+        nonlocal sources
+        from vpython.store import wheels
+
+        if sources is None:
+            from vpython.env.resolve import sources_for
+
+            sources = sources_for(discovered, layout, flags)
+        return wheels.fetch_all(missing, layout, sources, progress=log.progress, on_ready=on_ready)
+
+    with flocked(store_lock_path(layout), exclusive=False):
+        _build(layout, key, interp, artifacts, fetch_many, discovered)
+    log.status.finish(packages=len(artifacts))
 
 
 def _resume_compile(
@@ -140,6 +167,11 @@ def _prune(layout: Layout, key: str) -> None:
     except OSError:
         pass
     prune_some(layout)
+
+
+class _NoPrefetch:
+    def join(self) -> None:
+        pass
 
 
 def _build(
@@ -213,9 +245,14 @@ def _entries(
 
     from vpython.store import packages
     from vpython.store.compiler import Plan
+    from vpython.store.pyc import is_compiled
 
     site_rel = packages.site_packages_rel(interp.version, sys.platform == "win32")
-    plan = Plan(layout, interp, key, [packages.entry_dir(layout, a, interp) for a in artifacts], site_rel)
+    dirs = [packages.entry_dir(layout, a, interp) for a in artifacts]
+    # What is left to compile, in wheel bytes: the new entries and any still uncompiled
+    # (prefetched while resolving, or left by a worker that was killed).
+    uncompiled = sum(a.size or 0 for a, d in zip(artifacts, dirs) if not is_compiled(d))
+    plan = Plan(layout, interp, key, dirs, site_rel, wheel_bytes=uncompiled)
     try:
         entries = packages.ensure_entries(
             artifacts,
