@@ -254,6 +254,9 @@ def _entries(
     uncompiled = sum(a.size or 0 for a, d in zip(artifacts, dirs) if not is_compiled(d))
     plan = Plan(layout, interp, key, dirs, site_rel, wheel_bytes=uncompiled)
     try:
+        for d in dirs:  # already stored (a prefetched pin, say): compiling starts now
+            if os.path.isdir(d):
+                plan.entry_ready(d)
         entries = packages.ensure_entries(
             artifacts,
             layout,

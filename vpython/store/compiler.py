@@ -6,11 +6,14 @@ while the script imports a quarter of it. So entries are published uncompiled as
 are unpacked (vpython.store.packages), and a ``Plan`` decides, entry by entry as each
 arrives:
 
-* while the source seen so far fits ``INLINE_BYTES`` (and what is left to compile came
-  in at most ``INLINE_WHEEL_BYTES`` of wheels), the run compiles the entry itself, on drivers niced
-  below the unpacking, while the other wheels still download;
-  it waits for these before linking the env. Small specs (a pure package or two, a
-  test's tiny wheels) are thus compiled before their first start, every time;
+* while the source seen so far fits ``INLINE_BYTES`` (64 KiB: a few small modules;
+  and what is left to compile came in at most ``INLINE_WHEEL_BYTES`` of wheels), the
+  run compiles the entry itself, on drivers niced below the unpacking, while the other
+  wheels still download, and waits for these before linking the env. Tiny specs (a
+  test's wheels) are thus compiled before their first start, every time. Measured on
+  W1 (requests, 1.1 MB of source), compiling all of it here cost the first run ~80 ms
+  more than leaving it to the worker, which runs on the other core while the script
+  starts (docs/benchmarks.md);
 * past that budget, one detached worker process at low priority (``spawn`` →
   ``worker_main``) compiles the rest after the run has moved on, and links each
   ``.pyc`` into the env as soon as both exist: the script may already be running, and
@@ -52,7 +55,7 @@ if TYPE_CHECKING:
     from vpython.store.protocols import TargetInterpreter
     from vpython.store.root import Layout
 
-INLINE_BYTES = int(os.environ.get("VPYTHON_COMPILE_INLINE_BYTES", str(2 << 20)))
+INLINE_BYTES = int(os.environ.get("VPYTHON_COMPILE_INLINE_BYTES", str(64 << 10)))
 # A build fetching more than this (wheels, compressed) compiles nothing itself: it is big
 # enough that its source will not fit the budget, and compiling the first small packages
 # to arrive would only compete with unpacking the big ones.
