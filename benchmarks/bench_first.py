@@ -139,7 +139,7 @@ def main() -> int:
         done = [t for t in compile_done if t > 0]
         note = (f"\n\nThe background compile worker exited {common.fmt_s(statistics.median(done))} "
                 f"(median; {common.fmt_s(min(done))}–{common.fmt_s(max(done))}) after the first run did."
-                if done else "\n\nNo background compile worker ran (everything was compiled by the run itself).")
+                if done else "\n\nNo compile worker was still running when the second run ended.")
         sections.append(f"### {w.upper()}: {', '.join(common.WORKLOADS[w])}\n\n"
                         + table(["command", "median (min–max)", "vs uv first run"], rows) + note)
     text = (

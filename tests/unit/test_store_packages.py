@@ -187,3 +187,20 @@ def test_unpacking_checks_each_member_against_record_as_it_is_written(tmp_path):
     with pytest.raises(IntegrityError, match="RECORD does not match the archive: .*tool") as e:
         unpack.unpack(str(path), path.name, str(work), SITE, INTERP.version)
     assert e.value.path == path.name
+
+
+@pytest.mark.parametrize("kind", ["good", "record_lies"])
+def test_large_wheels_are_unpacked_by_a_child_with_the_same_checks(tmp_path, monkeypatch, kind):
+    monkeypatch.setattr(packages, "CHILD_BYTES", 0)  # every wheel counts as large here
+    layout = Layout(str(tmp_path / "root"))
+    wheel = make_wheel(tmp_path / "wh", "tinypkg", "1.0") if kind == "good" else make_evil_wheel(tmp_path / "wh", kind)
+    art = _artifact(wheel)
+    if kind == "good":
+        entry = packages.ensure_entries([art], layout, INTERP, Fetcher(layout))[art.sha256]
+        assert entry_intact(entry) and f"{SITE}/tinypkg/__init__.py" in {r for r, _, _ in read_manifest(entry)}
+    else:
+        with pytest.raises(IntegrityError, match="RECORD does not match") as e:
+            packages.ensure_entries([art], layout, INTERP, Fetcher(layout))
+        assert e.value.path == art.filename and e.value.hint
+        assert os.listdir(layout.packages) == []
+    assert os.listdir(layout.tmp) == []

@@ -25,7 +25,6 @@ entry is built.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -34,7 +33,7 @@ from vpython import fs, log
 from vpython.errors import IntegrityError
 from vpython.faults import checkpoint
 from vpython.store.archive import check_archive as check_archive  # re-exported: its historical home
-from vpython.store.manifest import META_DIR, SCRIPTS, freeze
+from vpython.store.manifest import META_DIR
 from vpython.store.manifest import entry_intact as entry_intact  # re-exported
 from vpython.store.wheels import discard_stored, path_lock, sha256_file
 
@@ -54,6 +53,9 @@ if TYPE_CHECKING:
 
 
 UNPACK_THREADS = max(2, os.cpu_count() or 1)
+# Wheels this large are unpacked by a child process (vpython.store.unpack.unpack_in_child):
+# ~40 ms to start, then off this process's GIL.
+CHILD_BYTES = int(os.environ.get("VPYTHON_UNPACK_CHILD_BYTES", str(8 << 20)))
 
 
 def site_packages_rel(version: tuple[int, ...], windows: bool = False) -> str:
@@ -213,7 +215,7 @@ def _unpack_entry(
 ) -> None:
     import tempfile
 
-    from vpython.store.unpack import unpack
+    from vpython.store.unpack import unpack_frozen, unpack_in_child
 
     if not fresh:  # verified when it was stored, maybe long ago: check it again
         wheel_path = _verified_wheel(artifact, wheel_path, layout, fetch_many)
@@ -221,13 +223,11 @@ def _unpack_entry(
     published = False
     try:
         os.mkdir(os.path.join(work, META_DIR))
-        unpack(wheel_path, artifact.filename, work, site_rel, interp.version)
+        big = _size(wheel_path) >= CHILD_BYTES and os.name == "posix"
+        (unpack_in_child if big else unpack_frozen)(
+            wheel_path, artifact.filename, work, site_rel, interp.version
+        )
         checkpoint("unpacked")
-        # Entry points are rendered into bin/ (vpython.store.unpack); an empty list
-        # keeps vpython versions that generate them per env from doing it twice.
-        with open(os.path.join(work, META_DIR, SCRIPTS), "w", encoding="utf-8") as f:
-            json.dump([], f)
-        freeze(work)
         try:
             os.rename(work, final)
             published = True

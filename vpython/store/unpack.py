@@ -223,3 +223,75 @@ def unpack(wheel_path: str, display: str, work: str, site_rel: str, version: tup
         ) from None
     except (InstallerError, ValueError, KeyError, zipfile.BadZipFile, FileExistsError) as e:
         raise IntegrityError(f"cannot install wheel: {e}", path=display, hint=BAD_WHEEL_HINT) from None
+
+
+def unpack_frozen(wheel_path: str, display: str, work: str, site_rel: str, version: tuple[int, ...]) -> None:
+    """``unpack``, then the entry's scripts list and ``freeze``: ``work`` is then ready
+    to be published by rename."""
+    import json
+
+    from vpython.store.manifest import META_DIR, SCRIPTS, freeze
+
+    unpack(wheel_path, display, work, site_rel, version)
+    # Entry points are rendered into bin/ (above); an empty list keeps vpython versions
+    # that generate them per env from doing it twice.
+    with open(os.path.join(work, META_DIR, SCRIPTS), "w", encoding="utf-8") as f:
+        json.dump([], f)
+    freeze(work)
+
+
+def unpack_in_child(
+    wheel_path: str, display: str, work: str, site_rel: str, version: tuple[int, ...]
+) -> None:
+    """``unpack_frozen`` in a child process of this interpreter, for large wheels: the
+    per-member Python work of installer then runs on the other core, beside this
+    process's unpacking threads instead of under their GIL (numpy and pandas unpack at
+    the same time as the small wheels). Its errors are raised here as the same
+    exceptions (IntegrityError, OSError with its errno)."""
+    import json
+    import subprocess
+    import sys
+
+    import vpython
+    from vpython.errors import VPythonError
+
+    where = os.path.dirname(os.path.dirname(os.path.abspath(vpython.__file__)))
+    code = "import sys; sys.path.insert(0, sys.argv[1]); from vpython.store.unpack import _child; _child(sys.argv[2])"
+    job = json.dumps([wheel_path, display, work, site_rel, list(version)])
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", code, where, job],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
+    if proc.returncode == 0:
+        return
+    try:
+        err = json.loads(proc.stdout.decode("utf-8", "replace").strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        err = {}
+    if err.get("kind") == "os":
+        raise OSError(err["errno"], err["strerror"], err.get("filename"))
+    if err.get("kind") == "integrity":
+        raise IntegrityError(err["message"], path=err.get("path"), hint=err.get("hint"))
+    detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+    raise VPythonError(
+        f"{display}: unpacking failed: {detail[0]}", hint="run again; if it persists, report it"
+    )
+
+
+def _child(job: str) -> None:
+    """The child of ``unpack_in_child``: one JSON line on stdout when it fails."""
+    import json
+    import sys
+
+    wheel_path, display, work, site_rel, version = json.loads(job)
+    try:
+        unpack_frozen(wheel_path, display, work, site_rel, tuple(version))
+    except IntegrityError as e:
+        print(json.dumps({"kind": "integrity", "message": e.message, "path": e.path, "hint": e.hint}))
+        sys.exit(3)
+    except OSError as e:
+        print(json.dumps({"kind": "os", "errno": e.errno, "strerror": e.strerror, "filename": e.filename}))
+        sys.exit(3)
