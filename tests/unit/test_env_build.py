@@ -63,7 +63,7 @@ def store(tmp_path):
     art = _art("tinypkg", path=str(wheel))
     art = dataclasses.replace(art, filename=wheel.name, sha256=sha256_file(wheel))
     entries = packages.ensure_entries(
-        [art], layout, INTERP, lambda arts: wheels.fetch_all(arts, layout, sources=None)
+        [art], layout, INTERP, lambda arts, on_ready: wheels.fetch_all(arts, layout, sources=None, on_ready=on_ready)
     )
     return layout, art, entries[art.sha256]
 

@@ -143,16 +143,25 @@ class _CheckedStream:
 
     Saves a second decompression of every member (``validate_record`` with
     ``validate_contents`` reads the whole wheel once more): the bytes are checked on
-    their way into the tree, and a mismatch aborts the build (the work dir is deleted)."""
+    their way into the tree, and a mismatch is added to ``issues``, for one warning (as
+    vpython.store.unpack: the wheel's bytes are already the locked sha256)."""
 
-    def __init__(self, stream: BinaryIO, record: tuple[str, str, str], display: str) -> None:
+    def __init__(self, stream: BinaryIO, record: tuple[str, str, str], issues: list[str]) -> None:
         import hashlib
 
-        self._stream, self._display = stream, display
+        self._stream, self._issues = stream, issues
         self._path, algo_value, size = record
-        self._algo, _, self._expected = (algo_value or "").partition("=")
-        self._size = int(size) if size else None
-        self._hash = hashlib.new(self._algo) if self._algo else None
+        algo, _, self._expected = (algo_value or "").partition("=")
+        self._algo = algo.lower()  # pip 20.3's 2.7 wheels write "SHA256"
+        try:
+            self._size = int(size) if size else None
+        except ValueError:
+            self._size = None
+        try:
+            self._hash = hashlib.new(self._algo) if self._algo else None
+        except ValueError:
+            issues.append(f"{self._path} (unknown hash algorithm {self._algo!r})")
+            self._hash = None
         self._read = 0
         self._done = False
 
@@ -173,22 +182,25 @@ class _CheckedStream:
         self._done = True
         actual = base64.urlsafe_b64encode(self._hash.digest()).decode("ascii").rstrip("=")
         if actual != self._expected or (self._size is not None and self._size != self._read):
-            raise IntegrityError(
-                f"{self._path} does not match its RECORD hash/size; the wheel is corrupt",
-                path=self._display,
-                hint="delete the wheel (or run `vpython cache verify --repair`) and fetch it again",
-            )
+            self._issues.append(f"{self._path} (hash / size)")
 
 
 class _CheckedWheel(WheelFile):
     """A wheel whose members are checked against RECORD while they are read."""
 
     display = ""  # what errors call the wheel (its file name)
+    issues: list[str]
 
     def get_contents(self) -> Iterator[tuple[tuple[str, str, str], BinaryIO, bool]]:
-        for record, stream, is_executable in super().get_contents():
+        from vpython.store.unpack import normalized_record
+
+        for row, stream, is_executable in super().get_contents():
+            record = normalized_record(row)
+            checked = _CheckedStream(stream, record, self.issues)
+            if row[1] and checked._hash is None:  # unknown algorithm: installer would refuse the row
+                record = (record[0], "", "")
             # installer only read()s from it: the checking stream stands in for the file.
-            yield record, cast(BinaryIO, _CheckedStream(stream, record, self.display)), is_executable
+            yield record, cast(BinaryIO, checked), is_executable
 
 
 @contextlib.contextmanager
@@ -196,6 +208,7 @@ def _checked_wheel(wheel_path: str, display: str) -> Iterator[_CheckedWheel]:
     with _CheckedWheel.open(pathlib.Path(wheel_path)) as source:
         checked = cast(_CheckedWheel, source)  # open() is a classmethod: it made a _CheckedWheel
         checked.display = display
+        checked.issues = []
         yield checked
 
 
@@ -204,7 +217,9 @@ def install_wheel(root: str, target: Target, wheel_path: str, display: str) -> N
     from installer.exceptions import InstallerError
     from installer.utils import parse_wheel_filename
 
-    from vpython.store.packages import check_archive
+    from vpython import log
+    from vpython.store.archive import check_archive
+    from vpython.store.unpack import record_warning
 
     check_archive(wheel_path, display)
     dist_name = parse_wheel_filename(os.path.basename(wheel_path)).distribution
@@ -217,19 +232,29 @@ def install_wheel(root: str, target: Target, wheel_path: str, display: str) -> N
     try:
         with _checked_wheel(wheel_path, display) as source:
             try:
+                source.read_dist_info("RECORD")
+            except (KeyError, ValueError) as e:  # no RECORD: not a wheel
+                raise IntegrityError(
+                    f"the wheel has no readable RECORD: {e}",
+                    path=display,
+                    hint="the wheel is damaged or not a valid wheel; fetch it again or re-lock",
+                ) from None
+            try:
                 # Names and the presence of hashes here; contents while they are written.
                 source.validate_record(validate_contents=False)
             except Exception as e:  # installer raises a private _WheelFileValidationError  # noqa: BLE001
-                raise IntegrityError(
-                    f"RECORD does not match the archive: {e}",
-                    path=display,
-                    hint="the wheel is damaged or was edited; fetch it again from the index the lock names",
-                ) from None
+                prefix = f"In {wheel_path}, "
+                source.issues.extend(
+                    i[len(prefix) :] if i.startswith(prefix) else i
+                    for i in getattr(e, "issues", None) or [str(e)]
+                )
             install(
                 source,
                 _destination(root, target, dist_name, shipped),
                 additional_metadata={"INSTALLER": b"vpython\n"},
             )
+            if source.issues:
+                log.warning(record_warning(display, source.issues))
     except IntegrityError:
         raise
     except FileExistsError as e:

@@ -19,6 +19,7 @@ from vpython.store.root import Layout, resolve_root
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from vpython.cli.flags import VPythonFlags
+    from vpython.cli.pyargv import PythonCommandLine
     from vpython.spec.discover import DiscoveredSpec
 
 
@@ -53,7 +54,7 @@ def run(argv: list[str]) -> int:
         explicit=flags.spec,
         default_spec=os.environ.get("VPYTHON_DEFAULT_SPEC") or None,
     )
-    if cl.target_kind == "none" and flags.tool is None and not flags.help:
+    if cl.target_kind == "none" and flags.tool is None and not flags.help and _interactive(cl):
         sys.stderr.write(f"Starting interactive mode, loading vpython spec from {discovered.origin}\n")
     elif cl.target_kind == "stdin":
         log.info(f"Reading from stdin, loading vpython spec from {discovered.origin}")
@@ -95,6 +96,20 @@ def run(argv: list[str]) -> int:
     env = execute.child_environ(env_dir, fastpath.env_bin(env_dir))
     keep = (fd,) if fd is not None else ()
     execute.exec_python(python, list(python_args), env, keep)  # never returns
+
+
+# Flags after which python prints and exits without reading a target.
+_PRINT_AND_EXIT = ("V", "h", "help-env", "help-xoptions", "help-all")
+
+
+def _interactive(cl: PythonCommandLine) -> bool:
+    """Whether python, given no target, will start its interactive prompt: not after
+    ``-V``/``--version``/``-VV``, ``-h``/``-?``/``--help`` or ``--help-*`` (it prints and
+    exits, writing nothing to stderr), and only when stdin is a terminal or ``-i`` was
+    given (otherwise it runs stdin as a script), as ``Modules/main.c`` decides."""
+    if any(cl.has_flag(name) for name in _PRINT_AND_EXIT):
+        return False
+    return cl.has_flag("i") or os.isatty(0)
 
 
 _PROVISION_ATTEMPTS = 5

@@ -19,7 +19,7 @@ from vpython.errors import UserError
 from vpython.spec.load import parse_discovered, spec_hash
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from typing import Protocol
 
     from packaging.pylock import Pylock
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from vpython.spec.discover import DiscoveredSpec
     from vpython.spec.model import Requirements, Spec
     from vpython.store.root import Layout
+
+    # before_resolving(spec, interp, tags, sources): a new resolution is about to start
+    BeforeResolving = Callable[[Spec, Interpreter, Sequence[Tag], Sources], None]
 
     class RunFlags(SourceFlags, Protocol):
         """What provisioning reads of the command line (vpython.cli.flags.VPythonFlags)."""
@@ -112,10 +115,13 @@ def obtain_lock(
     layout: Layout,
     digest: str,
     tags: Sequence[Tag],
+    *,
+    before_resolving: BeforeResolving | None = None,
 ) -> tuple[Pylock | None, str | None]:
     """The lock that governs this run and where it is: the user's lockfile if fresh, else
     a cached resolution, else a new resolution (cached under the spec digest). (None,
-    None) when the spec requires nothing."""
+    None) when the spec requires nothing. ``before_resolving(spec, interp, tags,
+    sources)`` is called just before a new resolution starts (vpython.env.prefetch)."""
     from vpython.lock import pylock
 
     lock_path = discovered.lock_path
@@ -133,7 +139,7 @@ def obtain_lock(
     if os.path.isfile(cached):
         lock, _ = pylock.read_lock(cached)
         return lock, cached
-    return _resolve_into_cache(discovered, spec, interp, sources, layout, tags, cached)
+    return _resolve_into_cache(discovered, spec, interp, sources, layout, tags, cached, before_resolving)
 
 
 def _resolve_into_cache(
@@ -144,6 +150,7 @@ def _resolve_into_cache(
     layout: Layout,
     tags: Sequence[Tag],
     cached: str,
+    before_resolving: BeforeResolving | None = None,
 ) -> tuple[Pylock | None, str | None]:
     """Resolve the spec for ``interp`` and keep the resolution at ``cached``."""
     from vpython.lock import pylock
@@ -157,6 +164,8 @@ def _resolve_into_cache(
         return None, None  # nothing to install (a text-proto env still gets its seeds)
     log.progress(f"resolving {len(requirements.requirements)} requirement(s) for {interp.path}")
     context = discovered.path or "the spec"
+    if before_resolving is not None:
+        before_resolving(spec, interp, tags, sources)
     if requirements.closed and interp.version[0] < 3:  # uv cannot target 2.7: env.pinned
         from vpython.env.closure import seeded_pins
         from vpython.env.pinned import resolve_pins
@@ -258,8 +267,15 @@ def _base_dir(discovered: DiscoveredSpec) -> str:
     return os.path.dirname(discovered.path) if discovered.path else os.getcwd()
 
 
-def resolve(discovered: DiscoveredSpec, layout: Layout, flags: RunFlags, digest: str) -> Resolved:
-    """The slow path (module docstring)."""
+def resolve(
+    discovered: DiscoveredSpec,
+    layout: Layout,
+    flags: RunFlags,
+    digest: str,
+    *,
+    before_resolving: BeforeResolving | None = None,
+) -> Resolved:
+    """The slow path (module docstring); ``before_resolving``: see ``obtain_lock``."""
     import dataclasses
 
     from vpython.env.build import env_key
@@ -277,7 +293,9 @@ def resolve(discovered: DiscoveredSpec, layout: Layout, flags: RunFlags, digest:
         from vpython.store.tools import ensure_tool
 
         ensure_tool(layout, sources, "virtualenv-py27")
-    lock, lock_source = obtain_lock(discovered, spec, interp, sources, layout, digest, tags)
+    lock, lock_source = obtain_lock(
+        discovered, spec, interp, sources, layout, digest, tags, before_resolving=before_resolving
+    )
     artifacts: list[Artifact] = []
     if lock is not None and lock_source is not None:  # obtain_lock returns both or neither
         artifacts = pylock.select_artifacts(

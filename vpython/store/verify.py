@@ -13,7 +13,9 @@ envs are not; this finds them:
 * an env also holds damage when one of its files has other links (so it is shared
   with the store or other envs) and was modified after the env was built (the env's
   metadata file is written last): that finds envs whose entry was already rebuilt by a
-  later build, leaving the edited inode only in the envs;
+  later build, leaving the edited inode only in the envs. ``.pyc`` linked into a built
+  env later, as its entries were compiled (vpython.store.pyc), are compared with the
+  env's ``.vpython-pyc`` stamp instead, which is touched before each such link;
 * an env holds a file that neither its skeleton template nor a manifest of its entries
   accounts for (an added ``sitecustomize.py`` or ``.pth`` runs at every start), or has no
   metadata at all (vpython did not build it);
@@ -112,11 +114,17 @@ def _env_damage(
 ) -> set[str]:
     """Why env ``key`` holds damage (empty: it does not); records it as a user of the
     damaged entries it shares files with."""
+    from vpython.store.pyc import ENV_STAMP
+
     env_dir = layout.env_dir(key)
     try:
         built: int | None = os.lstat(os.path.join(env_dir, ENV_META)).st_mtime_ns
     except OSError:
         built = None  # not one of ours (or half deleted): nothing to compare with
+    try:
+        pyc_linked = max(os.lstat(os.path.join(env_dir, ENV_STAMP)).st_mtime_ns, built or 0)
+    except OSError:
+        pyc_linked = built or 0
     reasons = set(_unaccounted(layout, key))
     for path, st in walk_stats(env_dir):
         entry = damaged_inodes.get((st.st_dev, st.st_ino))
@@ -124,7 +132,11 @@ def _env_damage(
             reasons.add(f"shares damaged store entry {entry} ({report.damaged_entries[entry]})")
             if key not in report.entry_users[entry]:
                 report.entry_users[entry].append(key)
-        elif built is not None and st.st_nlink > 1 and st.st_mtime_ns > built:
+        elif (
+            built is not None
+            and st.st_nlink > 1
+            and st.st_mtime_ns > (pyc_linked if path.endswith(".pyc") else built)
+        ):
             rel = os.path.relpath(path, env_dir)
             reasons.add(
                 f"{rel} (shared with {st.st_nlink - 1} other link(s)) changed after the env was built"

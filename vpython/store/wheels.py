@@ -20,20 +20,23 @@ import contextlib
 import os
 from typing import TYPE_CHECKING
 
-from vpython import fs
+from vpython import fs, log
 from vpython.errors import IntegrityError, UserError, VPythonError
 from vpython.faults import checkpoint
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
-    from http.client import HTTPResponse
     from typing import BinaryIO, Union
 
     from vpython.settings.sources import Sources
+    from vpython.store.http import Response
     from vpython.store.protocols import LockedArtifact
     from vpython.store.root import Layout
 
-    Readable = Union[BinaryIO, HTTPResponse]
+    Readable = Union[BinaryIO, Response]
+    # on_ready(artifact, stored path, fresh): called as each artifact is in the store;
+    # fresh: stored (so verified) by this call, not found stored from before
+    OnReady = Callable[[LockedArtifact, str, bool], None]
 
 _CHUNK = 1 << 20
 
@@ -109,6 +112,7 @@ def _stream_hashed(src_stream: Readable, out: BinaryIO, layout: Layout) -> str:
             out.write(chunk)
         except OSError as e:
             raise cache_write_error(e, layout.root) from None
+        log.status.advance(nbytes=len(chunk))
     try:
         out.flush()  # so close() has nothing left to fail on
     except OSError as e:
@@ -135,39 +139,54 @@ def _check_received(tmp: str, actual: str, artifact: LockedArtifact, origin: str
         )
 
 
-def _open_url(url: str, sources: Sources) -> HTTPResponse:
-    """GET ``url`` with the credentials that belong to its host (vpython.settings.credentials)."""
+def request_headers(original: str, sources: Sources) -> Callable[[str], dict[str, str]]:
+    """Request headers for each URL a download visits (the locked URL, then redirects):
+    the credentials that belong to that host (vpython.settings.credentials), and those
+    written into the locked URL itself for its own host only."""
     import base64
-    import urllib.request
     from urllib.parse import unquote, urlsplit
 
     from vpython.settings.credentials import credentials_for
 
-    request = urllib.request.Request(url, headers={"User-Agent": "vpython"})
-    creds = credentials_for(url, sources)
-    parts = urlsplit(url)
-    if parts.username is not None:
-        creds = (unquote(parts.username), unquote(parts.password or ""))
-        host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-        request = urllib.request.Request(
-            parts._replace(netloc=host).geturl(), headers={"User-Agent": "vpython"}
-        )
-    if creds:
+    first = urlsplit(original)
+
+    def headers(url: str) -> dict[str, str]:
+        parts = urlsplit(url)
+        creds = credentials_for(url, sources)
+        if first.username is not None and (parts.hostname, parts.port) == (first.hostname, first.port):
+            creds = (unquote(first.username), unquote(first.password or ""))
+        if not creds:
+            return {}
         token = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    response: HTTPResponse = urllib.request.urlopen(
-        request, timeout=float(os.environ.get("VPYTHON_HTTP_TIMEOUT", "60"))
-    )
-    return response
+        return {"Authorization": f"Basic {token}"}
+
+    return headers
+
+
+def _without_userinfo(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url
+    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=host).geturl()
 
 
 def fetch_lock_path(layout: Layout, sha256: str) -> str:
     return os.path.join(os.path.dirname(layout.wheels), "fetching", sha256 + ".lock")
 
 
+def _fetch_lock(layout: Layout, sha256: str) -> contextlib.AbstractContextManager[bool]:
+    """Hold the per-wheel download lock (exclusive ``flock``, blocking)."""
+    return path_lock(layout, fetch_lock_path(layout, sha256))
+
+
 @contextlib.contextmanager
-def _fetch_lock(layout: Layout, sha256: str) -> Iterator[None]:
-    """Hold the per-wheel download lock (exclusive ``flock``, blocking).
+def path_lock(layout: Layout, path: str, blocking: bool = True) -> Iterator[bool]:
+    """Hold an exclusive ``flock`` on ``path``; yields False (not held) when ``blocking``
+    is off and someone else holds it. Used per wheel (downloads) and per store entry
+    (byte-compilation, vpython.store.pyc).
 
     The holder unlinks the lock file before it lets go, so lock files do not pile up,
     one per wheel ever fetched. A waiter that opened the file before that unlink then
@@ -177,16 +196,20 @@ def _fetch_lock(layout: Layout, sha256: str) -> Iterator[None]:
 
     try:
         import fcntl
-    except ImportError:  # pragma: no cover - Windows: concurrent runs may download twice
-        yield
+    except ImportError:  # pragma: no cover - Windows: concurrent runs may do the work twice
+        yield True
         return
-    path = fetch_lock_path(layout, sha256)
+    fd = -1
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         while True:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                os.close(fd)
+                fd = -1
+                break
             except BaseException:
                 os.close(fd)
                 raise
@@ -195,8 +218,11 @@ def _fetch_lock(layout: Layout, sha256: str) -> Iterator[None]:
             os.close(fd)
     except OSError as e:
         raise cache_write_error(e, layout.root) from None
+    if fd < 0:
+        yield False
+        return
     try:
-        yield
+        yield True
     finally:
         try:
             os.unlink(path)
@@ -280,24 +306,26 @@ def _fetch_locked(
 def _download(
     artifact: LockedArtifact, url: str, layout: Layout, sources: Sources, store_dir: str | None = None
 ) -> str:
-    """Fetch ``artifact`` from ``url`` (its locked URL)."""
-    import urllib.error
+    """Fetch ``artifact`` from ``url`` (its locked URL) over this thread's kept-alive
+    connection (vpython.store.http)."""
+    import http.client
 
     from vpython.settings.credentials import redact
+    from vpython.store import http as pool
 
+    timeout = float(os.environ.get("VPYTHON_HTTP_TIMEOUT", "60"))
     try:
-        with _open_url(url, sources) as resp:
+        with pool.get(_without_userinfo(url), request_headers(url, sources), timeout) as resp:
             return _copy_verified(resp, artifact, layout, url, store_dir)
-    except urllib.error.HTTPError as e:
+    except pool.HTTPStatusError as e:
         raise VPythonError(
             f"cannot download {artifact.filename} from {redact(url)}: HTTP {e.code} {e.reason}",
             hint="check that the index still serves this file (re-lock with `vpython lock` if it moved) "
             "and, for a private index, its credentials (user:token@ in the index URL, or ~/.netrc)",
         ) from None
-    except (urllib.error.URLError, OSError) as e:
-        reason = getattr(e, "reason", e)
+    except (OSError, http.client.HTTPException) as e:
         raise VPythonError(
-            f"cannot download {artifact.filename} from {redact(url)}: {reason}",
+            f"cannot download {artifact.filename} from {redact(url)}: {e or type(e).__name__}",
             hint="check the network and the index URL (VPYTHON_HTTP_TIMEOUT sets the timeout); "
             "-vpython-offline uses only what is cached",
         ) from None
@@ -325,26 +353,46 @@ def fetch_all(
     sources: Sources,
     wheel_dirs: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
+    on_ready: OnReady | None = None,
 ) -> dict[str, str]:
-    """Fetch every artifact (in parallel); return {sha256: stored path}."""
-    todo = [a for a in artifacts if not os.path.isfile(stored_path(layout, a))]
+    """Fetch every artifact (8 at a time, largest first, so the longest download starts
+    at once); return {sha256: stored path}.
+
+    ``on_ready(artifact, path, fresh)`` is called in this thread as each one is stored
+    (at once, with ``fresh`` False, for those stored before), so the caller can unpack it
+    while the others download.
+    The first failure stops the rest: queued downloads are cancelled, running ones end,
+    and that error is raised."""
     result = {a.sha256: stored_path(layout, a) for a in artifacts}
+    todo = []
+    for a in artifacts:
+        if os.path.isfile(result[a.sha256]):
+            if on_ready is not None:
+                on_ready(a, result[a.sha256], False)
+        else:
+            todo.append(a)
     if not todo:
         return result
+    total = sum(getattr(a, "size", None) or 0 for a in todo)
     if progress:
-        progress(f"fetching {len(todo)} wheel(s)")
-    from concurrent.futures import ThreadPoolExecutor
+        progress(f"fetching {len(todo)} wheel(s)" + (f" ({total / 1e6:.1f} MB)" if total else ""))
+    log.status.expect(fetch=len(todo), nbytes=total)
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-    with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:
-        futures = [pool.submit(fetch_one, a, layout, sources, wheel_dirs) for a in todo]
-        errors = []
-        for f in futures:
-            try:
-                f.result()
-            except VPythonError as e:
-                errors.append(e)
-        if errors:
-            raise errors[0]
+    todo.sort(key=lambda a: getattr(a, "size", None) or 0, reverse=True)
+    pool = ThreadPoolExecutor(max_workers=min(8, len(todo)))
+    try:
+        pending = {pool.submit(fetch_one, a, layout, sources, wheel_dirs): a for a in todo}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for f in done:
+                artifact = pending.pop(f)
+                path = f.result()  # the first error ends the loop (finally: the rest stop)
+                log.status.advance(fetched=1)
+                if on_ready is not None:
+                    on_ready(artifact, path, True)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return result
 
 
