@@ -70,6 +70,12 @@ def user_file_mode(mode: int = 0o666) -> int:
     return mode & ~(_user_umask if _user_umask is not None else _current_umask())
 
 
+def dir_mode() -> int:
+    """The mode ``os.makedirs`` gives a new directory in the cache root now (under
+    ``restrict_umask``'s umask when it ran), for directories made another way."""
+    return 0o777 & ~(_our_umask if _our_umask is not None else _current_umask())
+
+
 def _current_umask() -> int:
     umask = os.umask(0o022)
     os.umask(umask)

@@ -97,8 +97,9 @@ def is_compiled(entry: str) -> bool:
 
 def cache_rel(src_rel: str, cache_tag: str | None) -> str:
     """Where the interpreter looks for the ``.pyc`` of ``src_rel`` (PEP 3147; beside the
-    source for Python 2, whose ``cache_tag`` is None)."""
-    if not cache_tag:
+    source for Python 2: its ``cache_tag`` is None, or the ``cpython-27`` that
+    vpython.interpreters.probe names its store entries with, as 2.7 has no __pycache__)."""
+    if not cache_tag or cache_tag.startswith("cpython-2"):
         return src_rel + "c"
     head, name = os.path.split(src_rel)
     return os.path.join(head, "__pycache__", f"{name[:-3]}.{cache_tag}.pyc")

@@ -168,8 +168,9 @@ def _unaccounted(layout: Layout, key: str) -> list[str]:
 
 def _expected_files(layout: Layout, meta: dict[str, Any]) -> set[str]:
     from vpython.store.manifest import META_DIR, SCRIPTS, read_manifest
+    from vpython.store.pyc import ENV_STAMP
 
-    expected = {ENV_META}
+    expected = {ENV_META, ENV_STAMP}  # the stamp: touched before .pyc are linked in (store.pyc)
     skeleton = os.path.join(layout.skeletons, str(meta.get("skeleton") or "-"))
     if os.path.isdir(skeleton):
         expected.update(r for r in _env_files(skeleton) if r != SKELETON_META)

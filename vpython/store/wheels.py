@@ -68,8 +68,7 @@ def _copy_verified(
         try:
             checkpoint("fetched")
             os.chmod(tmp, 0o444)
-            os.makedirs(os.path.dirname(final), exist_ok=True)
-            os.replace(tmp, final)
+            _publish(tmp, final, layout)
         except OSError as e:
             raise cache_write_error(e, layout.root) from None
         published = True
@@ -80,6 +79,29 @@ def _copy_verified(
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _publish(tmp: str, final: str, layout: Layout) -> None:
+    """Move the verified file ``tmp`` to ``final`` (``<sha256>/<filename>``) with its
+    directory in one rename, so a kill never leaves an empty ``<sha256>/`` (a reader would
+    see a wheel dir without its wheel). An empty one left by an older vpython is replaced
+    by the rename; a full one (stored meanwhile, outside the fetch lock) gets the file."""
+    import tempfile
+
+    d = tempfile.mkdtemp(prefix="wheel-", dir=layout.tmp)
+    try:
+        os.chmod(d, fs.dir_mode())  # mkdtemp's 0700, as makedirs would have made it
+        os.rename(tmp, os.path.join(d, os.path.basename(final)))
+        os.makedirs(os.path.dirname(os.path.dirname(final)), exist_ok=True)
+        try:
+            os.rename(d, os.path.dirname(final))
+        except OSError:
+            if not os.path.isdir(os.path.dirname(final)):
+                raise
+            os.replace(os.path.join(d, os.path.basename(final)), final)
+    finally:
+        if os.path.lexists(d):
+            fs.remove_tree(d)
 
 
 def _new_part_file(layout: Layout) -> tuple[int, str]:
