@@ -8,8 +8,10 @@ Progress (``progress`` for a phase, ``status`` for the counts) is shown three wa
   building psutil``),
   the way uv and pip draw theirs; it is erased when the run is ready, leaving one
   summary line (``vpython: installed 19 packages in 1.42s``);
-* ``-vpython-log-level warning`` or more verbose: a plain line per phase, terminal or not;
-* default level with stderr piped (CI logs, ``$(...)``): nothing.
+* ``-vpython-log-level warning`` or more verbose, or stderr not a terminal (CI logs,
+  ``2>file``): a plain line per phase, as issue 14 asks;
+* ``-vpython-log-level error`` given explicitly: no progress at all (warnings and
+  errors only).
 
 The warm path never starts the display, so it prints nothing.
 """
@@ -23,9 +25,13 @@ LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 _level = [LEVELS["debug"] if os.environ.get("VPYTHON_LOG_TRACE") else LEVELS["error"]]
 
 
+_progress_off = [False]  # -vpython-log-level error given explicitly: no progress at all
+
+
 def set_level(name: str | None) -> None:
     if name:
         _level[0] = LEVELS[name]
+        _progress_off[0] = name == "error"
 
 
 class quiet:
@@ -73,8 +79,17 @@ def warning(msg: str) -> None:
 
 
 def _plain() -> bool:
-    """Phase lines, one per phase: at -vpython-log-level warning or more verbose."""
-    return _level[0] <= LEVELS["warning"]
+    """Phase lines, one per phase: at -vpython-log-level warning or more verbose, and at
+    the default level when stderr is not a terminal (a CI log shows what a slow first
+    run was doing; the live line would be noise there)."""
+    if _level[0] <= LEVELS["warning"]:
+        return True
+    if _level[0] > LEVELS["error"] or _progress_off[0]:  # log.quiet(), or asked for errors only
+        return False
+    try:
+        return not sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return True
 
 
 _MAX_WARNING = 4000
@@ -116,7 +131,7 @@ class Status:
 
     def start(self) -> None:
         """Called once the warm path has missed and a cold build begins."""
-        if self.live or _plain() or _level[0] > LEVELS["error"]:
+        if self.live or _plain() or _level[0] > LEVELS["error"] or _progress_off[0]:
             return
         try:
             if not sys.stderr.isatty():

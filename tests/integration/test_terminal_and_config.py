@@ -65,18 +65,21 @@ def test_progress_is_shown_on_a_terminal_and_not_in_a_pipe(local_index, vpython_
     # Warm: nothing to announce.
     rc, out, err = _run_on_a_pty([one], tmp_path, env)
     assert rc == 0 and err.strip() == "", err
-    # A second cold build (another spec) with stderr piped (CI logs, $(...)) stays quiet.
+    # A second cold build (another spec) asked for errors only stays quiet, piped or not.
     two = tmp_path / "two.py"
     two.write_text(SCRIPT.replace('"tinyapp"', '"tinyapp>=0.1"').replace('print("deps"', 'print("two"'))
-    proc = run_vpython([two], cwd=tmp_path, env={"VPYTHON_INDEX_URL": local_index.url})
+    proc = run_vpython(["-vpython-log-level", "error", two], cwd=tmp_path,
+                       env={"VPYTHON_INDEX_URL": local_index.url})
     assert proc.returncode == 0 and "two 1.0" in proc.stdout, proc.stderr
     assert proc.stderr == ""
-    # Asked for (-vpython-log-level info or warning), a pipe gets plain phase lines
-    # (each in a new root: the same packages would otherwise be in the store already).
-    for level in ("info", "warning"):
+    # A pipe (CI logs, 2>file) gets plain phase lines at the default level, and so does
+    # -vpython-log-level info or warning (each in a new root: the same packages would
+    # otherwise be in the store already).
+    for level in ("default", "info", "warning"):
         three = tmp_path / f"three-{level}.py"
         three.write_text(SCRIPT.replace('print("deps"', f'print("{level}"'))
-        proc = run_vpython(["-vpython-log-level", level, three], cwd=tmp_path,
+        flags = [] if level == "default" else ["-vpython-log-level", level]
+        proc = run_vpython([*flags, three], cwd=tmp_path,
                            env={"VPYTHON_INDEX_URL": local_index.url,
                                 "VPYTHON_VIRTUALENV_ROOT": str(tmp_path / f"root-{level}")})
         assert proc.returncode == 0 and f"{level} 1.0" in proc.stdout, proc.stderr

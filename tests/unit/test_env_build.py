@@ -117,3 +117,24 @@ def test_a_changed_entry_publishes_no_env_and_leaves_no_work_dir(store):
         build.assemble(layout, key, INTERP, [entry], {})
     assert not os.path.exists(layout.env_dir(key))
     assert [n for n in os.listdir(layout.envs) if n.startswith(".tmp-")] == []
+
+
+def test_a_failed_build_for_a_vpython3_without_python_version_points_at_3_8():
+    """The original vpython3 ran specs naming no python_version on Python 3.8, where their
+    old pins (gevent 1.5.0) publish wheels; the build error says so first."""
+    from types import SimpleNamespace
+
+    from vpython.env.provision import _default_version_hint
+    from vpython.spec.discover import DiscoveredSpec
+
+    spec = DiscoveredSpec("textproto", "/src/.vpython3", 'wheel: < name: "gevent" version: "1.5.0" >\n', 0, "", None)
+    flags = SimpleNamespace(interpreter=None)
+    hint = _default_version_hint(spec, flags, "cannot build gevent 1.5.0 from source for CPython 3.11.7 (...)")
+    assert "/src/.vpython3 names no python_version" in hint and 'python_version: "3.8"' in hint
+    assert "-vpython-interpreter python3.8" in hint
+    named = DiscoveredSpec("textproto", "/src/.vpython3", 'python_version: "3.11"\n' + spec.text, 0, "", None)
+    assert _default_version_hint(named, flags, "for CPython 3.11.7") == ""
+    assert _default_version_hint(spec, SimpleNamespace(interpreter="python3.11"), "for CPython 3.11.7") == ""
+    assert _default_version_hint(spec, flags, "cannot build x for CPython 3.8.18 (...)") == ""
+    toml = DiscoveredSpec("pep723", "/src/s.py", "dependencies = []\n", 0, "", None)
+    assert _default_version_hint(toml, flags, "for CPython 3.11.7") == ""

@@ -21,6 +21,7 @@ def stderr(monkeypatch):
         monkeypatch.setattr(log.sys, "stderr", stream)
         monkeypatch.setattr(log, "status", log.Status())
         monkeypatch.setattr(log, "_level", [log.LEVELS[level or "error"]])
+        monkeypatch.setattr(log, "_progress_off", [False])
         return stream
 
     return make
@@ -68,11 +69,24 @@ def test_asked_for_it_a_pipe_or_terminal_gets_plain_phase_lines(stderr, level):
         assert out.getvalue() == "vpython: resolving 1 requirement(s)\n"
 
 
-def test_the_default_level_in_a_pipe_shows_nothing(stderr):
+def test_the_default_level_in_a_pipe_shows_plain_phase_lines(stderr):
+    # Issue 14: plain lines when stderr is not a terminal (a CI log), no live line.
     out = stderr(tty=False)
     log.status.start()
     log.progress("resolving 1 requirement(s)")
     log.status.expect(fetch=1)
     log.status.building("x")
     log.status.finish(packages=1)
-    assert out.getvalue() == ""
+    assert out.getvalue() == "vpython: resolving 1 requirement(s)\n"
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_log_level_error_given_explicitly_shows_no_progress(stderr, tty):
+    out = stderr(tty=tty)
+    log.set_level("error")
+    log.status.start()
+    log.progress("resolving 1 requirement(s)")
+    log.status.expect(fetch=1)
+    log.status.finish(packages=1)
+    log.warning("still shown")
+    assert out.getvalue() == "vpython: warning: still shown\n"

@@ -52,14 +52,36 @@ def provision(
 
     check_layout(layout)  # the cold path reads every part of the root: all must be ours
     log.status.start()
+    from vpython.errors import BuildError
+
     try:
         return _provision(discovered, layout=layout, flags=flags, digest=digest, install_only=install_only)
+    except BuildError as e:
+        e.hint = _default_version_hint(discovered, flags, str(e)) + (e.hint or "")
+        raise
     except OSError as e:
         if is_disk_error(e):
             raise cache_write_error(e, layout.root) from None
         raise
     finally:
         log.status.finish()
+
+
+def _default_version_hint(discovered: DiscoveredSpec, flags: RunFlags, message: str) -> str:
+    """For a failed sdist build of a .vpython3 that names no python_version: the original
+    vpython3 ran those on its default, Python 3.8, where their old pins (gevent 1.5.0, say)
+    publish wheels; vpython's default is the Python it runs on. Say so first."""
+    import re
+
+    if discovered.kind != "textproto" or flags.interpreter or "for CPython 3.8." in message:
+        return ""
+    if re.search(r"^\s*python_version\s*:", discovered.text, re.M):
+        return ""
+    return (
+        f"{discovered.path or 'the spec'} names no python_version, and the original vpython3 ran such "
+        'specs on Python 3.8: add python_version: "3.8" to it, or run with -vpython-interpreter '
+        "python3.8; or "
+    )
 
 
 def _provision(
@@ -218,7 +240,8 @@ def _build(
         for attempt in (1, 2):
             entries = _entries(layout, key, interp, artifacts, fetch_many, verify)
             skeleton.join()
-            log.progress(f"assembling env {key[:12]} ({len(artifacts)} package(s))")
+            if artifacts:  # an env of no packages (vpython -V, no spec) is quick: nothing to show
+                log.progress(f"assembling env {key[:12]} ({len(artifacts)} package(s))")
             try:
                 assemble(
                     layout,
