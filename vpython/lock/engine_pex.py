@@ -18,7 +18,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -293,9 +292,6 @@ def _diagnosed(
         ) from None
 
 
-_NO_DISTRIBUTION = re.compile(r"No matching distribution found for ([A-Za-z0-9._-]+)")
-
-
 def _resolve_around_sdists(
     requirements: list[str],
     sources: Sources,
@@ -313,6 +309,8 @@ def _resolve_around_sdists(
     holds, and pex resolves the rest. Its dependencies are not pex's to see: a closed
     (text-proto) spec lists them, and ``vpython lock`` checks that it does.
     """
+    from vpython.lock.pex_sdists import split_sdist_pins
+
     taken: list[Candidate] = []
     remaining = list(requirements)
     while True:
@@ -320,63 +318,12 @@ def _resolve_around_sdists(
             return taken + (_resolve(remaining, sources, targets, context, root=root) if remaining else [])
         except ResolutionError as e:
             split = (
-                None if sources.only_binary else _split_sdist_pins(remaining, e, sources, targets, cache_dir)
+                None if sources.only_binary else split_sdist_pins(remaining, e, sources, targets, cache_dir)
             )
             if split is None:
                 raise
             remaining, more = split
             taken += more
-
-
-def _split_sdist_pins(
-    requirements: list[str],
-    error: ResolutionError,
-    sources: Sources,
-    targets: list[Target],
-    cache_dir: str | None,
-) -> tuple[list[str], list[Candidate]] | None:
-    """(requirements without the sdist-only pins ``error`` names, their candidates), or
-    None when it names none that the sources have an sdist of."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
-    from vpython.lock.model import Candidate
-    from vpython.lock.sdist_lookup import find_files
-
-    named = {canonicalize_name(n) for n in _NO_DISTRIBUTION.findall(error.message)}
-    pinned: dict[int, tuple[Requirement, str]] = {}
-    for i, text in enumerate(requirements):
-        try:
-            req = Requirement(text)
-        except InvalidRequirement:
-            continue
-        specs = list(req.specifier)
-        exact = len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version
-        if exact and canonicalize_name(req.name) in named:
-            pinned[i] = (req, specs[0].version)
-    if not pinned:
-        return None
-    lowest = min(t.python[:2] for t in targets)
-    found = find_files(
-        [(r.name, v) for r, v in pinned.values()], sources, f"{lowest[0]}.{lowest[1]}", cache_dir=cache_dir
-    )
-    out = []
-    for i, (req, version) in sorted(pinned.items()):
-        if (req.name, version) not in found:
-            continue
-        # Its wheels too: the targets that have one install it, as in uv's locks.
-        sdist, wheels = found[(req.name, version)]
-        marker = req.marker
-        on = [t.key for t in targets if marker is None or marker.evaluate(dict(t.environment()))]
-        name = str(canonicalize_name(req.name))
-        out.append((i, Candidate(name, version, wheels, frozenset(on), not wheels, sdist)))
-    if not out:
-        return None
-    dropped = {i for i, _ in out}
-    log.info(
-        "pex: no wheel of " + ", ".join(c.name for _, c in out) + " for some target: locked with its sdist"
-    )
-    return [r for i, r in enumerate(requirements) if i not in dropped], [c for _, c in out]
 
 
 def _hinted(error: ResolutionError) -> ResolutionError:
