@@ -36,6 +36,7 @@ import time
 from typing import TYPE_CHECKING
 
 from vpython.faults import checkpoint
+from vpython.store.locks import path_lock
 from vpython.store.pyc import (
     Drivers,
     compile_entry,
@@ -46,7 +47,6 @@ from vpython.store.pyc import (
     pending,
     publish,
 )
-from vpython.store.wheels import path_lock
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

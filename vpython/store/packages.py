@@ -33,9 +33,10 @@ from vpython import fs, log
 from vpython.errors import IntegrityError
 from vpython.faults import checkpoint
 from vpython.store.archive import check_archive as check_archive  # re-exported: its historical home
+from vpython.store.locks import path_lock
 from vpython.store.manifest import META_DIR
 from vpython.store.manifest import entry_intact as entry_intact  # re-exported
-from vpython.store.wheels import discard_stored, path_lock, sha256_file
+from vpython.store.wheels import discard_stored, sha256_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING
 from vpython import fs, log
 from vpython.errors import IntegrityError, UserError, VPythonError
 from vpython.faults import checkpoint
+from vpython.store.locks import path_lock
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Sequence
     from typing import BinaryIO, Union
 
     from vpython.settings.sources import Sources
@@ -202,55 +203,6 @@ def fetch_lock_path(layout: Layout, sha256: str) -> str:
 def _fetch_lock(layout: Layout, sha256: str) -> contextlib.AbstractContextManager[bool]:
     """Hold the per-wheel download lock (exclusive ``flock``, blocking)."""
     return path_lock(layout, fetch_lock_path(layout, sha256))
-
-
-@contextlib.contextmanager
-def path_lock(layout: Layout, path: str, blocking: bool = True) -> Iterator[bool]:
-    """Hold an exclusive ``flock`` on ``path``; yields False (not held) when ``blocking``
-    is off and someone else holds it. Used per wheel (downloads) and per store entry
-    (byte-compilation, vpython.store.pyc).
-
-    The holder unlinks the lock file before it lets go, so lock files do not pile up,
-    one per wheel ever fetched. A waiter that opened the file before that unlink then
-    holds a lock on a name nobody uses any more: it sees the path no longer names its
-    inode and starts over on the current file (the same check as the env use lock)."""
-    from vpython.store.root import cache_write_error
-
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: concurrent runs may do the work twice
-        yield True
-        return
-    fd = -1
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        while True:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-            except BlockingIOError:
-                os.close(fd)
-                fd = -1
-                break
-            except BaseException:
-                os.close(fd)
-                raise
-            if fs.same_file(fd, path):
-                break
-            os.close(fd)
-    except OSError as e:
-        raise cache_write_error(e, layout.root) from None
-    if fd < 0:
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        os.close(fd)
 
 
 _HEX = frozenset("0123456789abcdef")
