@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from vpython.lock.freshness import staleness
 from vpython.lock.model import LockResult
-from vpython.lock.pylock import render_lock, write_lock
+from vpython.lock.pylock_write import render_lock, write_lock
 from vpython.lock.targets import Target
 
 TARGETS = [Target((3, 11), p) for p in ("manylinux_2_28_x86_64", "macosx_11_0_arm64", "win_amd64")]

@@ -9,7 +9,8 @@ import random
 import pytest
 
 from vpython.lock.model import Candidate, LockResult, RawWheel
-from vpython.lock.pylock import parse_lock_text, read_lock, render_lock, write_lock
+from vpython.lock.pylock import parse_lock_text, read_lock
+from vpython.lock.pylock_write import render_lock, write_lock
 from vpython.lock.select import select_packages
 from vpython.lock.targets import Target
 

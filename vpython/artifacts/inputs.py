@@ -235,7 +235,8 @@ def _lock_into_cache(
     discovered: DiscoveredSpec, flags: BuildFlags, layout: Layout, platform: str | None, python: str | None
 ) -> LockChoice:
     from vpython.lock.plan import make_plan
-    from vpython.lock.pylock import parse_lock_text, write_lock
+    from vpython.lock.pylock import parse_lock_text
+    from vpython.lock.pylock_write import write_lock
     from vpython.lock.resolve import lock
 
     pythons = [python] if python else []

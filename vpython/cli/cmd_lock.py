@@ -215,7 +215,7 @@ def main(args: list[str]) -> int:
     if ns.check:
         return _check(ns, discovered, plan, shown)
     result, text = lock(plan, **resolve_kw, early=early)
-    from vpython.lock.pylock import write_lock
+    from vpython.lock.pylock_write import write_lock
 
     changed = write_lock(lock_path, text)
     verb = "wrote" if changed else "unchanged:"

@@ -4,7 +4,7 @@ uv was measured here at 0.43 s for a five-package universal lock where ``pex3 lo
 create`` took about 10 s and ``pip lock`` 1.9 s (reference/bench-anchors.md), and it
 writes PEP 751 directly. vpython drives it as a subprocess and treats its output as
 input to our own selection and writer (``vpython.lock.select``,
-``vpython.lock.pylock.render_lock``), so the bytes a user checks in do not depend on
+``vpython.lock.pylock_write.render_lock``), so the bytes a user checks in do not depend on
 uv's formatting. ``compile_pylock`` (one interpreter, used by runs without a lockfile)
 returns uv's text as is; ``start``/``resolve`` (``vpython lock``) return candidates for
 every target of one universal resolution.

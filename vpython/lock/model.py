@@ -3,7 +3,7 @@
 Both engines (uv, pex) are reduced to ``Candidate`` records: a package version, every
 wheel the resolver saw for it, and the set of targets on which it is installed. From
 there one code path (``vpython.lock.select``) picks the wheels, derives markers and
-feeds one writer (``vpython.lock.pylock.render_lock``), so the engine cannot show in
+feeds one writer (``vpython.lock.pylock_write.render_lock``), so the engine cannot show in
 the PEP 751 output.
 """
 

@@ -1,6 +1,6 @@
 """From a plan to a lockfile's text: one resolution (uv or pex) -> per-target wheel
 selection (``lock.select``) -> the checks a lock must pass -> the one writer
-(``lock.pylock.render_lock``).
+(``lock.pylock_write.render_lock``).
 """
 
 from __future__ import annotations
@@ -234,7 +234,7 @@ def lock(
     except ResolutionError:
         _raise_if_private(plan)
         raise
-    from vpython.lock.pylock import render_lock
+    from vpython.lock.pylock_write import render_lock
     from vpython.lock.select import raise_for_gaps
     from vpython.settings.compat import strict_closure
 
