@@ -9,7 +9,7 @@ from vpython.settings.sources import Sources
 
 
 def test_uv_gets_its_caches_inside_the_root_and_none_of_the_users_uv_settings(tmp_path, monkeypatch):
-    monkeypatch.setenv("UV_CACHE_DIR", "/home/someone/.cache/uv")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "users-own-uv-cache"))
     monkeypatch.setenv("UV_INDEX_URL", "https://elsewhere.example/simple")
     cache = tmp_path / "root" / "v1" / "tool-cache"
     argv, env = engine_uv.source_args(Sources(index_url="https://u:secret@idx.example/simple"))
@@ -21,6 +21,6 @@ def test_uv_gets_its_caches_inside_the_root_and_none_of_the_users_uv_settings(tm
     assert "secret" not in " ".join(argv)
 
 
-def test_without_a_root_the_users_uv_cache_is_kept(monkeypatch):
-    monkeypatch.setenv("UV_CACHE_DIR", "/somewhere/uv")
-    assert engine_uv.uv_env({}, None)["UV_CACHE_DIR"] == "/somewhere/uv"
+def test_without_a_root_the_users_uv_cache_is_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv"))
+    assert engine_uv.uv_env({}, None)["UV_CACHE_DIR"] == str(tmp_path / "uv")

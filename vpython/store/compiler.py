@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -215,33 +214,15 @@ def _mark_compiled(entry: str) -> None:
 
 
 def spawn(job: dict[str, object]) -> bool:
-    """Start ``worker_main(job)`` in a detached process (as vpython.store.prune does:
-    ``/bin/sh -c '... &'`` so it is not a child of the script this process becomes)."""
-    if os.name != "posix" or not sys.executable or not os.path.exists("/bin/sh"):
-        return False
-    import subprocess
+    """Start ``worker_main(job)`` in a detached process (vpython.store.detach, as the
+    background gc sweep is), so it is not a child of the script this process becomes."""
+    from vpython.store.detach import run_detached
 
-    import vpython
-
-    where = os.path.dirname(os.path.dirname(os.path.abspath(vpython.__file__)))
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); from vpython.store.compiler import worker_main; "
-        "worker_main(sys.argv[2])"
+    return run_detached(
+        "vpython-compile",
+        "from vpython.store.compiler import worker_main; worker_main(sys.argv[2])",
+        [json.dumps(job)],
     )
-    try:
-        subprocess.run(
-            ["/bin/sh", "-c", '"$@" </dev/null >/dev/null 2>&1 &', "vpython-compile", sys.executable, "-I"]
-            + ["-c", code, where, json.dumps(job)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            check=False,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return True
 
 
 def _alive(pid: int) -> bool:

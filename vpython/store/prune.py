@@ -73,50 +73,16 @@ def _claim_sweep(layout: Layout, now: float) -> bool:
 
 
 def spawn_background(layout: Layout, sweep: bool) -> bool:
-    """Start ``background_main`` in a detached, low-priority process; do not wait for it.
+    """Start ``background_main`` in a detached process (vpython.store.detach); do not
+    wait for it. False where none can be started: explicit `vpython gc` deletes the trash
+    there."""
+    from vpython.store.detach import run_detached
 
-    ``/bin/sh -c '... &'`` detaches it: the shell exits at once (we reap it), so the
-    worker is not a child of the script this process is about to exec into (which would
-    otherwise inherit a zombie or see it in ``os.wait()``). A fresh interpreter, not a
-    fork: the caller may have threads, and nothing of its state is wanted."""
-    import sys
-
-    if os.name != "posix" or not sys.executable or not os.path.exists("/bin/sh"):
-        return False  # explicit `vpython gc` deletes the trash there
-    import subprocess
-
-    import vpython
-
-    where = os.path.dirname(os.path.dirname(os.path.abspath(vpython.__file__)))
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); from vpython.store.prune import background_main; "
-        "background_main(sys.argv[2], sys.argv[3] == '1')"
+    return run_detached(
+        "vpython-gc",
+        "from vpython.store.prune import background_main; background_main(sys.argv[2], sys.argv[3] == '1')",
+        [layout.root, "1" if sweep else "0"],
     )
-    try:
-        subprocess.run(
-            [
-                "/bin/sh",
-                "-c",
-                '"$@" </dev/null >/dev/null 2>&1 &',
-                "vpython-gc",
-                sys.executable,
-                "-I",
-                "-c",
-                code,
-                where,
-                layout.root,
-                "1" if sweep else "0",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            check=False,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return True
 
 
 def background_main(root: str, sweep: bool) -> None:
